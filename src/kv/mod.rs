@@ -1,0 +1,415 @@
+//! The replicated key-value state machine (dissertation ch. 6).
+//!
+//! Owns the commands ([`Op`]), their results ([`OpResult`]), validation of
+//! client input before anything reaches the log, and the client sessions
+//! that make a retried command take effect exactly once (dissertation §6.3):
+//! the replicated state keeps each client's last sequence number and answer,
+//! and a duplicate gets the saved answer without being applied again.
+//!
+//! Reads (`get`) do not go through the log: the leader serves them with
+//! ReadIndex (dissertation §6.4), see `sim::server`.
+
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::fmt;
+
+/// Longest key accepted, in bytes.
+pub const MAX_KEY_LEN: usize = 128;
+/// Longest value accepted in one put, append or cas, in bytes.
+pub const MAX_VALUE_LEN: usize = 4096;
+/// Longest value a key may hold after appends, in bytes. An append past this
+/// fails with [`OpResult::TooLarge`] and changes nothing.
+pub const MAX_STORED_VALUE_LEN: usize = 65536;
+
+/// A client's identity; its session is keyed by it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct ClientId(pub u32);
+
+impl fmt::Display for ClientId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "C{}", self.0)
+    }
+}
+
+/// A key-value operation.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "lowercase")]
+pub enum Op {
+    /// Read a key.
+    Get {
+        /// The key.
+        key: String,
+    },
+    /// Set a key.
+    Put {
+        /// The key.
+        key: String,
+        /// The new value.
+        value: String,
+    },
+    /// Append to a key's value (an absent key counts as empty).
+    Append {
+        /// The key.
+        key: String,
+        /// The suffix.
+        value: String,
+    },
+    /// Remove a key.
+    Delete {
+        /// The key.
+        key: String,
+    },
+    /// Compare-and-swap: set `value` if the key currently holds `expected`
+    /// (`None` meaning "absent").
+    Cas {
+        /// The key.
+        key: String,
+        /// The value the key must hold, or `None` for "absent".
+        expected: Option<String>,
+        /// The value to set.
+        value: String,
+    },
+}
+
+impl Op {
+    /// The key this operation touches.
+    pub fn key(&self) -> &str {
+        match self {
+            Op::Get { key }
+            | Op::Put { key, .. }
+            | Op::Append { key, .. }
+            | Op::Delete { key }
+            | Op::Cas { key, .. } => key,
+        }
+    }
+
+    /// The lowercase name of the operation.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Op::Get { .. } => "get",
+            Op::Put { .. } => "put",
+            Op::Append { .. } => "append",
+            Op::Delete { .. } => "delete",
+            Op::Cas { .. } => "cas",
+        }
+    }
+
+    /// True for operations that only read.
+    pub fn is_read(&self) -> bool {
+        matches!(self, Op::Get { .. })
+    }
+
+    /// Check the operation against the documented limits before it reaches
+    /// the log.
+    pub fn validate(&self) -> Result<(), KvError> {
+        let key = self.key();
+        if key.is_empty() {
+            return Err(KvError::EmptyKey);
+        }
+        if key.len() > MAX_KEY_LEN {
+            return Err(KvError::KeyTooLong { len: key.len(), max: MAX_KEY_LEN });
+        }
+        let values: [Option<&String>; 2] = match self {
+            Op::Put { value, .. } | Op::Append { value, .. } => [Some(value), None],
+            Op::Cas { expected, value, .. } => [Some(value), expected.as_ref()],
+            Op::Get { .. } | Op::Delete { .. } => [None, None],
+        };
+        for v in values.into_iter().flatten() {
+            if v.len() > MAX_VALUE_LEN {
+                return Err(KvError::ValueTooLong { len: v.len(), max: MAX_VALUE_LEN });
+            }
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Display for Op {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Op::Get { key } => write!(f, "get {key:?}"),
+            Op::Put { key, value } => write!(f, "put {key:?} = {value:?}"),
+            Op::Append { key, value } => write!(f, "append {key:?} += {value:?}"),
+            Op::Delete { key } => write!(f, "delete {key:?}"),
+            Op::Cas { key, expected: Some(e), value } => {
+                write!(f, "cas {key:?} {e:?} -> {value:?}")
+            }
+            Op::Cas { key, expected: None, value } => write!(f, "cas {key:?} absent -> {value:?}"),
+        }
+    }
+}
+
+/// What an operation returned.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(tag = "result", rename_all = "snake_case")]
+pub enum OpResult {
+    /// A get's answer: the value, or `None` when absent.
+    Value {
+        /// The value read.
+        value: Option<String>,
+    },
+    /// A put or append took effect.
+    Ok,
+    /// A delete took effect; `existed` says whether the key was there.
+    Deleted {
+        /// Whether the key existed.
+        existed: bool,
+    },
+    /// A cas's answer: `ok` if it swapped, with the value it found.
+    Cas {
+        /// Whether the swap happened.
+        ok: bool,
+        /// The value found before the swap.
+        current: Option<String>,
+    },
+    /// An append would have grown the value past [`MAX_STORED_VALUE_LEN`];
+    /// nothing changed.
+    TooLarge,
+}
+
+impl fmt::Display for OpResult {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            OpResult::Value { value: Some(v) } => write!(f, "{v:?}"),
+            OpResult::Value { value: None } => f.write_str("(absent)"),
+            OpResult::Ok => f.write_str("ok"),
+            OpResult::Deleted { existed: true } => f.write_str("deleted"),
+            OpResult::Deleted { existed: false } => f.write_str("deleted (was absent)"),
+            OpResult::Cas { ok: true, .. } => f.write_str("swapped"),
+            OpResult::Cas { ok: false, current: Some(c) } => write!(f, "not swapped, found {c:?}"),
+            OpResult::Cas { ok: false, current: None } => f.write_str("not swapped, key absent"),
+            OpResult::TooLarge => {
+                write!(f, "refused: value would exceed {MAX_STORED_VALUE_LEN} bytes")
+            }
+        }
+    }
+}
+
+/// A client's mistake, reported before anything reaches the log.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum KvError {
+    /// The key was empty.
+    EmptyKey,
+    /// The key was longer than [`MAX_KEY_LEN`].
+    KeyTooLong {
+        /// Its length in bytes.
+        len: usize,
+        /// The limit.
+        max: usize,
+    },
+    /// A value was longer than [`MAX_VALUE_LEN`].
+    ValueTooLong {
+        /// Its length in bytes.
+        len: usize,
+        /// The limit.
+        max: usize,
+    },
+    /// The command could not be parsed.
+    InvalidCommand(String),
+}
+
+impl fmt::Display for KvError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            KvError::EmptyKey => f.write_str("the key is empty"),
+            KvError::KeyTooLong { len, max } => {
+                write!(f, "the key is {len} bytes; the limit is {max}")
+            }
+            KvError::ValueTooLong { len, max } => {
+                write!(f, "the value is {len} bytes; the limit is {max}")
+            }
+            KvError::InvalidCommand(why) => write!(f, "invalid command: {why}"),
+        }
+    }
+}
+
+impl std::error::Error for KvError {}
+
+/// A command as it sits in the log: who sent it, its sequence number in the
+/// client's session, and the operation.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Command {
+    /// The client.
+    pub client: ClientId,
+    /// The client's sequence number for this call (from 1, increasing).
+    pub seq: u64,
+    /// The operation (never a get: reads use ReadIndex).
+    pub op: Op,
+}
+
+/// A client's session: its last applied sequence number and the answer.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Session {
+    /// The last sequence number applied for this client.
+    pub last_seq: u64,
+    /// Its answer, returned again to a retry.
+    pub last_result: OpResult,
+}
+
+/// What applying a command did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Applied {
+    /// The command ran now.
+    Fresh(OpResult),
+    /// A retry of the last command: it did not run again; here is its answer.
+    Duplicate(OpResult),
+    /// An older command than the session's last: the client has moved on, so
+    /// no answer is needed.
+    Stale,
+}
+
+impl Applied {
+    /// The answer to give the client, if any.
+    pub fn result(&self) -> Option<&OpResult> {
+        match self {
+            Applied::Fresh(r) | Applied::Duplicate(r) => Some(r),
+            Applied::Stale => None,
+        }
+    }
+}
+
+/// The key-value store with its client sessions. Deterministic: a `BTreeMap`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KvStore {
+    data: BTreeMap<String, String>,
+    sessions: BTreeMap<ClientId, Session>,
+}
+
+impl KvStore {
+    /// An empty store.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Read a key.
+    pub fn get(&self, key: &str) -> Option<&String> {
+        self.data.get(key)
+    }
+
+    /// All keys and values in key order.
+    pub fn data(&self) -> &BTreeMap<String, String> {
+        &self.data
+    }
+
+    /// All client sessions.
+    pub fn sessions(&self) -> &BTreeMap<ClientId, Session> {
+        &self.sessions
+    }
+
+    /// Apply a command exactly once per (client, seq).
+    pub fn apply(&mut self, cmd: &Command) -> Applied {
+        if let Some(s) = self.sessions.get(&cmd.client) {
+            if cmd.seq == s.last_seq {
+                return Applied::Duplicate(s.last_result.clone());
+            }
+            if cmd.seq < s.last_seq {
+                return Applied::Stale;
+            }
+        }
+        let result = self.execute(&cmd.op);
+        self.sessions.insert(
+            cmd.client,
+            Session { last_seq: cmd.seq, last_result: result.clone() },
+        );
+        Applied::Fresh(result)
+    }
+
+    /// Run an operation against the data, with no session bookkeeping.
+    pub fn execute(&mut self, op: &Op) -> OpResult {
+        match op {
+            Op::Get { key } => OpResult::Value { value: self.data.get(key).cloned() },
+            Op::Put { key, value } => {
+                self.data.insert(key.clone(), value.clone());
+                OpResult::Ok
+            }
+            Op::Append { key, value } => {
+                let cur = self.data.entry(key.clone()).or_default();
+                if cur.len() + value.len() > MAX_STORED_VALUE_LEN {
+                    if cur.is_empty() {
+                        self.data.remove(key);
+                    }
+                    return OpResult::TooLarge;
+                }
+                cur.push_str(value);
+                OpResult::Ok
+            }
+            Op::Delete { key } => OpResult::Deleted { existed: self.data.remove(key).is_some() },
+            Op::Cas { key, expected, value } => {
+                let current = self.data.get(key).cloned();
+                if current == *expected {
+                    self.data.insert(key.clone(), value.clone());
+                    OpResult::Cas { ok: true, current }
+                } else {
+                    OpResult::Cas { ok: false, current }
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cmd(client: u32, seq: u64, op: Op) -> Command {
+        Command { client: ClientId(client), seq, op }
+    }
+
+    fn put(k: &str, v: &str) -> Op {
+        Op::Put { key: k.into(), value: v.into() }
+    }
+
+    #[test]
+    fn duplicate_append_applies_once() {
+        // Dissertation §6.3: a retried command must not run twice.
+        let mut kv = KvStore::new();
+        let a = cmd(1, 1, Op::Append { key: "k".into(), value: "x".into() });
+        assert_eq!(kv.apply(&a), Applied::Fresh(OpResult::Ok));
+        assert_eq!(kv.apply(&a), Applied::Duplicate(OpResult::Ok));
+        assert_eq!(kv.get("k").map(String::as_str), Some("x"));
+        assert_eq!(kv.apply(&cmd(1, 2, put("k", "y"))), Applied::Fresh(OpResult::Ok));
+        assert_eq!(kv.apply(&a), Applied::Stale);
+        assert_eq!(kv.get("k").map(String::as_str), Some("y"));
+    }
+
+    #[test]
+    fn cas_against_value_and_absent() {
+        let mut kv = KvStore::new();
+        let absent = Op::Cas { key: "k".into(), expected: None, value: "1".into() };
+        assert_eq!(kv.execute(&absent), OpResult::Cas { ok: true, current: None });
+        assert_eq!(kv.execute(&absent), OpResult::Cas { ok: false, current: Some("1".into()) });
+        let swap = Op::Cas { key: "k".into(), expected: Some("1".into()), value: "2".into() };
+        assert_eq!(kv.execute(&swap), OpResult::Cas { ok: true, current: Some("1".into()) });
+        assert_eq!(kv.get("k").map(String::as_str), Some("2"));
+    }
+
+    #[test]
+    fn delete_reports_existence() {
+        let mut kv = KvStore::new();
+        kv.execute(&put("a", "1"));
+        assert_eq!(kv.execute(&Op::Delete { key: "a".into() }), OpResult::Deleted { existed: true });
+        assert_eq!(kv.execute(&Op::Delete { key: "a".into() }), OpResult::Deleted { existed: false });
+    }
+
+    #[test]
+    fn validation_rejects_bad_input() {
+        assert_eq!(put("", "v").validate(), Err(KvError::EmptyKey));
+        let long_key = "k".repeat(MAX_KEY_LEN + 1);
+        assert!(matches!(put(&long_key, "v").validate(), Err(KvError::KeyTooLong { .. })));
+        let long_val = "v".repeat(MAX_VALUE_LEN + 1);
+        assert!(matches!(put("k", &long_val).validate(), Err(KvError::ValueTooLong { .. })));
+        assert!(put("k", "").validate().is_ok());
+        assert!(put(&"k".repeat(MAX_KEY_LEN), &"v".repeat(MAX_VALUE_LEN)).validate().is_ok());
+    }
+
+    #[test]
+    fn append_past_limit_changes_nothing() {
+        let mut kv = KvStore::new();
+        let chunk = "x".repeat(MAX_VALUE_LEN);
+        for _ in 0..(MAX_STORED_VALUE_LEN / MAX_VALUE_LEN) {
+            assert_eq!(kv.execute(&Op::Append { key: "k".into(), value: chunk.clone() }), OpResult::Ok);
+        }
+        let before = kv.get("k").cloned();
+        assert_eq!(kv.execute(&Op::Append { key: "k".into(), value: "y".into() }), OpResult::TooLarge);
+        assert_eq!(kv.get("k").cloned(), before);
+    }
+}

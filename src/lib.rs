@@ -1,0 +1,41 @@
+//! # raftlab
+//!
+//! A Raft consensus core and a replicated key-value store on a
+//! deterministic simulator, compiled natively and to WebAssembly.
+//!
+//! Layers (data flows down, events flow up): [`raft`] is the sans-IO
+//! consensus core, [`kv`] the state machine, [`storage`] the durable state,
+//! [`sim`] the deterministic world that drives them, [`check`] the safety and
+//! linearizability checkers.
+//!
+//! The driving loop, as the simulator runs it for each node:
+//!
+//! ```
+//! use raftlab::raft::{Config, NodeId, RaftNode};
+//! use raftlab::storage::{MemStorage, Storage, WriteBatch};
+//!
+//! // A one-node cluster elects itself at its first timeout.
+//! let mut node: RaftNode<String> = RaftNode::new(NodeId(1), vec![NodeId(1)], Config::default(), 7, 0);
+//! let mut disk = MemStorage::new();
+//! let mut now = node.next_deadline();
+//! node.handle_timeout(now);
+//! node.propose(now, "hello".to_string()).unwrap();
+//! let ready = node.take_ready();
+//! // 1. persist, 2. send, 3. apply.
+//! disk.write(&WriteBatch { hard_state: ready.hard_state, log_write: ready.log_write }).unwrap();
+//! assert!(ready.messages.is_empty()); // no peers
+//! assert_eq!(ready.committed.len(), 2); // the leader's no-op and "hello"
+//! now += 1;
+//! assert!(node.next_deadline() > now);
+//! assert_eq!(disk.load().unwrap().log.len(), 2);
+//! ```
+
+pub mod check;
+pub mod kv;
+pub mod raft;
+pub mod rng;
+pub mod sim;
+pub mod storage;
+
+#[cfg(target_arch = "wasm32")]
+pub mod web;

@@ -1,0 +1,989 @@
+//! One Raft node as a sans-IO state machine (Raft §5, Figure 2).
+
+use super::types::*;
+use crate::rng::Rng;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeSet;
+use std::fmt;
+
+/// Timing and flow-control settings. Times are virtual microseconds.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Config {
+    /// Lower bound of the randomized election timeout (Raft §5.2).
+    pub election_timeout_min_us: u64,
+    /// Upper bound of the randomized election timeout.
+    pub election_timeout_max_us: u64,
+    /// How often a leader sends AppendEntries when idle.
+    pub heartbeat_interval_us: u64,
+    /// Most entries carried by one AppendEntries (batching).
+    pub max_entries_per_message: usize,
+    /// Most AppendEntries carrying entries outstanding per follower (pipelining).
+    pub max_inflight: usize,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            election_timeout_min_us: 150_000,
+            election_timeout_max_us: 300_000,
+            heartbeat_interval_us: 50_000,
+            max_entries_per_message: 64,
+            max_inflight: 4,
+        }
+    }
+}
+
+impl Config {
+    /// Check the settings make sense; returns a readable reason otherwise.
+    pub fn validate(&self) -> Result<(), String> {
+        if self.election_timeout_min_us == 0 || self.heartbeat_interval_us == 0 {
+            return Err("timeouts must be positive".into());
+        }
+        if self.election_timeout_max_us < self.election_timeout_min_us {
+            return Err("the election timeout maximum is below its minimum".into());
+        }
+        if self.max_entries_per_message == 0 || self.max_inflight == 0 {
+            return Err("batch size and in-flight bound must be at least 1".into());
+        }
+        Ok(())
+    }
+}
+
+/// A caller's mistake when proposing or reading.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ProposeError {
+    /// Only the leader takes proposals; here is who this node thinks leads.
+    NotLeader {
+        /// The leader this node last heard from in its current term, if any.
+        leader_hint: Option<NodeId>,
+    },
+}
+
+impl fmt::Display for ProposeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ProposeError::NotLeader { leader_hint: Some(l) } => {
+                write!(f, "not the leader; try {l}")
+            }
+            ProposeError::NotLeader { leader_hint: None } => {
+                f.write_str("not the leader, and no leader is known")
+            }
+        }
+    }
+}
+
+impl std::error::Error for ProposeError {}
+
+/// A write to the durable log: delete every entry at or after `from`, then
+/// store `entries` (which, when non-empty, start at `from`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LogWrite<C> {
+    /// First index overwritten.
+    pub from: LogIndex,
+    /// The new entries from `from` on.
+    pub entries: Vec<Entry<C>>,
+}
+
+/// A confirmed linearizable read: serve it once the state machine has
+/// applied `read_index` (dissertation §6.4).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReadyRead {
+    /// The caller's read id.
+    pub id: u64,
+    /// The commit index when the read arrived.
+    pub read_index: LogIndex,
+}
+
+/// What a node did, for the trace and the narration. Not needed for
+/// correctness.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum NodeEvent {
+    /// The election timer fired; the node became a candidate for `term`.
+    ElectionTimeout {
+        /// The new term.
+        term: Term,
+    },
+    /// The node voted for `candidate` in `term`.
+    Voted {
+        /// Who got the vote.
+        candidate: NodeId,
+        /// In which term.
+        term: Term,
+    },
+    /// The node refused a vote.
+    VoteRefused {
+        /// Who asked.
+        candidate: NodeId,
+        /// The candidate's term.
+        term: Term,
+        /// Why, in words.
+        reason: String,
+    },
+    /// The node won an election.
+    BecameLeader {
+        /// The term it leads.
+        term: Term,
+        /// Who voted for it.
+        votes: Vec<NodeId>,
+    },
+    /// The node saw a higher term or a leader and became a follower.
+    BecameFollower {
+        /// Its term now.
+        term: Term,
+        /// The node whose message caused it.
+        because_of: NodeId,
+    },
+    /// The commit index advanced.
+    CommitAdvanced {
+        /// Old commit index.
+        from: LogIndex,
+        /// New commit index.
+        to: LogIndex,
+    },
+    /// Conflicting entries were removed from the log (Raft §5.3).
+    Truncated {
+        /// First index removed.
+        from: LogIndex,
+        /// How many entries were removed.
+        count: u64,
+    },
+    /// A message was ignored because it was stale.
+    IgnoredStale {
+        /// Its sender.
+        from: NodeId,
+        /// Its kind.
+        kind: String,
+        /// Its term.
+        term: Term,
+    },
+}
+
+/// Everything a node produced since the last [`RaftNode::take_ready`], in the
+/// order the driver must act on it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Ready<C> {
+    /// 1. Persist: the new term and vote, if they changed.
+    pub hard_state: Option<HardState>,
+    /// 1. Persist: the log change, if any.
+    pub log_write: Option<LogWrite<C>>,
+    /// 2. Send, only after step 1 is durable.
+    pub messages: Vec<Message<C>>,
+    /// 3. Apply to the state machine, in order.
+    pub committed: Vec<Entry<C>>,
+    /// 4. Reads confirmed; serve each once `read_index` is applied.
+    pub reads: Vec<ReadyRead>,
+    /// 4. Reads that failed because the node lost leadership.
+    pub failed_reads: Vec<u64>,
+    /// What happened, for the trace.
+    pub events: Vec<NodeEvent>,
+}
+
+impl<C> Ready<C> {
+    /// True if there is nothing to do.
+    pub fn is_empty(&self) -> bool {
+        self.hard_state.is_none()
+            && self.log_write.is_none()
+            && self.messages.is_empty()
+            && self.committed.is_empty()
+            && self.reads.is_empty()
+            && self.failed_reads.is_empty()
+            && self.events.is_empty()
+    }
+}
+
+/// The leader's view of one follower (Raft Figure 2, "volatile state on
+/// leaders").
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Progress {
+    /// Next log index to send.
+    pub next_index: LogIndex,
+    /// Highest index known to be replicated.
+    pub match_index: LogIndex,
+    /// Last index carried by each AppendEntries still outstanding; freed by
+    /// any success at or beyond it.
+    pub inflight: Vec<LogIndex>,
+    /// True after a rejection until the next success: send one at a time.
+    pub probing: bool,
+    /// Whether a success arrived since the last heartbeat tick.
+    pub acked_since_tick: bool,
+    /// Highest heartbeat round acknowledged in the current term.
+    pub acked_round: u64,
+}
+
+#[derive(Clone, Debug)]
+struct PendingRead {
+    id: u64,
+    read_index: LogIndex,
+    round: u64,
+}
+
+/// One Raft node.
+#[derive(Clone, Debug)]
+pub struct RaftNode<C> {
+    id: NodeId,
+    members: Vec<NodeId>,
+    config: Config,
+    rng: Rng,
+    role: Role,
+    hard: HardState,
+    log: Vec<Entry<C>>,
+    commit_index: LogIndex,
+    handed_out: LogIndex,
+    leader_hint: Option<NodeId>,
+    election_deadline: u64,
+    heartbeat_deadline: u64,
+    votes: BTreeSet<NodeId>,
+    progress: Vec<Progress>,
+    round: u64,
+    reads_waiting_for_term_commit: Vec<u64>,
+    pending_reads: Vec<PendingRead>,
+    // Unsent effects.
+    hard_dirty: bool,
+    log_dirty_from: Option<LogIndex>,
+    out_messages: Vec<Message<C>>,
+    out_reads: Vec<ReadyRead>,
+    out_failed_reads: Vec<u64>,
+    out_events: Vec<NodeEvent>,
+}
+
+impl<C: Clone> RaftNode<C> {
+    /// A fresh node with an empty log, at time `now`.
+    pub fn new(id: NodeId, members: Vec<NodeId>, config: Config, seed: u64, now: u64) -> Self {
+        Self::restore(id, members, config, seed, now, HardState::default(), Vec::new())
+    }
+
+    /// Rebuild a node from what storage holds: its hard state and log. All
+    /// volatile state (role, commit index, leader state) starts over
+    /// (Raft Figure 2).
+    pub fn restore(
+        id: NodeId,
+        members: Vec<NodeId>,
+        config: Config,
+        seed: u64,
+        now: u64,
+        hard: HardState,
+        log: Vec<Entry<C>>,
+    ) -> Self {
+        let n = members.iter().map(|m| m.idx() + 1).max().unwrap_or(0).max(id.idx() + 1);
+        let mut node = RaftNode {
+            id,
+            members,
+            config,
+            rng: Rng::new(seed),
+            role: Role::Follower,
+            hard,
+            log,
+            commit_index: LogIndex(0),
+            handed_out: LogIndex(0),
+            leader_hint: None,
+            election_deadline: 0,
+            heartbeat_deadline: u64::MAX,
+            votes: BTreeSet::new(),
+            progress: vec![Progress::default(); n],
+            round: 0,
+            reads_waiting_for_term_commit: Vec::new(),
+            pending_reads: Vec::new(),
+            hard_dirty: false,
+            log_dirty_from: None,
+            out_messages: Vec::new(),
+            out_reads: Vec::new(),
+            out_failed_reads: Vec::new(),
+            out_events: Vec::new(),
+        };
+        node.reset_election_timer(now);
+        node
+    }
+
+    // ----- Accessors -------------------------------------------------------
+
+    /// This node's id.
+    pub fn id(&self) -> NodeId {
+        self.id
+    }
+    /// All members, this node included.
+    pub fn members(&self) -> &[NodeId] {
+        &self.members
+    }
+    /// Current role.
+    pub fn role(&self) -> Role {
+        self.role
+    }
+    /// Current term.
+    pub fn term(&self) -> Term {
+        self.hard.current_term
+    }
+    /// Term and vote.
+    pub fn hard_state(&self) -> HardState {
+        self.hard
+    }
+    /// Who this node voted for in its current term.
+    pub fn voted_for(&self) -> Option<NodeId> {
+        self.hard.voted_for
+    }
+    /// The whole log.
+    pub fn log(&self) -> &[Entry<C>] {
+        &self.log
+    }
+    /// Index of the last entry (0 if empty).
+    pub fn last_index(&self) -> LogIndex {
+        LogIndex(self.log.len() as u64)
+    }
+    /// Term of the last entry (0 if empty).
+    pub fn last_term(&self) -> Term {
+        self.log.last().map(|e| e.term).unwrap_or_default()
+    }
+    /// Highest index known committed.
+    pub fn commit_index(&self) -> LogIndex {
+        self.commit_index
+    }
+    /// Highest index handed out for applying.
+    pub fn applied_index(&self) -> LogIndex {
+        self.handed_out
+    }
+    /// Who this node believes leads its current term.
+    pub fn leader_hint(&self) -> Option<NodeId> {
+        if self.role == Role::Leader {
+            Some(self.id)
+        } else {
+            self.leader_hint
+        }
+    }
+    /// Votes received as a candidate (or that made it leader).
+    pub fn votes(&self) -> &BTreeSet<NodeId> {
+        &self.votes
+    }
+    /// The leader's per-follower progress, indexed by `NodeId::idx`.
+    pub fn progress(&self) -> &[Progress] {
+        &self.progress
+    }
+    /// The settings.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+    /// When the election timer fires (meaningless on a leader).
+    pub fn election_deadline(&self) -> u64 {
+        self.election_deadline
+    }
+    /// The entry at `index`, if present.
+    pub fn entry(&self, index: LogIndex) -> Option<&Entry<C>> {
+        if index.0 == 0 {
+            return None;
+        }
+        self.log.get(index.0 as usize - 1)
+    }
+    /// Term of the entry at `index` (0 for index 0), if present.
+    pub fn term_at(&self, index: LogIndex) -> Option<Term> {
+        if index.0 == 0 {
+            return Some(Term(0));
+        }
+        self.entry(index).map(|e| e.term)
+    }
+
+    /// When the node next wants [`RaftNode::handle_timeout`] called.
+    pub fn next_deadline(&self) -> u64 {
+        match self.role {
+            Role::Leader => self.heartbeat_deadline,
+            _ => self.election_deadline,
+        }
+    }
+
+    /// Change timing settings; the new election range applies at the next
+    /// timer reset.
+    pub fn set_config(&mut self, config: Config) {
+        self.config = config;
+    }
+
+    /// Move the election timer (for teaching: spread or align timers to
+    /// show a split vote). Ignored on a leader.
+    pub fn set_election_deadline(&mut self, at: u64) {
+        if self.role != Role::Leader {
+            self.election_deadline = at;
+        }
+    }
+
+    fn quorum(&self) -> usize {
+        self.members.len() / 2 + 1
+    }
+
+    fn peers(&self) -> impl Iterator<Item = NodeId> + '_ {
+        let me = self.id;
+        self.members.iter().copied().filter(move |m| *m != me)
+    }
+
+    fn reset_election_timer(&mut self, now: u64) {
+        let t = self
+            .rng
+            .range_inclusive(self.config.election_timeout_min_us, self.config.election_timeout_max_us);
+        self.election_deadline = now.saturating_add(t);
+    }
+
+    fn send(&mut self, to: NodeId, rpc: Rpc<C>) {
+        self.out_messages.push(Message { from: self.id, to, rpc });
+    }
+
+    fn mark_log_dirty(&mut self, from: LogIndex) {
+        self.log_dirty_from = Some(match self.log_dirty_from {
+            Some(f) if f < from => f,
+            _ => from,
+        });
+    }
+
+    fn set_term(&mut self, term: Term) {
+        if term > self.hard.current_term {
+            self.hard.current_term = term;
+            self.hard.voted_for = None;
+            self.hard_dirty = true;
+            self.leader_hint = None;
+        }
+    }
+
+    fn become_follower(&mut self, now: u64, term: Term, because_of: NodeId) {
+        let was = self.role;
+        self.set_term(term);
+        self.role = Role::Follower;
+        self.votes.clear();
+        if was == Role::Leader {
+            self.heartbeat_deadline = u64::MAX;
+            self.fail_all_reads();
+        }
+        if was != Role::Follower {
+            self.reset_election_timer(now);
+        }
+        self.out_events.push(NodeEvent::BecameFollower { term: self.hard.current_term, because_of });
+    }
+
+    fn fail_all_reads(&mut self) {
+        self.out_failed_reads.extend(self.reads_waiting_for_term_commit.drain(..));
+        let pending: Vec<u64> = self.pending_reads.drain(..).map(|r| r.id).collect();
+        self.out_failed_reads.extend(pending);
+    }
+
+    // ----- Inputs ----------------------------------------------------------
+
+    /// Called at or after [`RaftNode::next_deadline`]: start an election
+    /// (follower, candidate) or send heartbeats (leader). Calls before the
+    /// deadline do nothing.
+    pub fn handle_timeout(&mut self, now: u64) {
+        match self.role {
+            Role::Leader => {
+                if now >= self.heartbeat_deadline {
+                    self.heartbeat(now);
+                }
+            }
+            _ => {
+                if now >= self.election_deadline {
+                    self.start_election(now);
+                }
+            }
+        }
+    }
+
+    /// Start an election now, whatever the timer says (the page's "force
+    /// timeout"). Ignored on a leader.
+    pub fn force_election_timeout(&mut self, now: u64) {
+        if self.role != Role::Leader {
+            self.start_election(now);
+        }
+    }
+
+    fn start_election(&mut self, now: u64) {
+        // Raft §5.2: increment term, vote for self, reset timer, ask all.
+        let term = Term(self.hard.current_term.0 + 1);
+        self.set_term(term);
+        self.hard.voted_for = Some(self.id);
+        self.hard_dirty = true;
+        self.role = Role::Candidate;
+        self.leader_hint = None;
+        self.votes.clear();
+        self.votes.insert(self.id);
+        self.reset_election_timer(now);
+        self.out_events.push(NodeEvent::ElectionTimeout { term });
+        if self.votes.len() >= self.quorum() {
+            self.become_leader(now);
+            return;
+        }
+        let (last_log_index, last_log_term) = (self.last_index(), self.last_term());
+        let peers: Vec<NodeId> = self.peers().collect();
+        for p in peers {
+            self.send(p, Rpc::RequestVote { term, last_log_index, last_log_term });
+        }
+    }
+
+    fn become_leader(&mut self, now: u64) {
+        self.role = Role::Leader;
+        self.leader_hint = Some(self.id);
+        let next = self.last_index().next();
+        for p in self.progress.iter_mut() {
+            *p = Progress { next_index: next, ..Progress::default() };
+        }
+        self.round = 0;
+        self.out_events.push(NodeEvent::BecameLeader {
+            term: self.hard.current_term,
+            votes: self.votes.iter().copied().collect(),
+        });
+        // Raft §8 / §5.4.2: a no-op lets the leader commit entries of its term.
+        self.append_local(Payload::Noop);
+        self.heartbeat(now);
+    }
+
+    fn append_local(&mut self, payload: Payload<C>) -> LogIndex {
+        let index = self.last_index().next();
+        self.log.push(Entry { term: self.hard.current_term, index, payload });
+        self.mark_log_dirty(index);
+        let me = self.id.idx();
+        if let Some(p) = self.progress.get_mut(me) {
+            p.match_index = index;
+            p.next_index = index.next();
+        }
+        index
+    }
+
+    fn heartbeat(&mut self, now: u64) {
+        self.heartbeat_deadline = now.saturating_add(self.config.heartbeat_interval_us);
+        self.round += 1;
+        let peers: Vec<NodeId> = self.peers().collect();
+        for p in peers {
+            let pr = &mut self.progress[p.idx()];
+            if !pr.inflight.is_empty() && !pr.acked_since_tick {
+                // Nothing came back for a whole interval: assume the
+                // pipeline was lost and probe from the last known match.
+                pr.inflight.clear();
+                pr.next_index = pr.match_index.next();
+                pr.probing = true;
+            }
+            pr.acked_since_tick = false;
+            self.send_append(p, true);
+        }
+        self.maybe_commit();
+    }
+
+    /// Send one AppendEntries to `to` from its `next_index`. A heartbeat is
+    /// sent even when there is nothing new.
+    fn send_append(&mut self, to: NodeId, heartbeat: bool) {
+        let last = self.last_index();
+        let pr = &self.progress[to.idx()];
+        let next = pr.next_index.max(LogIndex(1)).min(last.next());
+        let has_new = next <= last;
+        let window_open = if pr.probing {
+            pr.inflight.is_empty()
+        } else {
+            pr.inflight.len() < self.config.max_inflight
+        };
+        if !heartbeat && !(has_new && window_open) {
+            return;
+        }
+        let send_entries = has_new && window_open;
+        let prev_log_index = next.prev();
+        let prev_log_term = self.term_at(prev_log_index).unwrap_or_default();
+        let entries: Vec<Entry<C>> = if send_entries {
+            let start = next.0 as usize - 1;
+            let end = (start + self.config.max_entries_per_message).min(self.log.len());
+            self.log[start..end].to_vec()
+        } else {
+            Vec::new()
+        };
+        let pr = &mut self.progress[to.idx()];
+        if let Some(last_sent) = entries.last() {
+            pr.inflight.push(last_sent.index);
+            if !pr.probing {
+                pr.next_index = LogIndex(next.0 + entries.len() as u64);
+            }
+        }
+        let rpc = Rpc::AppendEntries {
+            term: self.hard.current_term,
+            prev_log_index,
+            prev_log_term,
+            entries,
+            leader_commit: self.commit_index,
+            round: self.round,
+        };
+        self.send(to, rpc);
+    }
+
+    fn replicate_all(&mut self) {
+        let peers: Vec<NodeId> = self.peers().collect();
+        for p in peers {
+            self.send_append(p, false);
+        }
+    }
+
+    /// Propose a command. Only the leader accepts; it appends the entry and
+    /// starts replicating it (Raft §5.3).
+    pub fn propose(&mut self, _now: u64, command: C) -> Result<LogIndex, ProposeError> {
+        if self.role != Role::Leader {
+            return Err(ProposeError::NotLeader { leader_hint: self.leader_hint });
+        }
+        let index = self.append_local(Payload::Command(command));
+        self.replicate_all();
+        self.maybe_commit();
+        Ok(index)
+    }
+
+    /// Ask for a linearizable read (ReadIndex, dissertation §6.4). The read
+    /// appears in [`Ready::reads`] once leadership is confirmed, or in
+    /// [`Ready::failed_reads`] if leadership is lost first.
+    pub fn read_index(&mut self, _now: u64, id: u64) -> Result<(), ProposeError> {
+        if self.role != Role::Leader {
+            return Err(ProposeError::NotLeader { leader_hint: self.leader_hint });
+        }
+        if self.term_at(self.commit_index) != Some(self.hard.current_term) {
+            // Step 1: wait until an entry of this term is committed, so the
+            // commit index is at least as high as any earlier leader's.
+            self.reads_waiting_for_term_commit.push(id);
+            return Ok(());
+        }
+        self.register_read(id);
+        Ok(())
+    }
+
+    fn register_read(&mut self, id: u64) {
+        if self.quorum() == 1 {
+            self.out_reads.push(ReadyRead { id, read_index: self.commit_index });
+            return;
+        }
+        // Step 2: start a fresh heartbeat round; the read is confirmed when
+        // a majority has acknowledged it.
+        // A round already in flight started before this read arrived, so
+        // its acknowledgements prove nothing about now.
+        self.round += 1;
+        self.pending_reads.push(PendingRead { id, read_index: self.commit_index, round: self.round });
+        let peers: Vec<NodeId> = self.peers().collect();
+        for p in peers {
+            self.send_append(p, true);
+        }
+    }
+
+    fn confirm_reads(&mut self) {
+        if self.pending_reads.is_empty() {
+            return;
+        }
+        let me = self.id.idx();
+        let mut rounds: Vec<u64> = self
+            .members
+            .iter()
+            .map(|m| if m.idx() == me { self.round } else { self.progress[m.idx()].acked_round })
+            .collect();
+        rounds.sort_unstable_by(|a, b| b.cmp(a));
+        let confirmed = rounds.get(self.quorum() - 1).copied().unwrap_or(0);
+        let mut keep = Vec::new();
+        for r in self.pending_reads.drain(..) {
+            if r.round <= confirmed {
+                self.out_reads.push(ReadyRead { id: r.id, read_index: r.read_index });
+            } else {
+                keep.push(r);
+            }
+        }
+        self.pending_reads = keep;
+    }
+
+    /// Handle a message from another node.
+    pub fn handle_message(&mut self, now: u64, msg: Message<C>) {
+        if msg.to != self.id || !self.members.contains(&msg.from) || msg.from == self.id {
+            self.out_events.push(NodeEvent::IgnoredStale {
+                from: msg.from,
+                kind: format!("{} (misaddressed)", msg.rpc.kind()),
+                term: msg.rpc.term(),
+            });
+            return;
+        }
+        let term = msg.rpc.term();
+        // Raft §5.1: a higher term makes any node a follower.
+        if term > self.hard.current_term {
+            self.become_follower(now, term, msg.from);
+        }
+        if term < self.hard.current_term {
+            self.out_events.push(NodeEvent::IgnoredStale {
+                from: msg.from,
+                kind: msg.rpc.kind().to_string(),
+                term,
+            });
+            // Answer so a stale leader or candidate learns the new term.
+            match msg.rpc {
+                Rpc::RequestVote { .. } => {
+                    let t = self.hard.current_term;
+                    self.send(msg.from, Rpc::RequestVoteReply { term: t, granted: false });
+                }
+                Rpc::AppendEntries { round, .. } => {
+                    let t = self.hard.current_term;
+                    self.send(
+                        msg.from,
+                        Rpc::AppendEntriesReply {
+                            term: t,
+                            success: false,
+                            match_index: LogIndex(0),
+                            conflict: None,
+                            round,
+                        },
+                    );
+                }
+                _ => {}
+            }
+            return;
+        }
+        match msg.rpc {
+            Rpc::RequestVote { term, last_log_index, last_log_term } => {
+                self.handle_request_vote(now, msg.from, term, last_log_index, last_log_term)
+            }
+            Rpc::RequestVoteReply { granted, .. } => self.handle_vote_reply(now, msg.from, granted),
+            Rpc::AppendEntries { prev_log_index, prev_log_term, entries, leader_commit, round, .. } => {
+                self.handle_append(now, msg.from, prev_log_index, prev_log_term, entries, leader_commit, round)
+            }
+            Rpc::AppendEntriesReply { success, match_index, conflict, round, .. } => {
+                self.handle_append_reply(msg.from, success, match_index, conflict, round)
+            }
+        }
+    }
+
+    fn handle_request_vote(
+        &mut self,
+        now: u64,
+        candidate: NodeId,
+        term: Term,
+        last_log_index: LogIndex,
+        last_log_term: Term,
+    ) {
+        // Raft §5.4.1: grant only if the candidate's log is at least as
+        // up-to-date as ours; §5.2: at most one vote per term.
+        let up_to_date = last_log_term > self.last_term()
+            || (last_log_term == self.last_term() && last_log_index >= self.last_index());
+        let free = self.hard.voted_for.is_none() || self.hard.voted_for == Some(candidate);
+        let granted = self.role == Role::Follower && free && up_to_date;
+        if granted {
+            if self.hard.voted_for != Some(candidate) {
+                self.hard.voted_for = Some(candidate);
+                self.hard_dirty = true;
+            }
+            self.reset_election_timer(now);
+            self.out_events.push(NodeEvent::Voted { candidate, term });
+        } else {
+            let reason = if !free {
+                format!("already voted for {} in term {}", self.hard.voted_for.map(|v| v.to_string()).unwrap_or_default(), term)
+            } else if !up_to_date {
+                format!(
+                    "its log (last term {}, index {}) is behind ours (last term {}, index {})",
+                    last_log_term,
+                    last_log_index,
+                    self.last_term(),
+                    self.last_index()
+                )
+            } else {
+                format!("this node is the {} of term {}", self.role, term)
+            };
+            self.out_events.push(NodeEvent::VoteRefused { candidate, term, reason });
+        }
+        self.send(candidate, Rpc::RequestVoteReply { term: self.hard.current_term, granted });
+    }
+
+    fn handle_vote_reply(&mut self, now: u64, from: NodeId, granted: bool) {
+        if self.role != Role::Candidate || !granted {
+            return;
+        }
+        self.votes.insert(from);
+        if self.votes.len() >= self.quorum() {
+            self.become_leader(now);
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn handle_append(
+        &mut self,
+        now: u64,
+        leader: NodeId,
+        prev_log_index: LogIndex,
+        prev_log_term: Term,
+        entries: Vec<Entry<C>>,
+        leader_commit: LogIndex,
+        round: u64,
+    ) {
+        let term = self.hard.current_term;
+        if self.role != Role::Follower {
+            // A candidate (or, impossibly, a leader) of the same term learns
+            // there is a leader (Raft §5.2).
+            self.become_follower(now, term, leader);
+        }
+        self.leader_hint = Some(leader);
+        self.reset_election_timer(now);
+
+        // Consistency check (Raft §5.3).
+        let reply_fail = |this: &mut Self, conflict: ConflictHint| {
+            this.send(
+                leader,
+                Rpc::AppendEntriesReply {
+                    term,
+                    success: false,
+                    match_index: LogIndex(0),
+                    conflict: Some(conflict),
+                    round,
+                },
+            );
+        };
+        if prev_log_index > self.last_index() {
+            let hint = ConflictHint { conflict_term: None, first_index: self.last_index().next() };
+            reply_fail(self, hint);
+            return;
+        }
+        let my_prev_term = self.term_at(prev_log_index).unwrap_or_default();
+        if my_prev_term != prev_log_term {
+            let mut first = prev_log_index;
+            while first.0 > 1 && self.term_at(first.prev()) == Some(my_prev_term) {
+                first = first.prev();
+            }
+            let hint = ConflictHint { conflict_term: Some(my_prev_term), first_index: first };
+            reply_fail(self, hint);
+            return;
+        }
+        let contiguous = entries
+            .iter()
+            .enumerate()
+            .all(|(i, e)| e.index.0 == prev_log_index.0 + 1 + i as u64);
+        if !contiguous {
+            self.out_events.push(NodeEvent::IgnoredStale {
+                from: leader,
+                kind: "AppendEntries (malformed: entries not contiguous)".into(),
+                term,
+            });
+            return;
+        }
+        // Append, truncating only at a real conflict so a stale or
+        // reordered request never removes entries it does not replace.
+        let count = entries.len() as u64;
+        for e in entries {
+            match self.term_at(e.index) {
+                Some(t) if t == e.term => continue,
+                Some(_) => {
+                    let from = e.index;
+                    let removed = self.last_index().0 - from.0 + 1;
+                    self.log.truncate(from.0 as usize - 1);
+                    self.out_events.push(NodeEvent::Truncated { from, count: removed });
+                    self.mark_log_dirty(from);
+                    if self.handed_out >= from {
+                        // Never happens for committed entries (State Machine
+                        // Safety); the checker would report it.
+                        self.handed_out = from.prev();
+                    }
+                    self.mark_log_dirty(e.index);
+                    self.log.push(e);
+                }
+                None => {
+                    self.mark_log_dirty(e.index);
+                    self.log.push(e);
+                }
+            }
+        }
+        let last_new = LogIndex(prev_log_index.0 + count);
+        if leader_commit > self.commit_index {
+            let to = leader_commit.min(last_new);
+            if to > self.commit_index {
+                self.out_events.push(NodeEvent::CommitAdvanced { from: self.commit_index, to });
+                self.commit_index = to;
+            }
+        }
+        self.send(
+            leader,
+            Rpc::AppendEntriesReply { term, success: true, match_index: last_new, conflict: None, round },
+        );
+    }
+
+    fn handle_append_reply(
+        &mut self,
+        from: NodeId,
+        success: bool,
+        match_index: LogIndex,
+        conflict: Option<ConflictHint>,
+        round: u64,
+    ) {
+        if self.role != Role::Leader {
+            return;
+        }
+        let last = self.last_index();
+        {
+            let pr = &mut self.progress[from.idx()];
+            pr.acked_round = pr.acked_round.max(round);
+        }
+        if success {
+            let pr = &mut self.progress[from.idx()];
+            let matched = match_index.min(last);
+            pr.inflight.retain(|end| *end > matched);
+            pr.acked_since_tick = true;
+            if matched > pr.match_index {
+                pr.match_index = matched;
+            }
+            if pr.probing {
+                pr.probing = false;
+                pr.inflight.clear();
+                pr.next_index = pr.match_index.next();
+            } else if pr.next_index <= pr.match_index {
+                pr.next_index = pr.match_index.next();
+            }
+            self.maybe_commit();
+        } else if let Some(hint) = conflict {
+            // Fast backtracking (Raft §5.3): skip the follower's whole
+            // conflicting term, or jump to its log end.
+            let mut next = hint.first_index;
+            if let Some(t) = hint.conflict_term {
+                if let Some(last_of_t) = self.log.iter().rev().find(|e| e.term == t).map(|e| e.index) {
+                    next = last_of_t.next();
+                }
+            }
+            let pr = &mut self.progress[from.idx()];
+            let next = next.max(pr.match_index.next()).min(last.next());
+            pr.next_index = next;
+            pr.probing = true;
+            pr.inflight.clear();
+        }
+        self.confirm_reads();
+        self.send_append(from, false);
+    }
+
+    fn maybe_commit(&mut self) {
+        if self.role != Role::Leader {
+            return;
+        }
+        let mut matches: Vec<LogIndex> =
+            self.members.iter().map(|m| self.progress[m.idx()].match_index).collect();
+        matches.sort_unstable_by(|a, b| b.cmp(a));
+        let candidate = matches.get(self.quorum() - 1).copied().unwrap_or_default();
+        // Raft §5.4.2: count replicas only for an entry of the current term.
+        if candidate > self.commit_index && self.term_at(candidate) == Some(self.hard.current_term) {
+            self.out_events.push(NodeEvent::CommitAdvanced { from: self.commit_index, to: candidate });
+            self.commit_index = candidate;
+            let waiting: Vec<u64> = self.reads_waiting_for_term_commit.drain(..).collect();
+            for id in waiting {
+                self.register_read(id);
+            }
+        }
+    }
+
+    // ----- Output ----------------------------------------------------------
+
+    /// Drain everything produced since the last call.
+    pub fn take_ready(&mut self) -> Ready<C> {
+        let hard_state = if self.hard_dirty {
+            self.hard_dirty = false;
+            Some(self.hard)
+        } else {
+            None
+        };
+        let log_write = self.log_dirty_from.take().map(|from| {
+            let start = (from.0 as usize).saturating_sub(1).min(self.log.len());
+            LogWrite { from, entries: self.log[start..].to_vec() }
+        });
+        let committed = if self.commit_index > self.handed_out {
+            let start = self.handed_out.0 as usize;
+            let end = (self.commit_index.0 as usize).min(self.log.len());
+            self.handed_out = LogIndex(end as u64);
+            self.log[start..end].to_vec()
+        } else {
+            Vec::new()
+        };
+        Ready {
+            hard_state,
+            log_write,
+            messages: std::mem::take(&mut self.out_messages),
+            committed,
+            reads: std::mem::take(&mut self.out_reads),
+            failed_reads: std::mem::take(&mut self.out_failed_reads),
+            events: std::mem::take(&mut self.out_events),
+        }
+    }
+}

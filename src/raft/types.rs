@@ -1,0 +1,201 @@
+//! Names from the paper (Raft §5, Figure 2): [`Term`], [`LogIndex`], [`NodeId`],
+//! log [`Entry`]s and the RPC [`Message`]s that nodes exchange.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// A Raft term (Raft §5.1). Terms start at 0 and only grow.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct Term(pub u64);
+
+/// A position in the replicated log. Index 0 is the empty prefix; the first entry is 1.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct LogIndex(pub u64);
+
+/// A node's identity. Nodes are numbered from 1 and shown as `S1`, `S2`, ...
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct NodeId(pub u32);
+
+impl NodeId {
+    /// Zero-based position of this node in per-node vectors.
+    pub fn idx(self) -> usize {
+        (self.0 as usize).saturating_sub(1)
+    }
+    /// The node at zero-based position `i`.
+    pub fn from_idx(i: usize) -> NodeId {
+        NodeId(i as u32 + 1)
+    }
+}
+
+impl fmt::Display for NodeId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "S{}", self.0)
+    }
+}
+
+impl fmt::Display for Term {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.0)
+    }
+}
+
+impl fmt::Display for LogIndex {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.0)
+    }
+}
+
+impl LogIndex {
+    /// The index after this one.
+    pub fn next(self) -> LogIndex {
+        LogIndex(self.0 + 1)
+    }
+    /// The index before this one (saturating at 0).
+    pub fn prev(self) -> LogIndex {
+        LogIndex(self.0.saturating_sub(1))
+    }
+}
+
+/// What a log entry carries.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Payload<C> {
+    /// The entry a new leader appends at the start of its term (Raft §5.4.2, §8).
+    Noop,
+    /// A state-machine command.
+    Command(C),
+}
+
+/// One log entry (Raft Figure 2).
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Entry<C> {
+    /// Term of the leader that created the entry.
+    pub term: Term,
+    /// Position in the log.
+    pub index: LogIndex,
+    /// What the entry carries.
+    pub payload: Payload<C>,
+}
+
+/// Durable per-node state other than the log (Raft Figure 2, "persistent state").
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct HardState {
+    /// Latest term this node has seen.
+    pub current_term: Term,
+    /// Candidate that received this node's vote in `current_term`.
+    pub voted_for: Option<NodeId>,
+}
+
+/// The role a node plays (Raft §5.1).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Role {
+    /// Passive: answers leaders and candidates.
+    Follower,
+    /// Asking for votes.
+    Candidate,
+    /// Handles all client requests and replicates the log.
+    Leader,
+}
+
+impl fmt::Display for Role {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Role::Follower => "follower",
+            Role::Candidate => "candidate",
+            Role::Leader => "leader",
+        })
+    }
+}
+
+/// Where a follower's log diverges, returned on a failed AppendEntries so the
+/// leader can skip a whole term at a time (Raft §5.3, "fast backtracking").
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct ConflictHint {
+    /// Term of the follower's entry at `prev_log_index`, if it has one there.
+    pub conflict_term: Option<Term>,
+    /// First index the follower holds for `conflict_term`, or its log length + 1
+    /// when its log is too short.
+    pub first_index: LogIndex,
+}
+
+/// The body of a Raft RPC (Raft Figure 2).
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Rpc<C> {
+    /// Invoked by candidates to gather votes (Raft §5.2).
+    RequestVote {
+        /// Candidate's term.
+        term: Term,
+        /// Index of the candidate's last log entry (§5.4).
+        last_log_index: LogIndex,
+        /// Term of the candidate's last log entry (§5.4).
+        last_log_term: Term,
+    },
+    /// A vote, granted or not.
+    RequestVoteReply {
+        /// The voter's current term.
+        term: Term,
+        /// Whether the vote was granted.
+        granted: bool,
+    },
+    /// Invoked by the leader to replicate entries; also the heartbeat (§5.3).
+    AppendEntries {
+        /// Leader's term.
+        term: Term,
+        /// Index of the entry before the new ones.
+        prev_log_index: LogIndex,
+        /// Term of that entry.
+        prev_log_term: Term,
+        /// Entries to store (empty for a heartbeat).
+        entries: Vec<Entry<C>>,
+        /// Leader's commit index.
+        leader_commit: LogIndex,
+        /// Heartbeat round, echoed in the reply; confirms leadership for reads
+        /// (ReadIndex, dissertation §6.4).
+        round: u64,
+    },
+    /// A follower's answer to AppendEntries.
+    AppendEntriesReply {
+        /// Follower's current term.
+        term: Term,
+        /// True if the follower matched `prev_log_index`/`prev_log_term`.
+        success: bool,
+        /// On success, the last index known to match the leader's log.
+        match_index: LogIndex,
+        /// On failure, where to retry from.
+        conflict: Option<ConflictHint>,
+        /// The round of the request being answered.
+        round: u64,
+    },
+}
+
+impl<C> Rpc<C> {
+    /// The term the sender had when it sent this message.
+    pub fn term(&self) -> Term {
+        match self {
+            Rpc::RequestVote { term, .. }
+            | Rpc::RequestVoteReply { term, .. }
+            | Rpc::AppendEntries { term, .. }
+            | Rpc::AppendEntriesReply { term, .. } => *term,
+        }
+    }
+
+    /// A short name for the message kind, as the paper writes it.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Rpc::RequestVote { .. } => "RequestVote",
+            Rpc::RequestVoteReply { .. } => "RequestVoteReply",
+            Rpc::AppendEntries { .. } => "AppendEntries",
+            Rpc::AppendEntriesReply { .. } => "AppendEntriesReply",
+        }
+    }
+}
+
+/// A message between two nodes.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Message<C> {
+    /// Sender.
+    pub from: NodeId,
+    /// Receiver.
+    pub to: NodeId,
+    /// The RPC.
+    pub rpc: Rpc<C>,
+}

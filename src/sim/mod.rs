@@ -1,0 +1,1162 @@
+//! The deterministic world: virtual clock, event queue, network, nodes,
+//! clients, faults and the trace.
+//!
+//! One `u64` seed decides a run: each node, the network and the clients get
+//! sub-seeds from it ([`Rng::derive`]). Virtual time is in microseconds. The
+//! queue is ordered by time with ties broken by insertion order, so an idle
+//! cluster costs nothing between heartbeats and the same seed and actions
+//! always give the same trace (and [`Simulation::trace_hash`]).
+//!
+//! For each node the driver follows Raft's rule (Figure 2): persist the hard
+//! state and log changes, then send the messages, then apply committed
+//! entries and answer clients. A crash drops the node's volatile state and
+//! every message in flight to it; a restart rebuilds it from storage only.
+//! The safety checker ([`InvariantChecker`]) sees every event; a violation
+//! stops the run.
+
+pub mod client;
+pub mod network;
+pub mod server;
+pub mod trace;
+
+use crate::check::history::History;
+use crate::check::invariants::{InvariantChecker, Violation};
+use crate::kv::{ClientId, Command, KvError, Op, OpResult};
+use crate::raft::{Config, LogIndex, Message, NodeEvent, NodeId, RaftNode, Role, Rpc, Term};
+use crate::rng::Rng;
+use crate::storage::{MemStorage, Storage, WriteBatch};
+use client::{Clerk, PendingCall, Workload};
+use network::{Fate, LinkParams, Network};
+use serde::{Deserialize, Serialize};
+use server::{Answer, ClientReply, ClientRequest, Server};
+use std::cmp::Ordering;
+use std::collections::{BTreeMap, BinaryHeap, VecDeque};
+use trace::{DropReason, Endpoint, MsgKind, Trace, TraceEvent};
+
+/// Everything that shapes a run besides the seed.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SimConfig {
+    /// Number of nodes, 1 to 9.
+    pub nodes: usize,
+    /// Raft timing and flow control.
+    pub raft: Config,
+    /// Default link behaviour (node to node and client to node).
+    pub link: LinkParams,
+    /// How long a client waits for an answer before trying another node, µs.
+    pub client_timeout_us: u64,
+    /// How long a client waits before retrying when no leader is known, µs.
+    pub client_backoff_us: u64,
+    /// How many trace events to keep in memory (all are hashed).
+    pub trace_keep: usize,
+    /// Track messages in flight for the view.
+    pub track_flights: bool,
+}
+
+impl Default for SimConfig {
+    fn default() -> Self {
+        SimConfig {
+            nodes: 5,
+            raft: Config::default(),
+            link: LinkParams::default(),
+            client_timeout_us: 500_000,
+            client_backoff_us: 30_000,
+            trace_keep: 5_000,
+            track_flights: true,
+        }
+    }
+}
+
+/// Largest cluster the simulator builds.
+pub const MAX_NODES: usize = 9;
+
+impl SimConfig {
+    /// Check the configuration; returns a readable reason otherwise.
+    pub fn validate(&self) -> Result<(), String> {
+        if self.nodes == 0 || self.nodes > MAX_NODES {
+            return Err(format!("a cluster has 1 to {MAX_NODES} nodes, not {}", self.nodes));
+        }
+        self.raft.validate()?;
+        self.link.validate()?;
+        if self.client_timeout_us == 0 {
+            return Err("the client timeout must be positive".into());
+        }
+        Ok(())
+    }
+}
+
+/// What travels on the network.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Packet {
+    /// Between nodes.
+    Raft(Message<Command>),
+    /// Client to node.
+    Request(ClientRequest),
+    /// Node to client.
+    Reply(ClientReply),
+}
+
+impl Packet {
+    /// The kind shown on the page.
+    pub fn kind(&self) -> MsgKind {
+        match self {
+            Packet::Raft(m) => match &m.rpc {
+                Rpc::RequestVote { .. } => MsgKind::RequestVote,
+                Rpc::RequestVoteReply { .. } => MsgKind::RequestVoteReply,
+                Rpc::AppendEntries { entries, .. } if entries.is_empty() => MsgKind::Heartbeat,
+                Rpc::AppendEntries { .. } => MsgKind::AppendEntries,
+                Rpc::AppendEntriesReply { .. } => MsgKind::AppendEntriesReply,
+            },
+            Packet::Request(_) => MsgKind::ClientRequest,
+            Packet::Reply(_) => MsgKind::ClientReply,
+        }
+    }
+
+    /// Whether a reply says yes (vote granted, append succeeded, answer done).
+    pub fn ok(&self) -> Option<bool> {
+        match self {
+            Packet::Raft(m) => match &m.rpc {
+                Rpc::RequestVoteReply { granted, .. } => Some(*granted),
+                Rpc::AppendEntriesReply { success, .. } => Some(*success),
+                _ => None,
+            },
+            Packet::Reply(r) => Some(matches!(r.answer, Answer::Done(_))),
+            Packet::Request(_) => None,
+        }
+    }
+
+    /// A one-line description for the page.
+    pub fn describe(&self) -> String {
+        match self {
+            Packet::Raft(m) => match &m.rpc {
+                Rpc::RequestVote { term, last_log_index, last_log_term } => {
+                    format!("RequestVote term {term}, last log {last_log_index}@{last_log_term}")
+                }
+                Rpc::RequestVoteReply { term, granted } => {
+                    format!("vote {} (term {term})", if *granted { "granted" } else { "refused" })
+                }
+                Rpc::AppendEntries { term, prev_log_index, entries, leader_commit, .. } => {
+                    if entries.is_empty() {
+                        format!("heartbeat term {term}, prev {prev_log_index}, commit {leader_commit}")
+                    } else {
+                        format!(
+                            "AppendEntries term {term}, entries {}..{}, commit {leader_commit}",
+                            prev_log_index.0 + 1,
+                            prev_log_index.0 + entries.len() as u64
+                        )
+                    }
+                }
+                Rpc::AppendEntriesReply { term, success, match_index, .. } => {
+                    if *success {
+                        format!("append ok, match {match_index} (term {term})")
+                    } else {
+                        format!("append rejected (term {term})")
+                    }
+                }
+            },
+            Packet::Request(r) => format!("{} #{}: {}{}", r.client, r.seq, r.op, if r.stale { " (stale read)" } else { "" }),
+            Packet::Reply(r) => match &r.answer {
+                Answer::Done(res) => format!("answer #{}: {res}", r.seq),
+                Answer::NotLeader { leader_hint: Some(l) } => format!("not leader, try {l}"),
+                Answer::NotLeader { leader_hint: None } => "not leader, no leader known".into(),
+                Answer::Retry => "lost its log slot, retry".into(),
+                Answer::Rejected(e) => format!("rejected: {e}"),
+            },
+        }
+    }
+}
+
+/// A message on its way, for the view.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Flight {
+    /// Message id.
+    pub id: u64,
+    /// Sender.
+    pub from: Endpoint,
+    /// Receiver.
+    pub to: Endpoint,
+    /// Kind.
+    pub kind: MsgKind,
+    /// Sent at, µs.
+    pub sent_at: u64,
+    /// Arrives at, µs.
+    pub deliver_at: u64,
+    /// A duplicate copy made by the network.
+    pub duplicate: bool,
+    /// For replies: yes or no.
+    pub ok: Option<bool>,
+    /// One line about it.
+    pub summary: String,
+}
+
+/// A message that never arrived, for the view.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Drop {
+    /// The flight (with `deliver_at` the moment it was dropped).
+    pub flight: Flight,
+    /// Why.
+    pub reason: DropReason,
+}
+
+#[derive(Clone, Debug)]
+enum Event {
+    Deliver { flight_id: u64, from: Endpoint, to: Endpoint, to_incarnation: u32, packet: Packet },
+    NodeTimer { node: NodeId, incarnation: u32, at: u64 },
+    ClientTimer { client: ClientId, seq: u64, gen: u64 },
+    ClientNext { client: ClientId },
+}
+
+#[derive(Debug)]
+struct Scheduled {
+    at: u64,
+    seq: u64,
+    event: Event,
+}
+
+impl PartialEq for Scheduled {
+    fn eq(&self, other: &Self) -> bool {
+        self.at == other.at && self.seq == other.seq
+    }
+}
+impl Eq for Scheduled {}
+impl PartialOrd for Scheduled {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl Ord for Scheduled {
+    fn cmp(&self, other: &Self) -> Ordering {
+        // Min-heap on (time, insertion order).
+        other.at.cmp(&self.at).then(other.seq.cmp(&self.seq))
+    }
+}
+
+/// One node's place in the world: its server while up, its storage always.
+#[derive(Clone, Debug)]
+pub struct Slot {
+    /// The running server, `None` while crashed.
+    pub server: Option<Server>,
+    /// The durable state, which survives crashes.
+    pub storage: MemStorage<Command>,
+    /// Increments at every restart.
+    pub incarnation: u32,
+    timer_at: u64,
+}
+
+/// A simulation error a caller can act on.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SimError {
+    /// No such node.
+    NoSuchNode(u32),
+    /// No such client.
+    NoSuchClient(u32),
+    /// The client already has a call in progress.
+    ClientBusy(ClientId),
+    /// The operation is invalid.
+    Invalid(KvError),
+    /// The configuration is invalid.
+    BadConfig(String),
+}
+
+impl std::fmt::Display for SimError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SimError::NoSuchNode(n) => write!(f, "there is no node S{n}"),
+            SimError::NoSuchClient(c) => write!(f, "there is no client C{c}"),
+            SimError::ClientBusy(c) => write!(f, "{c} is still waiting for its previous call"),
+            SimError::Invalid(e) => write!(f, "{e}"),
+            SimError::BadConfig(e) => write!(f, "bad configuration: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for SimError {}
+
+/// The whole simulated world.
+pub struct Simulation {
+    seed: u64,
+    config: SimConfig,
+    now: u64,
+    queue: BinaryHeap<Scheduled>,
+    next_event_seq: u64,
+    next_flight_id: u64,
+    slots: Vec<Slot>,
+    network: Network,
+    clients: Vec<Clerk>,
+    client_rng: Rng,
+    trace: Trace,
+    history: History,
+    checker: InvariantChecker,
+    violation: Option<Violation>,
+    flights: BTreeMap<u64, Flight>,
+    drops: VecDeque<Drop>,
+    events_processed: u64,
+    messages_sent: u64,
+    rpc_counts: BTreeMap<MsgKind, u64>,
+}
+
+impl Simulation {
+    /// A new cluster of fresh nodes at time 0.
+    pub fn new(seed: u64, config: SimConfig) -> Result<Simulation, SimError> {
+        config.validate().map_err(SimError::BadConfig)?;
+        let n = config.nodes;
+        let mut sim = Simulation {
+            seed,
+            network: Network::new(config.link.clone(), Rng::derive(seed, 1)),
+            client_rng: Rng::new(Rng::derive(seed, 2)),
+            trace: Trace::new(config.trace_keep),
+            checker: InvariantChecker::new(n),
+            config,
+            now: 0,
+            queue: BinaryHeap::new(),
+            next_event_seq: 0,
+            next_flight_id: 0,
+            slots: Vec::with_capacity(n),
+            clients: Vec::new(),
+            history: History::default(),
+            violation: None,
+            flights: BTreeMap::new(),
+            drops: VecDeque::new(),
+            events_processed: 0,
+            messages_sent: 0,
+            rpc_counts: BTreeMap::new(),
+        };
+        for i in 0..n {
+            let id = NodeId::from_idx(i);
+            let raft = RaftNode::new(id, sim.members(), sim.config.raft.clone(), sim.node_seed(id, 0), 0);
+            sim.slots.push(Slot { server: Some(Server::new(raft)), storage: MemStorage::new(), incarnation: 0, timer_at: u64::MAX });
+            sim.schedule_node_timer(id);
+        }
+        Ok(sim)
+    }
+
+    fn members(&self) -> Vec<NodeId> {
+        (0..self.config.nodes).map(NodeId::from_idx).collect()
+    }
+
+    fn node_seed(&self, id: NodeId, incarnation: u32) -> u64 {
+        Rng::derive(self.seed, 1_000 + u64::from(id.0) * 1_000 + u64::from(incarnation))
+    }
+
+    // ----- Accessors -------------------------------------------------------
+
+    /// The run's seed.
+    pub fn seed(&self) -> u64 {
+        self.seed
+    }
+    /// The configuration.
+    pub fn config(&self) -> &SimConfig {
+        &self.config
+    }
+    /// Virtual time now, µs.
+    pub fn now(&self) -> u64 {
+        self.now
+    }
+    /// Number of nodes.
+    pub fn node_count(&self) -> usize {
+        self.slots.len()
+    }
+    /// All node ids.
+    pub fn node_ids(&self) -> Vec<NodeId> {
+        self.members()
+    }
+    /// A node's slot.
+    pub fn slot(&self, id: NodeId) -> Option<&Slot> {
+        self.slots.get(id.idx())
+    }
+    /// A running node's server.
+    pub fn server(&self, id: NodeId) -> Option<&Server> {
+        self.slots.get(id.idx()).and_then(|s| s.server.as_ref())
+    }
+    /// A running node's Raft state.
+    pub fn raft(&self, id: NodeId) -> Option<&RaftNode<Command>> {
+        self.server(id).map(|s| &s.raft)
+    }
+    /// Whether a node is up.
+    pub fn is_up(&self, id: NodeId) -> bool {
+        self.server(id).is_some()
+    }
+    /// The leader with the highest term among running nodes, if any.
+    pub fn leader(&self) -> Option<NodeId> {
+        self.slots
+            .iter()
+            .filter_map(|s| s.server.as_ref())
+            .filter(|s| s.raft.role() == Role::Leader)
+            .max_by_key(|s| s.raft.term())
+            .map(|s| s.raft.id())
+    }
+    /// Every running node that believes it is leader, with its term.
+    pub fn leaders(&self) -> Vec<(NodeId, Term)> {
+        self.slots
+            .iter()
+            .filter_map(|s| s.server.as_ref())
+            .filter(|s| s.raft.role() == Role::Leader)
+            .map(|s| (s.raft.id(), s.raft.term()))
+            .collect()
+    }
+    /// The network.
+    pub fn network(&self) -> &Network {
+        &self.network
+    }
+    /// The clients.
+    pub fn clients(&self) -> &[Clerk] {
+        &self.clients
+    }
+    /// The linearizability history so far.
+    pub fn history(&self) -> &History {
+        &self.history
+    }
+    /// The trace.
+    pub fn trace(&self) -> &Trace {
+        &self.trace
+    }
+    /// The hash of the whole trace so far.
+    pub fn trace_hash(&self) -> u64 {
+        self.trace.hash()
+    }
+    /// The first safety violation, if any (the run stops there).
+    pub fn violation(&self) -> Option<&Violation> {
+        self.violation.as_ref()
+    }
+    /// Events processed so far.
+    pub fn events_processed(&self) -> u64 {
+        self.events_processed
+    }
+    /// Messages sent so far by kind.
+    pub fn rpc_counts(&self) -> &BTreeMap<MsgKind, u64> {
+        &self.rpc_counts
+    }
+    /// Messages sent so far between nodes.
+    pub fn raft_messages_sent(&self) -> u64 {
+        self.rpc_counts
+            .iter()
+            .filter(|(k, _)| !matches!(k, MsgKind::ClientRequest | MsgKind::ClientReply))
+            .map(|(_, v)| v)
+            .sum()
+    }
+    /// Messages in flight.
+    pub fn flights(&self) -> impl Iterator<Item = &Flight> {
+        self.flights.values()
+    }
+    /// Recently dropped messages.
+    pub fn drops(&self) -> impl Iterator<Item = &Drop> {
+        self.drops.iter()
+    }
+    /// Time of the next queued event.
+    pub fn next_event_at(&self) -> Option<u64> {
+        self.queue.peek().map(|s| s.at)
+    }
+
+    // ----- Running -----------------------------------------------------------
+
+    fn schedule(&mut self, at: u64, event: Event) {
+        let seq = self.next_event_seq;
+        self.next_event_seq += 1;
+        self.queue.push(Scheduled { at, seq, event });
+    }
+
+    fn record(&mut self, event: TraceEvent) {
+        self.trace.push(self.now, event);
+    }
+
+    fn fail(&mut self, v: Violation) {
+        if self.violation.is_none() {
+            self.record(TraceEvent::Violation { message: v.to_string() });
+            self.violation = Some(v);
+        }
+    }
+
+    /// Process the next event. Returns false when there is none or the run
+    /// stopped on a violation.
+    pub fn step(&mut self) -> bool {
+        if self.violation.is_some() {
+            return false;
+        }
+        let Some(s) = self.queue.pop() else { return false };
+        self.now = self.now.max(s.at);
+        self.events_processed += 1;
+        match s.event {
+            Event::Deliver { flight_id, from, to, to_incarnation, packet } => {
+                self.deliver(flight_id, from, to, to_incarnation, packet)
+            }
+            Event::NodeTimer { node, incarnation, at } => {
+                let slot = &mut self.slots[node.idx()];
+                if slot.incarnation == incarnation && slot.timer_at == at {
+                    if let Some(server) = slot.server.as_mut() {
+                        slot.timer_at = u64::MAX;
+                        server.raft.handle_timeout(self.now);
+                        self.process_node(node);
+                    }
+                }
+            }
+            Event::ClientTimer { client, seq, gen } => self.client_timer(client, seq, gen),
+            Event::ClientNext { client } => self.client_next(client),
+        }
+        self.violation.is_none()
+    }
+
+    /// Run every event up to and including time `t`, then set the clock to
+    /// `t`. Stops early on a violation.
+    pub fn run_until(&mut self, t: u64) {
+        while let Some(at) = self.next_event_at() {
+            if at > t || self.violation.is_some() {
+                break;
+            }
+            self.step();
+        }
+        if self.violation.is_none() {
+            self.now = self.now.max(t);
+        }
+    }
+
+    /// Run for `d` µs of virtual time.
+    pub fn run_for(&mut self, d: u64) {
+        let t = self.now.saturating_add(d);
+        self.run_until(t);
+    }
+
+    /// Run until `pred` holds or `limit` µs pass; returns whether it held.
+    pub fn run_until_pred(&mut self, limit: u64, mut pred: impl FnMut(&Simulation) -> bool) -> bool {
+        let end = self.now.saturating_add(limit);
+        loop {
+            if pred(self) {
+                return true;
+            }
+            match self.next_event_at() {
+                Some(at) if at <= end && self.violation.is_none() => {
+                    self.step();
+                }
+                _ => {
+                    self.now = self.now.max(end);
+                    return pred(self);
+                }
+            }
+        }
+    }
+
+    // ----- Nodes -------------------------------------------------------------
+
+    fn schedule_node_timer(&mut self, id: NodeId) {
+        let Some(server) = self.slots[id.idx()].server.as_ref() else { return };
+        let at = server.raft.next_deadline();
+        let slot = &mut self.slots[id.idx()];
+        if at != slot.timer_at && at != u64::MAX {
+            slot.timer_at = at;
+            let inc = slot.incarnation;
+            self.schedule(at.max(self.now), Event::NodeTimer { node: id, incarnation: inc, at });
+        }
+    }
+
+    /// Drain a node's `Ready` and act on it in Raft's order: persist, send,
+    /// apply, answer.
+    fn process_node(&mut self, id: NodeId) {
+        let Some(server) = self.slots[id.idx()].server.as_mut() else { return };
+        let ready = server.raft.take_ready();
+        let commit_now = server.raft.commit_index();
+        // What the node did.
+        for ev in ready.events {
+            self.node_event(id, ev);
+        }
+        // 1. Persist.
+        let batch = WriteBatch { hard_state: ready.hard_state, log_write: ready.log_write };
+        if !batch.is_empty() {
+            if let Err(e) = self.slots[id.idx()].storage.write(&batch) {
+                self.fail(Violation {
+                    property: "Durability".into(),
+                    nodes: vec![id],
+                    term: None,
+                    index: None,
+                    detail: format!("{id} could not persist: {e}"),
+                });
+                return;
+            }
+            if let Some(w) = &batch.log_write {
+                if let Err(v) = self.checker.on_log_write(id, w) {
+                    self.fail(v);
+                }
+                if let (Some(first), Some(last)) = (w.entries.first(), w.entries.last()) {
+                    self.record(TraceEvent::Appended { node: id, from: first.index, to: last.index, last_term: last.term });
+                }
+            }
+        }
+        // Checks that depend on the durable log.
+        if let Err(v) = self.checker.on_commit(id, commit_now) {
+            self.fail(v);
+        }
+        // 2. Send.
+        for m in ready.messages {
+            let (from, to) = (Endpoint::Node(m.from), Endpoint::Node(m.to));
+            self.send(from, to, Packet::Raft(m));
+        }
+        // 3. Apply.
+        for e in &ready.committed {
+            if let Err(v) = self.checker.on_apply(id, e) {
+                self.fail(v);
+            }
+            let Some(server) = self.slots[id.idx()].server.as_mut() else { return };
+            let (applied, reply) = server.apply(e);
+            let what = match (&e.payload, &applied) {
+                (crate::raft::Payload::Noop, _) => "no-op".to_string(),
+                (crate::raft::Payload::Command(c), Some(crate::kv::Applied::Duplicate(_))) => {
+                    format!("{} #{}: {} (duplicate, not applied again)", c.client, c.seq, c.op)
+                }
+                (crate::raft::Payload::Command(c), _) => format!("{} #{}: {}", c.client, c.seq, c.op),
+            };
+            self.record(TraceEvent::Applied { node: id, index: e.index, term: e.term, what });
+            if let Some(r) = reply {
+                self.send(Endpoint::Node(id), Endpoint::Client(r.client), Packet::Reply(r));
+            }
+        }
+        // 4. Reads.
+        let Some(server) = self.slots[id.idx()].server.as_mut() else { return };
+        let mut replies = server.on_reads(&ready.reads, &ready.failed_reads);
+        let served = server.serve_reads();
+        for s in served {
+            self.record(TraceEvent::ReadServed { node: id, client: s.reply.client, read_index: s.read_index });
+            replies.push(s.reply);
+        }
+        for r in replies {
+            self.send(Endpoint::Node(id), Endpoint::Client(r.client), Packet::Reply(r));
+        }
+        self.schedule_node_timer(id);
+    }
+
+    fn node_event(&mut self, id: NodeId, ev: NodeEvent) {
+        let te = match ev {
+            NodeEvent::ElectionTimeout { term } => TraceEvent::ElectionTimeout { node: id, term },
+            NodeEvent::Voted { candidate, term } => TraceEvent::Voted { voter: id, candidate, term },
+            NodeEvent::VoteRefused { candidate, term, reason } => {
+                TraceEvent::VoteRefused { voter: id, candidate, term, reason }
+            }
+            NodeEvent::BecameLeader { term, votes } => {
+                // Checked before the no-op of this term reaches the checker's
+                // mirror; the no-op cannot hide a missing committed entry.
+                if let Err(v) = self.checker.on_leader(id, term) {
+                    self.fail(v);
+                }
+                TraceEvent::BecameLeader { node: id, term, votes }
+            }
+            NodeEvent::BecameFollower { term, because_of } => TraceEvent::BecameFollower { node: id, term, because_of },
+            NodeEvent::CommitAdvanced { from, to } => TraceEvent::Committed { node: id, from, to },
+            NodeEvent::Truncated { from, count } => TraceEvent::Truncated { node: id, from, count },
+            NodeEvent::IgnoredStale { from, kind, term } => TraceEvent::Ignored { node: id, from, kind, term },
+        };
+        self.record(te);
+    }
+
+    fn send(&mut self, from: Endpoint, to: Endpoint, packet: Packet) {
+        let kind = packet.kind();
+        *self.rpc_counts.entry(kind).or_insert(0) += 1;
+        self.messages_sent += 1;
+        let to_incarnation = match to {
+            Endpoint::Node(n) => self.slots.get(n.idx()).map(|s| s.incarnation).unwrap_or(0),
+            Endpoint::Client(_) => 0,
+        };
+        let fate = self.network.route(from, to);
+        match fate {
+            Fate::Cut | Fate::Lost => {
+                let id = self.next_flight_id;
+                self.next_flight_id += 1;
+                let reason = if fate == Fate::Cut { DropReason::Cut } else { DropReason::Lost };
+                self.record(TraceEvent::Sent { id, from, to, kind, duplicate: false });
+                self.record(TraceEvent::Dropped { id, from, to, kind, reason });
+                if self.config.track_flights {
+                    let flight = self.flight(id, from, to, &packet, self.now + 1, false);
+                    self.push_drop(flight, reason);
+                }
+            }
+            Fate::Deliver(delays) => {
+                let n = delays.len();
+                for (i, d) in delays.into_iter().enumerate() {
+                    let id = self.next_flight_id;
+                    self.next_flight_id += 1;
+                    let duplicate = i > 0;
+                    self.record(TraceEvent::Sent { id, from, to, kind, duplicate });
+                    if self.config.track_flights {
+                        let f = self.flight(id, from, to, &packet, self.now + d, duplicate);
+                        self.flights.insert(id, f);
+                    }
+                    let p = if i + 1 == n { packet.clone() } else { packet.clone() };
+                    self.schedule(self.now + d, Event::Deliver { flight_id: id, from, to, to_incarnation, packet: p });
+                }
+            }
+        }
+    }
+
+    fn flight(&self, id: u64, from: Endpoint, to: Endpoint, p: &Packet, deliver_at: u64, duplicate: bool) -> Flight {
+        Flight { id, from, to, kind: p.kind(), sent_at: self.now, deliver_at, duplicate, ok: p.ok(), summary: p.describe() }
+    }
+
+    fn push_drop(&mut self, mut flight: Flight, reason: DropReason) {
+        flight.deliver_at = self.now;
+        if self.drops.len() >= 64 {
+            self.drops.pop_front();
+        }
+        self.drops.push_back(Drop { flight, reason });
+    }
+
+    fn deliver(&mut self, flight_id: u64, from: Endpoint, to: Endpoint, to_incarnation: u32, packet: Packet) {
+        let flight = self.flights.remove(&flight_id);
+        let kind = packet.kind();
+        match to {
+            Endpoint::Node(n) => {
+                let slot = &self.slots[n.idx()];
+                if slot.server.is_none() || slot.incarnation != to_incarnation {
+                    self.record(TraceEvent::Dropped { id: flight_id, from, to, kind, reason: DropReason::ReceiverDown });
+                    if let Some(f) = flight {
+                        self.push_drop(f, DropReason::ReceiverDown);
+                    }
+                    return;
+                }
+                self.record(TraceEvent::Delivered { id: flight_id, from, to, kind });
+                let now = self.now;
+                let Some(server) = self.slots[n.idx()].server.as_mut() else { return };
+                match packet {
+                    Packet::Raft(m) => server.raft.handle_message(now, m),
+                    Packet::Request(req) => {
+                        if let Some(reply) = server.handle_request(now, req) {
+                            self.process_node(n);
+                            self.send(to, from, Packet::Reply(reply));
+                            return;
+                        }
+                    }
+                    Packet::Reply(_) => {}
+                }
+                self.process_node(n);
+            }
+            Endpoint::Client(c) => {
+                self.record(TraceEvent::Delivered { id: flight_id, from, to, kind });
+                if let (Packet::Reply(r), Endpoint::Node(node)) = (packet, from) {
+                    self.client_reply(c, node, r);
+                }
+            }
+        }
+    }
+
+    /// Crash a node: its volatile state and the messages in flight to it are
+    /// lost; its storage stays.
+    pub fn crash(&mut self, id: NodeId) -> Result<(), SimError> {
+        let slot = self.slots.get_mut(id.idx()).ok_or(SimError::NoSuchNode(id.0))?;
+        if slot.server.take().is_some() {
+            slot.timer_at = u64::MAX;
+            slot.incarnation += 1;
+            self.checker.on_crash(id);
+            let lost: Vec<u64> =
+                self.flights.iter().filter(|(_, f)| f.to == Endpoint::Node(id)).map(|(k, _)| *k).collect();
+            for k in lost {
+                if let Some(f) = self.flights.remove(&k) {
+                    self.push_drop(f, DropReason::ReceiverDown);
+                }
+            }
+            self.record(TraceEvent::Crashed { node: id });
+        }
+        Ok(())
+    }
+
+    /// Restart a crashed node from its storage only.
+    pub fn restart(&mut self, id: NodeId) -> Result<(), SimError> {
+        let members = self.members();
+        let seed = {
+            let slot = self.slots.get(id.idx()).ok_or(SimError::NoSuchNode(id.0))?;
+            if slot.server.is_some() {
+                return Ok(());
+            }
+            self.node_seed(id, slot.incarnation)
+        };
+        let durable = match self.slots[id.idx()].storage.load() {
+            Ok(d) => d,
+            Err(e) => {
+                self.fail(Violation {
+                    property: "Durability".into(),
+                    nodes: vec![id],
+                    term: None,
+                    index: None,
+                    detail: format!("{id} could not read its storage: {e}"),
+                });
+                return Ok(());
+            }
+        };
+        let (term, log_len) = (durable.hard_state.current_term, durable.log.len() as u64);
+        let raft = RaftNode::restore(id, members, self.config.raft.clone(), seed, self.now, durable.hard_state, durable.log);
+        let slot = &mut self.slots[id.idx()];
+        slot.server = Some(Server::new(raft));
+        slot.timer_at = u64::MAX;
+        self.checker.on_restart(id);
+        self.record(TraceEvent::Restarted { node: id, term, log_len });
+        self.schedule_node_timer(id);
+        Ok(())
+    }
+
+    /// Make a node's election timer fire now.
+    pub fn force_timeout(&mut self, id: NodeId) -> Result<(), SimError> {
+        let now = self.now;
+        let server = self
+            .slots
+            .get_mut(id.idx())
+            .ok_or(SimError::NoSuchNode(id.0))?
+            .server
+            .as_mut();
+        if let Some(s) = server {
+            s.raft.force_election_timeout(now);
+            self.record(TraceEvent::Action { what: format!("forced an election timeout on {id}") });
+            self.process_node(id);
+        }
+        Ok(())
+    }
+
+    /// Set every follower's election timer to fire at the same moment
+    /// (`spread_us` = 0) or spread evenly over `spread_us`, to show split
+    /// votes or their absence.
+    pub fn align_timers(&mut self, delay_us: u64, spread_us: u64) {
+        let ids = self.members();
+        let n = ids.len().max(1) as u64;
+        for (i, id) in ids.into_iter().enumerate() {
+            let at = self.now + delay_us + spread_us * i as u64 / n;
+            if let Some(s) = self.slots[id.idx()].server.as_mut() {
+                s.raft.set_election_deadline(at);
+            }
+            self.schedule_node_timer(id);
+        }
+        self.record(TraceEvent::Action {
+            what: if spread_us == 0 { "aligned all election timers".into() } else { format!("spread election timers over {} ms", spread_us / 1000) },
+        });
+    }
+
+    /// Change Raft timing for every node (applies from each timer's next reset).
+    pub fn set_raft_config(&mut self, raft: Config) -> Result<(), SimError> {
+        raft.validate().map_err(SimError::BadConfig)?;
+        for s in self.slots.iter_mut().filter_map(|s| s.server.as_mut()) {
+            s.raft.set_config(raft.clone());
+        }
+        self.config.raft = raft;
+        self.record(TraceEvent::Action { what: "changed Raft timing".into() });
+        Ok(())
+    }
+
+    // ----- Network -----------------------------------------------------------
+
+    fn check_node(&self, id: NodeId) -> Result<(), SimError> {
+        if id.0 == 0 || id.idx() >= self.slots.len() {
+            return Err(SimError::NoSuchNode(id.0));
+        }
+        Ok(())
+    }
+
+    /// Cut (or heal) the one-way link `from -> to`.
+    pub fn set_cut(&mut self, from: NodeId, to: NodeId, cut: bool) -> Result<(), SimError> {
+        self.check_node(from)?;
+        self.check_node(to)?;
+        if self.network.set_cut(Endpoint::Node(from), Endpoint::Node(to), cut) {
+            self.record(TraceEvent::LinkCut { from, to, cut });
+        }
+        Ok(())
+    }
+
+    /// Cut both directions between two nodes.
+    pub fn cut_both(&mut self, a: NodeId, b: NodeId) -> Result<(), SimError> {
+        self.set_cut(a, b, true)?;
+        self.set_cut(b, a, true)
+    }
+
+    /// Cut every link to and from a node.
+    pub fn isolate(&mut self, id: NodeId) -> Result<(), SimError> {
+        self.check_node(id)?;
+        for other in self.members() {
+            if other != id {
+                self.cut_both(id, other)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Split the nodes into groups that can talk only within themselves.
+    /// Nodes not named form one more group. Clients can reach every node
+    /// unless told otherwise with [`Simulation::set_client_cut`].
+    pub fn partition(&mut self, groups: &[Vec<NodeId>]) -> Result<(), SimError> {
+        let mut group_of = vec![usize::MAX; self.slots.len()];
+        for (g, members) in groups.iter().enumerate() {
+            for m in members {
+                self.check_node(*m)?;
+                group_of[m.idx()] = g;
+            }
+        }
+        for (a, b) in network::node_links(self.slots.len()) {
+            let cut = group_of[a.idx()] != group_of[b.idx()];
+            self.set_cut(a, b, cut)?;
+        }
+        Ok(())
+    }
+
+    /// Heal every cut, node to node and client to node.
+    pub fn heal_all(&mut self) {
+        let cuts: Vec<(Endpoint, Endpoint)> = self.network.cuts().copied().collect();
+        for (a, b) in cuts {
+            self.network.set_cut(a, b, false);
+            if let (Endpoint::Node(x), Endpoint::Node(y)) = (a, b) {
+                self.record(TraceEvent::LinkCut { from: x, to: y, cut: false });
+            }
+        }
+    }
+
+    /// Cut or heal both directions between a client and a node.
+    pub fn set_client_cut(&mut self, client: ClientId, node: NodeId, cut: bool) -> Result<(), SimError> {
+        self.check_node(node)?;
+        let (c, n) = (Endpoint::Client(client), Endpoint::Node(node));
+        self.network.set_cut(c, n, cut);
+        self.network.set_cut(n, c, cut);
+        Ok(())
+    }
+
+    /// Change the default link behaviour (every link without an override).
+    pub fn set_link_params(&mut self, p: LinkParams) -> Result<(), SimError> {
+        p.validate().map_err(SimError::BadConfig)?;
+        self.record(TraceEvent::NetworkChanged {
+            what: format!(
+                "latency {}-{} ms, loss {:.0}%, duplication {:.0}%, reordering {:.0}%",
+                p.latency_min_us / 1000,
+                p.latency_max_us / 1000,
+                p.loss * 100.0,
+                p.duplicate * 100.0,
+                p.reorder * 100.0
+            ),
+        });
+        self.network.defaults = p.clone();
+        self.config.link = p;
+        Ok(())
+    }
+
+    // ----- Clients -----------------------------------------------------------
+
+    /// Add a client; returns its id.
+    pub fn add_client(&mut self) -> ClientId {
+        let id = ClientId(self.clients.len() as u32 + 1);
+        let first = NodeId::from_idx(self.client_rng.index(self.slots.len()));
+        self.clients.push(Clerk::new(id, first));
+        id
+    }
+
+    /// Add `n` clients that make random calls by themselves.
+    pub fn add_auto_clients(&mut self, n: usize, workload: Workload) -> Vec<ClientId> {
+        let mut ids = Vec::new();
+        for _ in 0..n {
+            let id = self.add_client();
+            self.clients[id.0 as usize - 1].auto = Some(workload.clone());
+            let start = self.now + self.client_rng.range_inclusive(0, workload.think_max_us);
+            self.schedule(start, Event::ClientNext { client: id });
+            ids.push(id);
+        }
+        ids
+    }
+
+    /// Stop (or resume) a client's automatic calls; the call in progress
+    /// still completes.
+    pub fn set_client_auto(&mut self, client: ClientId, workload: Option<Workload>) -> Result<(), SimError> {
+        let c = self.clients.get_mut((client.0 as usize).wrapping_sub(1)).ok_or(SimError::NoSuchClient(client.0))?;
+        let was_idle_auto = c.auto.is_none() && c.current.is_none();
+        c.auto = workload;
+        if was_idle_auto && c.auto.is_some() {
+            self.schedule(self.now, Event::ClientNext { client });
+        }
+        Ok(())
+    }
+
+    /// Stop every automatic client (calls in progress still complete).
+    pub fn stop_auto_clients(&mut self) {
+        for c in &mut self.clients {
+            c.auto = None;
+        }
+    }
+
+    fn clerk_mut(&mut self, client: ClientId) -> Result<&mut Clerk, SimError> {
+        self.clients.get_mut((client.0 as usize).wrapping_sub(1)).ok_or(SimError::NoSuchClient(client.0))
+    }
+
+    /// Invoke an operation through a client. It goes to `via` first if given,
+    /// else to the client's leader guess, and follows redirects. Returns the
+    /// call's sequence number.
+    pub fn invoke(&mut self, client: ClientId, op: Op, via: Option<NodeId>) -> Result<u64, SimError> {
+        op.validate().map_err(SimError::Invalid)?;
+        if let Some(v) = via {
+            self.check_node(v)?;
+        }
+        let now = self.now;
+        let c = self.clerk_mut(client)?;
+        if c.current.is_some() {
+            return Err(SimError::ClientBusy(client));
+        }
+        c.last_seq += 1;
+        let seq = c.last_seq;
+        let target = via.unwrap_or(c.leader_guess);
+        let hid = self.history.invoke(client, op.clone(), now);
+        let c = self.clerk_mut(client)?;
+        c.current = Some(PendingCall { seq, op: op.clone(), history_id: Some(hid), invoked_at: now, attempts: 0, target, stale_node: None, timer_gen: 0 });
+        self.record(TraceEvent::ClientInvoke { client, seq, op });
+        self.client_send(client);
+        Ok(seq)
+    }
+
+    /// Read `key` from one node's own applied state, with no leader check:
+    /// possibly stale, for teaching. Not part of the linearizable history.
+    pub fn stale_read(&mut self, client: ClientId, node: NodeId, key: String) -> Result<u64, SimError> {
+        let op = Op::Get { key };
+        op.validate().map_err(SimError::Invalid)?;
+        self.check_node(node)?;
+        let now = self.now;
+        let c = self.clerk_mut(client)?;
+        if c.current.is_some() {
+            return Err(SimError::ClientBusy(client));
+        }
+        c.last_seq += 1;
+        let seq = c.last_seq;
+        c.current = Some(PendingCall { seq, op: op.clone(), history_id: None, invoked_at: now, attempts: 0, target: node, stale_node: Some(node), timer_gen: 0 });
+        self.record(TraceEvent::ClientInvoke { client, seq, op });
+        self.client_send(client);
+        Ok(seq)
+    }
+
+    fn client_send(&mut self, client: ClientId) {
+        let now = self.now;
+        let timeout = self.config.client_timeout_us;
+        let Ok(c) = self.clerk_mut(client) else { return };
+        let Some(call) = c.current.as_mut() else { return };
+        call.attempts += 1;
+        call.timer_gen += 1;
+        let (seq, gen, target, attempt) = (call.seq, call.timer_gen, call.target, call.attempts);
+        let req = ClientRequest { client, seq, op: call.op.clone(), stale: call.stale_node.is_some() };
+        self.record(TraceEvent::ClientSend { client, seq, to: target, attempt });
+        self.send(Endpoint::Client(client), Endpoint::Node(target), Packet::Request(req));
+        self.schedule(now + timeout, Event::ClientTimer { client, seq, gen });
+    }
+
+    fn client_timer(&mut self, client: ClientId, seq: u64, gen: u64) {
+        let n = self.slots.len();
+        let Ok(c) = self.clerk_mut(client) else { return };
+        let Some(call) = c.current.as_mut() else { return };
+        if call.seq != seq || call.timer_gen != gen {
+            return;
+        }
+        let node = call.target;
+        if call.stale_node.is_some() {
+            // A stale read is answered only by its node: give up.
+            c.current = None;
+            self.record(TraceEvent::ClientTimeout { client, seq, node });
+            self.after_call(client);
+            return;
+        }
+        // Try the next node round-robin (dissertation §6.2).
+        let next = NodeId::from_idx((node.idx() + 1) % n);
+        call.target = next;
+        c.leader_guess = next;
+        self.record(TraceEvent::ClientTimeout { client, seq, node });
+        self.client_send(client);
+    }
+
+    fn client_reply(&mut self, client: ClientId, from: NodeId, r: ClientReply) {
+        let now = self.now;
+        let n = self.slots.len();
+        let backoff = self.config.client_backoff_us;
+        let Ok(c) = self.clerk_mut(client) else { return };
+        let Some(call) = c.current.as_mut() else { return };
+        if call.seq != r.seq {
+            return; // An answer to an earlier attempt of a finished call.
+        }
+        match r.answer {
+            Answer::Done(result) => {
+                let call = c.current.take();
+                c.completed += 1;
+                if call.as_ref().and_then(|x| x.stale_node).is_none() {
+                    c.leader_guess = from;
+                }
+                let Some(call) = call else { return };
+                if let Some(hid) = call.history_id {
+                    self.history.complete(hid, now, result.clone());
+                } else if let OpResult::Value { value } = &result {
+                    self.record(TraceEvent::StaleRead { client, node: from, key: call.op.key().to_string(), value: value.clone() });
+                }
+                self.record(TraceEvent::ClientReturn { client, seq: r.seq, result, latency_us: now - call.invoked_at });
+                self.after_call(client);
+            }
+            Answer::NotLeader { leader_hint } => {
+                if call.stale_node.is_some() {
+                    return;
+                }
+                self.record(TraceEvent::ClientRedirect { client, seq: r.seq, from, leader_hint });
+                let Ok(c) = self.clerk_mut(client) else { return };
+                let Some(call) = c.current.as_mut() else { return };
+                match leader_hint {
+                    Some(l) if l != from => {
+                        call.target = l;
+                        c.leader_guess = l;
+                        self.client_send(client);
+                    }
+                    _ => {
+                        let next = NodeId::from_idx((from.idx() + 1) % n);
+                        call.target = next;
+                        c.leader_guess = next;
+                        call.timer_gen += 1;
+                        let (seq, gen) = (call.seq, call.timer_gen);
+                        // Retry after a pause rather than spinning while
+                        // there is no leader.
+                        self.schedule(now + backoff, Event::ClientTimer { client, seq, gen });
+                        // The timer handler moves on to the node after
+                        // `next`; step back so it lands on `next`.
+                        if let Ok(c) = self.clerk_mut(client) {
+                            if let Some(call) = c.current.as_mut() {
+                                call.target = from;
+                            }
+                        }
+                    }
+                }
+            }
+            Answer::Retry => {
+                let Ok(c) = self.clerk_mut(client) else { return };
+                if let Some(call) = c.current.as_mut() {
+                    call.target = from;
+                }
+                self.client_send(client);
+            }
+            Answer::Rejected(e) => {
+                // Validation happens before invoke, so this is a node and
+                // client disagreeing on limits: finish the call with no
+                // effect recorded as a failed read of nothing.
+                let call = c.current.take();
+                self.record(TraceEvent::Action { what: format!("{client}'s call was rejected: {e}") });
+                if let Some(call) = call {
+                    if let Some(hid) = call.history_id {
+                        // The call had no effect; drop it from the history.
+                        self.history.calls[hid as usize].outcome = None;
+                    }
+                }
+                self.after_call(client);
+            }
+        }
+    }
+
+    fn after_call(&mut self, client: ClientId) {
+        let Ok(c) = self.clerk_mut(client) else { return };
+        if let Some(w) = c.auto.clone() {
+            let pause = self.client_rng.range_inclusive(0, w.think_max_us);
+            self.schedule(self.now + pause, Event::ClientNext { client });
+        }
+    }
+
+    fn client_next(&mut self, client: ClientId) {
+        let Ok(c) = self.clerk_mut(client) else { return };
+        if c.current.is_some() {
+            return;
+        }
+        let Some(w) = c.auto.clone() else { return };
+        let c = &self.clients[client.0 as usize - 1];
+        let op = c.random_op(&mut self.client_rng, &w);
+        let _ = self.invoke(client, op, None);
+    }
+
+    /// Calls still waiting for an answer.
+    pub fn pending_calls(&self) -> usize {
+        self.clients.iter().filter(|c| c.current.is_some()).count()
+    }
+
+    /// The committed index known to the checker (highest anywhere).
+    pub fn committed_index(&self) -> LogIndex {
+        self.checker.committed_index()
+    }
+}
