@@ -4,10 +4,11 @@
 #
 #   scripts/setup.sh serve   what `make serve` needs: the wasm32 target,
 #                            wasm-pack, the wasm-bindgen CLI pinned by
-#                            Cargo.lock, and node_modules/
+#                            Cargo.lock, and node_modules/ (http-server,
+#                            binaryen's wasm-opt, playwright-core, axe-core)
 #   scripts/setup.sh test    everything: the above, plus rustfmt/clippy,
 #                            geckodriver (crates.io), and the Debian packages
-#                            chromium, chromium-driver, firefox-esr, binaryen
+#                            chromium, chromium-driver, firefox-esr
 #
 # Works as root (CI, dev machines) or as a user with sudo. Only registries
 # this project can reach are used: crates.io, Debian, npm. Nothing here
@@ -20,7 +21,9 @@ cd "$ROOT"
 export PATH="${CARGO_HOME:-$HOME/.cargo}/bin:$PATH"
 export DEBIAN_FRONTEND=noninteractive
 
-APT_PACKAGES=(chromium chromium-driver firefox-esr binaryen)
+# Not binaryen: Debian 12's wasm-opt 108 miscompiles wasm-bindgen output (see
+# scripts/optimize-wasm.sh); wasm-opt comes from npm's binaryen package.
+APT_PACKAGES=(chromium chromium-driver firefox-esr)
 did_something=0
 
 say() { printf 'setup: %s\n' "$*" >&2; did_something=1; }

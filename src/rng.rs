@@ -71,7 +71,10 @@ impl Rng {
     /// A sub-seed for component `tag` of a run seeded with `seed`
     /// (SplitMix64 finaliser over the pair).
     pub fn derive(seed: u64, tag: u64) -> u64 {
-        let mut z = seed ^ tag.wrapping_mul(0x9E37_79B9_7F4A_7C15).wrapping_add(0xD1B5_4A32_D192_ED03);
+        let mut z = seed
+            ^ tag
+                .wrapping_mul(0x9E37_79B9_7F4A_7C15)
+                .wrapping_add(0xD1B5_4A32_D192_ED03);
         z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
         z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
         z ^ (z >> 31)

@@ -61,7 +61,14 @@ impl History {
     /// Record an invocation; returns its id.
     pub fn invoke(&mut self, client: ClientId, op: Op, now: u64) -> u64 {
         let id = self.calls.len() as u64;
-        self.calls.push(Call { id, client, op, invoke_us: now, return_us: None, outcome: None });
+        self.calls.push(Call {
+            id,
+            client,
+            op,
+            invoke_us: now,
+            return_us: None,
+            outcome: None,
+        });
         id
     }
 
@@ -75,7 +82,10 @@ impl History {
 
     /// Export as JSON in the documented format.
     pub fn to_json(&self) -> String {
-        let file = HistoryFile { format: HISTORY_FORMAT.to_string(), calls: self.calls.clone() };
+        let file = HistoryFile {
+            format: HISTORY_FORMAT.to_string(),
+            calls: self.calls.clone(),
+        };
         serde_json::to_string(&file).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"))
     }
 
@@ -84,7 +94,10 @@ impl History {
         let file: HistoryFile =
             serde_json::from_str(text).map_err(|e| format!("not a history file: {e}"))?;
         if file.format != HISTORY_FORMAT {
-            return Err(format!("unknown history format {:?}, expected {HISTORY_FORMAT:?}", file.format));
+            return Err(format!(
+                "unknown history format {:?}, expected {HISTORY_FORMAT:?}",
+                file.format
+            ));
         }
         Ok(History { calls: file.calls })
     }

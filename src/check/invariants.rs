@@ -93,7 +93,11 @@ impl InvariantChecker {
     }
 
     /// The node wrote to its durable log (Log Matching is checked here).
-    pub fn on_log_write<C: Hash>(&mut self, node: NodeId, w: &LogWrite<C>) -> Result<(), Violation> {
+    pub fn on_log_write<C: Hash>(
+        &mut self,
+        node: NodeId,
+        w: &LogWrite<C>,
+    ) -> Result<(), Violation> {
         let c = &mut self.chains[node.idx()];
         c.truncate((w.from.0 as usize).saturating_sub(1));
         for e in &w.entries {
@@ -167,7 +171,9 @@ impl InvariantChecker {
                     nodes: vec![node],
                     term: None,
                     index: Some(to),
-                    detail: format!("{node}'s commit index went down from {prev} to {to} while it was up"),
+                    detail: format!(
+                        "{node}'s commit index went down from {prev} to {to} while it was up"
+                    ),
                 });
             }
         }
@@ -182,7 +188,10 @@ impl InvariantChecker {
                 nodes: vec![node],
                 term: None,
                 index: Some(to),
-                detail: format!("{node} committed index {to} beyond its durable log of {} entries", c.len()),
+                detail: format!(
+                    "{node} committed index {to} beyond its durable log of {} entries",
+                    c.len()
+                ),
             });
         };
         let known = self.committed.len();
@@ -194,7 +203,9 @@ impl InvariantChecker {
                     nodes: vec![who, node],
                     term: Some(term),
                     index: Some(to),
-                    detail: format!("{node} committed a different log up to index {to} than {who} did"),
+                    detail: format!(
+                        "{node} committed a different log up to index {to} than {who} did"
+                    ),
                 });
             }
         } else {
@@ -229,7 +240,10 @@ impl InvariantChecker {
                 nodes: vec![node],
                 term: Some(entry.term),
                 index: Some(entry.index),
-                detail: format!("{node} applied index {} but {} was next", entry.index, expected_next),
+                detail: format!(
+                    "{node} applied index {} but {} was next",
+                    entry.index, expected_next
+                ),
             });
         }
         self.applied_upto[node.idx()] = entry.index;
@@ -278,7 +292,11 @@ mod tests {
             entries: terms
                 .iter()
                 .enumerate()
-                .map(|(i, t)| Entry { term: Term(*t), index: LogIndex(from + i as u64), payload: Payload::Command(tag) })
+                .map(|(i, t)| Entry {
+                    term: Term(*t),
+                    index: LogIndex(from + i as u64),
+                    payload: Payload::Command(tag),
+                })
                 .collect(),
         }
     }

@@ -107,16 +107,24 @@ impl Op {
             return Err(KvError::EmptyKey);
         }
         if key.len() > MAX_KEY_LEN {
-            return Err(KvError::KeyTooLong { len: key.len(), max: MAX_KEY_LEN });
+            return Err(KvError::KeyTooLong {
+                len: key.len(),
+                max: MAX_KEY_LEN,
+            });
         }
         let values: [Option<&String>; 2] = match self {
             Op::Put { value, .. } | Op::Append { value, .. } => [Some(value), None],
-            Op::Cas { expected, value, .. } => [Some(value), expected.as_ref()],
+            Op::Cas {
+                expected, value, ..
+            } => [Some(value), expected.as_ref()],
             Op::Get { .. } | Op::Delete { .. } => [None, None],
         };
         for v in values.into_iter().flatten() {
             if v.len() > MAX_VALUE_LEN {
-                return Err(KvError::ValueTooLong { len: v.len(), max: MAX_VALUE_LEN });
+                return Err(KvError::ValueTooLong {
+                    len: v.len(),
+                    max: MAX_VALUE_LEN,
+                });
             }
         }
         Ok(())
@@ -130,10 +138,18 @@ impl fmt::Display for Op {
             Op::Put { key, value } => write!(f, "put {key:?} = {value:?}"),
             Op::Append { key, value } => write!(f, "append {key:?} += {value:?}"),
             Op::Delete { key } => write!(f, "delete {key:?}"),
-            Op::Cas { key, expected: Some(e), value } => {
+            Op::Cas {
+                key,
+                expected: Some(e),
+                value,
+            } => {
                 write!(f, "cas {key:?} {e:?} -> {value:?}")
             }
-            Op::Cas { key, expected: None, value } => write!(f, "cas {key:?} absent -> {value:?}"),
+            Op::Cas {
+                key,
+                expected: None,
+                value,
+            } => write!(f, "cas {key:?} absent -> {value:?}"),
         }
     }
 }
@@ -175,10 +191,19 @@ impl fmt::Display for OpResult {
             OpResult::Deleted { existed: true } => f.write_str("deleted"),
             OpResult::Deleted { existed: false } => f.write_str("deleted (was absent)"),
             OpResult::Cas { ok: true, .. } => f.write_str("swapped"),
-            OpResult::Cas { ok: false, current: Some(c) } => write!(f, "not swapped, found {c:?}"),
-            OpResult::Cas { ok: false, current: None } => f.write_str("not swapped, key absent"),
+            OpResult::Cas {
+                ok: false,
+                current: Some(c),
+            } => write!(f, "not swapped, found {c:?}"),
+            OpResult::Cas {
+                ok: false,
+                current: None,
+            } => f.write_str("not swapped, key absent"),
             OpResult::TooLarge => {
-                write!(f, "refused: value would exceed {MAX_STORED_VALUE_LEN} bytes")
+                write!(
+                    f,
+                    "refused: value would exceed {MAX_STORED_VALUE_LEN} bytes"
+                )
             }
         }
     }
@@ -308,7 +333,10 @@ impl KvStore {
         let result = self.execute(&cmd.op);
         self.sessions.insert(
             cmd.client,
-            Session { last_seq: cmd.seq, last_result: result.clone() },
+            Session {
+                last_seq: cmd.seq,
+                last_result: result.clone(),
+            },
         );
         Applied::Fresh(result)
     }
@@ -316,7 +344,9 @@ impl KvStore {
     /// Run an operation against the data, with no session bookkeeping.
     pub fn execute(&mut self, op: &Op) -> OpResult {
         match op {
-            Op::Get { key } => OpResult::Value { value: self.data.get(key).cloned() },
+            Op::Get { key } => OpResult::Value {
+                value: self.data.get(key).cloned(),
+            },
             Op::Put { key, value } => {
                 self.data.insert(key.clone(), value.clone());
                 OpResult::Ok
@@ -332,8 +362,14 @@ impl KvStore {
                 cur.push_str(value);
                 OpResult::Ok
             }
-            Op::Delete { key } => OpResult::Deleted { existed: self.data.remove(key).is_some() },
-            Op::Cas { key, expected, value } => {
+            Op::Delete { key } => OpResult::Deleted {
+                existed: self.data.remove(key).is_some(),
+            },
+            Op::Cas {
+                key,
+                expected,
+                value,
+            } => {
                 let current = self.data.get(key).cloned();
                 if current == *expected {
                     self.data.insert(key.clone(), value.clone());
@@ -351,22 +387,39 @@ mod tests {
     use super::*;
 
     fn cmd(client: u32, seq: u64, op: Op) -> Command {
-        Command { client: ClientId(client), seq, op }
+        Command {
+            client: ClientId(client),
+            seq,
+            op,
+        }
     }
 
     fn put(k: &str, v: &str) -> Op {
-        Op::Put { key: k.into(), value: v.into() }
+        Op::Put {
+            key: k.into(),
+            value: v.into(),
+        }
     }
 
     #[test]
     fn duplicate_append_applies_once() {
         // Dissertation §6.3: a retried command must not run twice.
         let mut kv = KvStore::new();
-        let a = cmd(1, 1, Op::Append { key: "k".into(), value: "x".into() });
+        let a = cmd(
+            1,
+            1,
+            Op::Append {
+                key: "k".into(),
+                value: "x".into(),
+            },
+        );
         assert_eq!(kv.apply(&a), Applied::Fresh(OpResult::Ok));
         assert_eq!(kv.apply(&a), Applied::Duplicate(OpResult::Ok));
         assert_eq!(kv.get("k").map(String::as_str), Some("x"));
-        assert_eq!(kv.apply(&cmd(1, 2, put("k", "y"))), Applied::Fresh(OpResult::Ok));
+        assert_eq!(
+            kv.apply(&cmd(1, 2, put("k", "y"))),
+            Applied::Fresh(OpResult::Ok)
+        );
         assert_eq!(kv.apply(&a), Applied::Stale);
         assert_eq!(kv.get("k").map(String::as_str), Some("y"));
     }
@@ -374,11 +427,37 @@ mod tests {
     #[test]
     fn cas_against_value_and_absent() {
         let mut kv = KvStore::new();
-        let absent = Op::Cas { key: "k".into(), expected: None, value: "1".into() };
-        assert_eq!(kv.execute(&absent), OpResult::Cas { ok: true, current: None });
-        assert_eq!(kv.execute(&absent), OpResult::Cas { ok: false, current: Some("1".into()) });
-        let swap = Op::Cas { key: "k".into(), expected: Some("1".into()), value: "2".into() };
-        assert_eq!(kv.execute(&swap), OpResult::Cas { ok: true, current: Some("1".into()) });
+        let absent = Op::Cas {
+            key: "k".into(),
+            expected: None,
+            value: "1".into(),
+        };
+        assert_eq!(
+            kv.execute(&absent),
+            OpResult::Cas {
+                ok: true,
+                current: None
+            }
+        );
+        assert_eq!(
+            kv.execute(&absent),
+            OpResult::Cas {
+                ok: false,
+                current: Some("1".into())
+            }
+        );
+        let swap = Op::Cas {
+            key: "k".into(),
+            expected: Some("1".into()),
+            value: "2".into(),
+        };
+        assert_eq!(
+            kv.execute(&swap),
+            OpResult::Cas {
+                ok: true,
+                current: Some("1".into())
+            }
+        );
         assert_eq!(kv.get("k").map(String::as_str), Some("2"));
     }
 
@@ -386,19 +465,33 @@ mod tests {
     fn delete_reports_existence() {
         let mut kv = KvStore::new();
         kv.execute(&put("a", "1"));
-        assert_eq!(kv.execute(&Op::Delete { key: "a".into() }), OpResult::Deleted { existed: true });
-        assert_eq!(kv.execute(&Op::Delete { key: "a".into() }), OpResult::Deleted { existed: false });
+        assert_eq!(
+            kv.execute(&Op::Delete { key: "a".into() }),
+            OpResult::Deleted { existed: true }
+        );
+        assert_eq!(
+            kv.execute(&Op::Delete { key: "a".into() }),
+            OpResult::Deleted { existed: false }
+        );
     }
 
     #[test]
     fn validation_rejects_bad_input() {
         assert_eq!(put("", "v").validate(), Err(KvError::EmptyKey));
         let long_key = "k".repeat(MAX_KEY_LEN + 1);
-        assert!(matches!(put(&long_key, "v").validate(), Err(KvError::KeyTooLong { .. })));
+        assert!(matches!(
+            put(&long_key, "v").validate(),
+            Err(KvError::KeyTooLong { .. })
+        ));
         let long_val = "v".repeat(MAX_VALUE_LEN + 1);
-        assert!(matches!(put("k", &long_val).validate(), Err(KvError::ValueTooLong { .. })));
+        assert!(matches!(
+            put("k", &long_val).validate(),
+            Err(KvError::ValueTooLong { .. })
+        ));
         assert!(put("k", "").validate().is_ok());
-        assert!(put(&"k".repeat(MAX_KEY_LEN), &"v".repeat(MAX_VALUE_LEN)).validate().is_ok());
+        assert!(put(&"k".repeat(MAX_KEY_LEN), &"v".repeat(MAX_VALUE_LEN))
+            .validate()
+            .is_ok());
     }
 
     #[test]
@@ -406,10 +499,22 @@ mod tests {
         let mut kv = KvStore::new();
         let chunk = "x".repeat(MAX_VALUE_LEN);
         for _ in 0..(MAX_STORED_VALUE_LEN / MAX_VALUE_LEN) {
-            assert_eq!(kv.execute(&Op::Append { key: "k".into(), value: chunk.clone() }), OpResult::Ok);
+            assert_eq!(
+                kv.execute(&Op::Append {
+                    key: "k".into(),
+                    value: chunk.clone()
+                }),
+                OpResult::Ok
+            );
         }
         let before = kv.get("k").cloned();
-        assert_eq!(kv.execute(&Op::Append { key: "k".into(), value: "y".into() }), OpResult::TooLarge);
+        assert_eq!(
+            kv.execute(&Op::Append {
+                key: "k".into(),
+                value: "y".into()
+            }),
+            OpResult::TooLarge
+        );
         assert_eq!(kv.get("k").cloned(), before);
     }
 }

@@ -32,3 +32,6 @@ mod types;
 
 pub use node::{Config, LogWrite, NodeEvent, ProposeError, RaftNode, Ready, ReadyRead};
 pub use types::*;
+
+#[cfg(test)]
+mod tests;

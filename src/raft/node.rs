@@ -62,7 +62,9 @@ pub enum ProposeError {
 impl fmt::Display for ProposeError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            ProposeError::NotLeader { leader_hint: Some(l) } => {
+            ProposeError::NotLeader {
+                leader_hint: Some(l),
+            } => {
                 write!(f, "not the leader; try {l}")
             }
             ProposeError::NotLeader { leader_hint: None } => {
@@ -249,7 +251,15 @@ pub struct RaftNode<C> {
 impl<C: Clone> RaftNode<C> {
     /// A fresh node with an empty log, at time `now`.
     pub fn new(id: NodeId, members: Vec<NodeId>, config: Config, seed: u64, now: u64) -> Self {
-        Self::restore(id, members, config, seed, now, HardState::default(), Vec::new())
+        Self::restore(
+            id,
+            members,
+            config,
+            seed,
+            now,
+            HardState::default(),
+            Vec::new(),
+        )
     }
 
     /// Rebuild a node from what storage holds: its hard state and log. All
@@ -264,7 +274,12 @@ impl<C: Clone> RaftNode<C> {
         hard: HardState,
         log: Vec<Entry<C>>,
     ) -> Self {
-        let n = members.iter().map(|m| m.idx() + 1).max().unwrap_or(0).max(id.idx() + 1);
+        let n = members
+            .iter()
+            .map(|m| m.idx() + 1)
+            .max()
+            .unwrap_or(0)
+            .max(id.idx() + 1);
         let mut node = RaftNode {
             id,
             members,
@@ -411,14 +426,19 @@ impl<C: Clone> RaftNode<C> {
     }
 
     fn reset_election_timer(&mut self, now: u64) {
-        let t = self
-            .rng
-            .range_inclusive(self.config.election_timeout_min_us, self.config.election_timeout_max_us);
+        let t = self.rng.range_inclusive(
+            self.config.election_timeout_min_us,
+            self.config.election_timeout_max_us,
+        );
         self.election_deadline = now.saturating_add(t);
     }
 
     fn send(&mut self, to: NodeId, rpc: Rpc<C>) {
-        self.out_messages.push(Message { from: self.id, to, rpc });
+        self.out_messages.push(Message {
+            from: self.id,
+            to,
+            rpc,
+        });
     }
 
     fn mark_log_dirty(&mut self, from: LogIndex) {
@@ -449,11 +469,15 @@ impl<C: Clone> RaftNode<C> {
         if was != Role::Follower {
             self.reset_election_timer(now);
         }
-        self.out_events.push(NodeEvent::BecameFollower { term: self.hard.current_term, because_of });
+        self.out_events.push(NodeEvent::BecameFollower {
+            term: self.hard.current_term,
+            because_of,
+        });
     }
 
     fn fail_all_reads(&mut self) {
-        self.out_failed_reads.extend(self.reads_waiting_for_term_commit.drain(..));
+        self.out_failed_reads
+            .append(&mut self.reads_waiting_for_term_commit);
         let pending: Vec<u64> = self.pending_reads.drain(..).map(|r| r.id).collect();
         self.out_failed_reads.extend(pending);
     }
@@ -505,7 +529,14 @@ impl<C: Clone> RaftNode<C> {
         let (last_log_index, last_log_term) = (self.last_index(), self.last_term());
         let peers: Vec<NodeId> = self.peers().collect();
         for p in peers {
-            self.send(p, Rpc::RequestVote { term, last_log_index, last_log_term });
+            self.send(
+                p,
+                Rpc::RequestVote {
+                    term,
+                    last_log_index,
+                    last_log_term,
+                },
+            );
         }
     }
 
@@ -514,7 +545,10 @@ impl<C: Clone> RaftNode<C> {
         self.leader_hint = Some(self.id);
         let next = self.last_index().next();
         for p in self.progress.iter_mut() {
-            *p = Progress { next_index: next, ..Progress::default() };
+            *p = Progress {
+                next_index: next,
+                ..Progress::default()
+            };
         }
         self.round = 0;
         self.out_events.push(NodeEvent::BecameLeader {
@@ -528,7 +562,11 @@ impl<C: Clone> RaftNode<C> {
 
     fn append_local(&mut self, payload: Payload<C>) -> LogIndex {
         let index = self.last_index().next();
-        self.log.push(Entry { term: self.hard.current_term, index, payload });
+        self.log.push(Entry {
+            term: self.hard.current_term,
+            index,
+            payload,
+        });
         self.mark_log_dirty(index);
         let me = self.id.idx();
         if let Some(p) = self.progress.get_mut(me) {
@@ -569,7 +607,7 @@ impl<C: Clone> RaftNode<C> {
         } else {
             pr.inflight.len() < self.config.max_inflight
         };
-        if !heartbeat && !(has_new && window_open) {
+        if !(heartbeat || has_new && window_open) {
             return;
         }
         let send_entries = has_new && window_open;
@@ -611,7 +649,9 @@ impl<C: Clone> RaftNode<C> {
     /// starts replicating it (Raft §5.3).
     pub fn propose(&mut self, _now: u64, command: C) -> Result<LogIndex, ProposeError> {
         if self.role != Role::Leader {
-            return Err(ProposeError::NotLeader { leader_hint: self.leader_hint });
+            return Err(ProposeError::NotLeader {
+                leader_hint: self.leader_hint,
+            });
         }
         let index = self.append_local(Payload::Command(command));
         self.replicate_all();
@@ -624,7 +664,9 @@ impl<C: Clone> RaftNode<C> {
     /// [`Ready::failed_reads`] if leadership is lost first.
     pub fn read_index(&mut self, _now: u64, id: u64) -> Result<(), ProposeError> {
         if self.role != Role::Leader {
-            return Err(ProposeError::NotLeader { leader_hint: self.leader_hint });
+            return Err(ProposeError::NotLeader {
+                leader_hint: self.leader_hint,
+            });
         }
         if self.term_at(self.commit_index) != Some(self.hard.current_term) {
             // Step 1: wait until an entry of this term is committed, so the
@@ -638,7 +680,10 @@ impl<C: Clone> RaftNode<C> {
 
     fn register_read(&mut self, id: u64) {
         if self.quorum() == 1 {
-            self.out_reads.push(ReadyRead { id, read_index: self.commit_index });
+            self.out_reads.push(ReadyRead {
+                id,
+                read_index: self.commit_index,
+            });
             return;
         }
         // Step 2: start a fresh heartbeat round; the read is confirmed when
@@ -646,7 +691,11 @@ impl<C: Clone> RaftNode<C> {
         // A round already in flight started before this read arrived, so
         // its acknowledgements prove nothing about now.
         self.round += 1;
-        self.pending_reads.push(PendingRead { id, read_index: self.commit_index, round: self.round });
+        self.pending_reads.push(PendingRead {
+            id,
+            read_index: self.commit_index,
+            round: self.round,
+        });
         let peers: Vec<NodeId> = self.peers().collect();
         for p in peers {
             self.send_append(p, true);
@@ -661,14 +710,23 @@ impl<C: Clone> RaftNode<C> {
         let mut rounds: Vec<u64> = self
             .members
             .iter()
-            .map(|m| if m.idx() == me { self.round } else { self.progress[m.idx()].acked_round })
+            .map(|m| {
+                if m.idx() == me {
+                    self.round
+                } else {
+                    self.progress[m.idx()].acked_round
+                }
+            })
             .collect();
         rounds.sort_unstable_by(|a, b| b.cmp(a));
         let confirmed = rounds.get(self.quorum() - 1).copied().unwrap_or(0);
         let mut keep = Vec::new();
         for r in self.pending_reads.drain(..) {
             if r.round <= confirmed {
-                self.out_reads.push(ReadyRead { id: r.id, read_index: r.read_index });
+                self.out_reads.push(ReadyRead {
+                    id: r.id,
+                    read_index: r.read_index,
+                });
             } else {
                 keep.push(r);
             }
@@ -701,7 +759,13 @@ impl<C: Clone> RaftNode<C> {
             match msg.rpc {
                 Rpc::RequestVote { .. } => {
                     let t = self.hard.current_term;
-                    self.send(msg.from, Rpc::RequestVoteReply { term: t, granted: false });
+                    self.send(
+                        msg.from,
+                        Rpc::RequestVoteReply {
+                            term: t,
+                            granted: false,
+                        },
+                    );
                 }
                 Rpc::AppendEntries { round, .. } => {
                     let t = self.hard.current_term;
@@ -721,16 +785,35 @@ impl<C: Clone> RaftNode<C> {
             return;
         }
         match msg.rpc {
-            Rpc::RequestVote { term, last_log_index, last_log_term } => {
-                self.handle_request_vote(now, msg.from, term, last_log_index, last_log_term)
-            }
+            Rpc::RequestVote {
+                term,
+                last_log_index,
+                last_log_term,
+            } => self.handle_request_vote(now, msg.from, term, last_log_index, last_log_term),
             Rpc::RequestVoteReply { granted, .. } => self.handle_vote_reply(now, msg.from, granted),
-            Rpc::AppendEntries { prev_log_index, prev_log_term, entries, leader_commit, round, .. } => {
-                self.handle_append(now, msg.from, prev_log_index, prev_log_term, entries, leader_commit, round)
-            }
-            Rpc::AppendEntriesReply { success, match_index, conflict, round, .. } => {
-                self.handle_append_reply(msg.from, success, match_index, conflict, round)
-            }
+            Rpc::AppendEntries {
+                prev_log_index,
+                prev_log_term,
+                entries,
+                leader_commit,
+                round,
+                ..
+            } => self.handle_append(
+                now,
+                msg.from,
+                prev_log_index,
+                prev_log_term,
+                entries,
+                leader_commit,
+                round,
+            ),
+            Rpc::AppendEntriesReply {
+                success,
+                match_index,
+                conflict,
+                round,
+                ..
+            } => self.handle_append_reply(msg.from, success, match_index, conflict, round),
         }
     }
 
@@ -757,7 +840,14 @@ impl<C: Clone> RaftNode<C> {
             self.out_events.push(NodeEvent::Voted { candidate, term });
         } else {
             let reason = if !free {
-                format!("already voted for {} in term {}", self.hard.voted_for.map(|v| v.to_string()).unwrap_or_default(), term)
+                format!(
+                    "already voted for {} in term {}",
+                    self.hard
+                        .voted_for
+                        .map(|v| v.to_string())
+                        .unwrap_or_default(),
+                    term
+                )
             } else if !up_to_date {
                 format!(
                     "its log (last term {}, index {}) is behind ours (last term {}, index {})",
@@ -769,9 +859,19 @@ impl<C: Clone> RaftNode<C> {
             } else {
                 format!("this node is the {} of term {}", self.role, term)
             };
-            self.out_events.push(NodeEvent::VoteRefused { candidate, term, reason });
+            self.out_events.push(NodeEvent::VoteRefused {
+                candidate,
+                term,
+                reason,
+            });
         }
-        self.send(candidate, Rpc::RequestVoteReply { term: self.hard.current_term, granted });
+        self.send(
+            candidate,
+            Rpc::RequestVoteReply {
+                term: self.hard.current_term,
+                granted,
+            },
+        );
     }
 
     fn handle_vote_reply(&mut self, now: u64, from: NodeId, granted: bool) {
@@ -818,7 +918,10 @@ impl<C: Clone> RaftNode<C> {
             );
         };
         if prev_log_index > self.last_index() {
-            let hint = ConflictHint { conflict_term: None, first_index: self.last_index().next() };
+            let hint = ConflictHint {
+                conflict_term: None,
+                first_index: self.last_index().next(),
+            };
             reply_fail(self, hint);
             return;
         }
@@ -828,7 +931,10 @@ impl<C: Clone> RaftNode<C> {
             while first.0 > 1 && self.term_at(first.prev()) == Some(my_prev_term) {
                 first = first.prev();
             }
-            let hint = ConflictHint { conflict_term: Some(my_prev_term), first_index: first };
+            let hint = ConflictHint {
+                conflict_term: Some(my_prev_term),
+                first_index: first,
+            };
             reply_fail(self, hint);
             return;
         }
@@ -854,7 +960,10 @@ impl<C: Clone> RaftNode<C> {
                     let from = e.index;
                     let removed = self.last_index().0 - from.0 + 1;
                     self.log.truncate(from.0 as usize - 1);
-                    self.out_events.push(NodeEvent::Truncated { from, count: removed });
+                    self.out_events.push(NodeEvent::Truncated {
+                        from,
+                        count: removed,
+                    });
                     self.mark_log_dirty(from);
                     if self.handed_out >= from {
                         // Never happens for committed entries (State Machine
@@ -874,13 +983,22 @@ impl<C: Clone> RaftNode<C> {
         if leader_commit > self.commit_index {
             let to = leader_commit.min(last_new);
             if to > self.commit_index {
-                self.out_events.push(NodeEvent::CommitAdvanced { from: self.commit_index, to });
+                self.out_events.push(NodeEvent::CommitAdvanced {
+                    from: self.commit_index,
+                    to,
+                });
                 self.commit_index = to;
             }
         }
         self.send(
             leader,
-            Rpc::AppendEntriesReply { term, success: true, match_index: last_new, conflict: None, round },
+            Rpc::AppendEntriesReply {
+                term,
+                success: true,
+                match_index: last_new,
+                conflict: None,
+                round,
+            },
         );
     }
 
@@ -921,7 +1039,9 @@ impl<C: Clone> RaftNode<C> {
             // conflicting term, or jump to its log end.
             let mut next = hint.first_index;
             if let Some(t) = hint.conflict_term {
-                if let Some(last_of_t) = self.log.iter().rev().find(|e| e.term == t).map(|e| e.index) {
+                if let Some(last_of_t) =
+                    self.log.iter().rev().find(|e| e.term == t).map(|e| e.index)
+                {
                     next = last_of_t.next();
                 }
             }
@@ -939,13 +1059,20 @@ impl<C: Clone> RaftNode<C> {
         if self.role != Role::Leader {
             return;
         }
-        let mut matches: Vec<LogIndex> =
-            self.members.iter().map(|m| self.progress[m.idx()].match_index).collect();
+        let mut matches: Vec<LogIndex> = self
+            .members
+            .iter()
+            .map(|m| self.progress[m.idx()].match_index)
+            .collect();
         matches.sort_unstable_by(|a, b| b.cmp(a));
         let candidate = matches.get(self.quorum() - 1).copied().unwrap_or_default();
         // Raft §5.4.2: count replicas only for an entry of the current term.
-        if candidate > self.commit_index && self.term_at(candidate) == Some(self.hard.current_term) {
-            self.out_events.push(NodeEvent::CommitAdvanced { from: self.commit_index, to: candidate });
+        if candidate > self.commit_index && self.term_at(candidate) == Some(self.hard.current_term)
+        {
+            self.out_events.push(NodeEvent::CommitAdvanced {
+                from: self.commit_index,
+                to: candidate,
+            });
             self.commit_index = candidate;
             let waiting: Vec<u64> = self.reads_waiting_for_term_commit.drain(..).collect();
             for id in waiting {
@@ -966,7 +1093,10 @@ impl<C: Clone> RaftNode<C> {
         };
         let log_write = self.log_dirty_from.take().map(|from| {
             let start = (from.0 as usize).saturating_sub(1).min(self.log.len());
-            LogWrite { from, entries: self.log[start..].to_vec() }
+            LogWrite {
+                from,
+                entries: self.log[start..].to_vec(),
+            }
         });
         let committed = if self.commit_index > self.handed_out {
             let start = self.handed_out.0 as usize;

@@ -43,7 +43,11 @@ pub struct Workload {
 
 impl Default for Workload {
     fn default() -> Self {
-        Workload { keys: 5, think_max_us: 20_000, get_percent: 30 }
+        Workload {
+            keys: 5,
+            think_max_us: 20_000,
+            get_percent: 30,
+        }
     }
 }
 
@@ -67,7 +71,14 @@ pub struct Clerk {
 impl Clerk {
     /// A new idle client.
     pub fn new(id: ClientId, first_guess: NodeId) -> Self {
-        Clerk { id, last_seq: 0, leader_guess: first_guess, current: None, auto: None, completed: 0 }
+        Clerk {
+            id,
+            last_seq: 0,
+            leader_guess: first_guess,
+            current: None,
+            auto: None,
+            completed: 0,
+        }
     }
 
     /// A random operation for the automatic workload. Values are unique per
@@ -81,11 +92,26 @@ impl Clerk {
         }
         match rng.range_inclusive(0, 9) {
             0..=3 => Op::Put { key, value: tag },
-            4..=6 => Op::Append { key, value: format!("[{tag}]") },
+            4..=6 => Op::Append {
+                key,
+                value: format!("[{tag}]"),
+            },
             7 => Op::Delete { key },
             _ => {
-                let expected = if rng.chance(0.3) { None } else { Some(format!("{}.{}", rng.range_inclusive(1, 4), rng.range_inclusive(1, 20))) };
-                Op::Cas { key, expected, value: tag }
+                let expected = if rng.chance(0.3) {
+                    None
+                } else {
+                    Some(format!(
+                        "{}.{}",
+                        rng.range_inclusive(1, 4),
+                        rng.range_inclusive(1, 20)
+                    ))
+                };
+                Op::Cas {
+                    key,
+                    expected,
+                    value: tag,
+                }
             }
         }
     }

@@ -73,7 +73,10 @@ impl SimConfig {
     /// Check the configuration; returns a readable reason otherwise.
     pub fn validate(&self) -> Result<(), String> {
         if self.nodes == 0 || self.nodes > MAX_NODES {
-            return Err(format!("a cluster has 1 to {MAX_NODES} nodes, not {}", self.nodes));
+            return Err(format!(
+                "a cluster has 1 to {MAX_NODES} nodes, not {}",
+                self.nodes
+            ));
         }
         self.raft.validate()?;
         self.link.validate()?;
@@ -128,15 +131,30 @@ impl Packet {
     pub fn describe(&self) -> String {
         match self {
             Packet::Raft(m) => match &m.rpc {
-                Rpc::RequestVote { term, last_log_index, last_log_term } => {
+                Rpc::RequestVote {
+                    term,
+                    last_log_index,
+                    last_log_term,
+                } => {
                     format!("RequestVote term {term}, last log {last_log_index}@{last_log_term}")
                 }
                 Rpc::RequestVoteReply { term, granted } => {
-                    format!("vote {} (term {term})", if *granted { "granted" } else { "refused" })
+                    format!(
+                        "vote {} (term {term})",
+                        if *granted { "granted" } else { "refused" }
+                    )
                 }
-                Rpc::AppendEntries { term, prev_log_index, entries, leader_commit, .. } => {
+                Rpc::AppendEntries {
+                    term,
+                    prev_log_index,
+                    entries,
+                    leader_commit,
+                    ..
+                } => {
                     if entries.is_empty() {
-                        format!("heartbeat term {term}, prev {prev_log_index}, commit {leader_commit}")
+                        format!(
+                            "heartbeat term {term}, prev {prev_log_index}, commit {leader_commit}"
+                        )
                     } else {
                         format!(
                             "AppendEntries term {term}, entries {}..{}, commit {leader_commit}",
@@ -145,7 +163,12 @@ impl Packet {
                         )
                     }
                 }
-                Rpc::AppendEntriesReply { term, success, match_index, .. } => {
+                Rpc::AppendEntriesReply {
+                    term,
+                    success,
+                    match_index,
+                    ..
+                } => {
                     if *success {
                         format!("append ok, match {match_index} (term {term})")
                     } else {
@@ -153,10 +176,18 @@ impl Packet {
                     }
                 }
             },
-            Packet::Request(r) => format!("{} #{}: {}{}", r.client, r.seq, r.op, if r.stale { " (stale read)" } else { "" }),
+            Packet::Request(r) => format!(
+                "{} #{}: {}{}",
+                r.client,
+                r.seq,
+                r.op,
+                if r.stale { " (stale read)" } else { "" }
+            ),
             Packet::Reply(r) => match &r.answer {
                 Answer::Done(res) => format!("answer #{}: {res}", r.seq),
-                Answer::NotLeader { leader_hint: Some(l) } => format!("not leader, try {l}"),
+                Answer::NotLeader {
+                    leader_hint: Some(l),
+                } => format!("not leader, try {l}"),
                 Answer::NotLeader { leader_hint: None } => "not leader, no leader known".into(),
                 Answer::Retry => "lost its log slot, retry".into(),
                 Answer::Rejected(e) => format!("rejected: {e}"),
@@ -199,10 +230,26 @@ pub struct Drop {
 
 #[derive(Clone, Debug)]
 enum Event {
-    Deliver { flight_id: u64, from: Endpoint, to: Endpoint, to_incarnation: u32, packet: Packet },
-    NodeTimer { node: NodeId, incarnation: u32, at: u64 },
-    ClientTimer { client: ClientId, seq: u64, gen: u64 },
-    ClientNext { client: ClientId },
+    Deliver {
+        flight_id: u64,
+        from: Endpoint,
+        to: Endpoint,
+        to_incarnation: u32,
+        packet: Packet,
+    },
+    NodeTimer {
+        node: NodeId,
+        incarnation: u32,
+        at: u64,
+    },
+    ClientTimer {
+        client: ClientId,
+        seq: u64,
+        gen: u64,
+    },
+    ClientNext {
+        client: ClientId,
+    },
 }
 
 #[derive(Debug)]
@@ -322,8 +369,19 @@ impl Simulation {
         };
         for i in 0..n {
             let id = NodeId::from_idx(i);
-            let raft = RaftNode::new(id, sim.members(), sim.config.raft.clone(), sim.node_seed(id, 0), 0);
-            sim.slots.push(Slot { server: Some(Server::new(raft)), storage: MemStorage::new(), incarnation: 0, timer_at: u64::MAX });
+            let raft = RaftNode::new(
+                id,
+                sim.members(),
+                sim.config.raft.clone(),
+                sim.node_seed(id, 0),
+                0,
+            );
+            sim.slots.push(Slot {
+                server: Some(Server::new(raft)),
+                storage: MemStorage::new(),
+                incarnation: 0,
+                timer_at: u64::MAX,
+            });
             sim.schedule_node_timer(id);
         }
         Ok(sim)
@@ -334,7 +392,10 @@ impl Simulation {
     }
 
     fn node_seed(&self, id: NodeId, incarnation: u32) -> u64 {
-        Rng::derive(self.seed, 1_000 + u64::from(id.0) * 1_000 + u64::from(incarnation))
+        Rng::derive(
+            self.seed,
+            1_000 + u64::from(id.0) * 1_000 + u64::from(incarnation),
+        )
     }
 
     // ----- Accessors -------------------------------------------------------
@@ -460,7 +521,9 @@ impl Simulation {
 
     fn fail(&mut self, v: Violation) {
         if self.violation.is_none() {
-            self.record(TraceEvent::Violation { message: v.to_string() });
+            self.record(TraceEvent::Violation {
+                message: v.to_string(),
+            });
             self.violation = Some(v);
         }
     }
@@ -471,14 +534,24 @@ impl Simulation {
         if self.violation.is_some() {
             return false;
         }
-        let Some(s) = self.queue.pop() else { return false };
+        let Some(s) = self.queue.pop() else {
+            return false;
+        };
         self.now = self.now.max(s.at);
         self.events_processed += 1;
         match s.event {
-            Event::Deliver { flight_id, from, to, to_incarnation, packet } => {
-                self.deliver(flight_id, from, to, to_incarnation, packet)
-            }
-            Event::NodeTimer { node, incarnation, at } => {
+            Event::Deliver {
+                flight_id,
+                from,
+                to,
+                to_incarnation,
+                packet,
+            } => self.deliver(flight_id, from, to, to_incarnation, packet),
+            Event::NodeTimer {
+                node,
+                incarnation,
+                at,
+            } => {
                 let slot = &mut self.slots[node.idx()];
                 if slot.incarnation == incarnation && slot.timer_at == at {
                     if let Some(server) = slot.server.as_mut() {
@@ -515,7 +588,11 @@ impl Simulation {
     }
 
     /// Run until `pred` holds or `limit` µs pass; returns whether it held.
-    pub fn run_until_pred(&mut self, limit: u64, mut pred: impl FnMut(&Simulation) -> bool) -> bool {
+    pub fn run_until_pred(
+        &mut self,
+        limit: u64,
+        mut pred: impl FnMut(&Simulation) -> bool,
+    ) -> bool {
         let end = self.now.saturating_add(limit);
         loop {
             if pred(self) {
@@ -536,20 +613,31 @@ impl Simulation {
     // ----- Nodes -------------------------------------------------------------
 
     fn schedule_node_timer(&mut self, id: NodeId) {
-        let Some(server) = self.slots[id.idx()].server.as_ref() else { return };
+        let Some(server) = self.slots[id.idx()].server.as_ref() else {
+            return;
+        };
         let at = server.raft.next_deadline();
         let slot = &mut self.slots[id.idx()];
         if at != slot.timer_at && at != u64::MAX {
             slot.timer_at = at;
             let inc = slot.incarnation;
-            self.schedule(at.max(self.now), Event::NodeTimer { node: id, incarnation: inc, at });
+            self.schedule(
+                at.max(self.now),
+                Event::NodeTimer {
+                    node: id,
+                    incarnation: inc,
+                    at,
+                },
+            );
         }
     }
 
     /// Drain a node's `Ready` and act on it in Raft's order: persist, send,
     /// apply, answer.
     fn process_node(&mut self, id: NodeId) {
-        let Some(server) = self.slots[id.idx()].server.as_mut() else { return };
+        let Some(server) = self.slots[id.idx()].server.as_mut() else {
+            return;
+        };
         let ready = server.raft.take_ready();
         let commit_now = server.raft.commit_index();
         // What the node did.
@@ -557,7 +645,10 @@ impl Simulation {
             self.node_event(id, ev);
         }
         // 1. Persist.
-        let batch = WriteBatch { hard_state: ready.hard_state, log_write: ready.log_write };
+        let batch = WriteBatch {
+            hard_state: ready.hard_state,
+            log_write: ready.log_write,
+        };
         if !batch.is_empty() {
             if let Err(e) = self.slots[id.idx()].storage.write(&batch) {
                 self.fail(Violation {
@@ -574,7 +665,12 @@ impl Simulation {
                     self.fail(v);
                 }
                 if let (Some(first), Some(last)) = (w.entries.first(), w.entries.last()) {
-                    self.record(TraceEvent::Appended { node: id, from: first.index, to: last.index, last_term: last.term });
+                    self.record(TraceEvent::Appended {
+                        node: id,
+                        from: first.index,
+                        to: last.index,
+                        last_term: last.term,
+                    });
                 }
             }
         }
@@ -592,30 +688,56 @@ impl Simulation {
             if let Err(v) = self.checker.on_apply(id, e) {
                 self.fail(v);
             }
-            let Some(server) = self.slots[id.idx()].server.as_mut() else { return };
+            let Some(server) = self.slots[id.idx()].server.as_mut() else {
+                return;
+            };
             let (applied, reply) = server.apply(e);
             let what = match (&e.payload, &applied) {
                 (crate::raft::Payload::Noop, _) => "no-op".to_string(),
                 (crate::raft::Payload::Command(c), Some(crate::kv::Applied::Duplicate(_))) => {
-                    format!("{} #{}: {} (duplicate, not applied again)", c.client, c.seq, c.op)
+                    format!(
+                        "{} #{}: {} (duplicate, not applied again)",
+                        c.client, c.seq, c.op
+                    )
                 }
-                (crate::raft::Payload::Command(c), _) => format!("{} #{}: {}", c.client, c.seq, c.op),
+                (crate::raft::Payload::Command(c), _) => {
+                    format!("{} #{}: {}", c.client, c.seq, c.op)
+                }
             };
-            self.record(TraceEvent::Applied { node: id, index: e.index, term: e.term, what });
+            self.record(TraceEvent::Applied {
+                node: id,
+                index: e.index,
+                term: e.term,
+                what,
+            });
             if let Some(r) = reply {
-                self.send(Endpoint::Node(id), Endpoint::Client(r.client), Packet::Reply(r));
+                self.send(
+                    Endpoint::Node(id),
+                    Endpoint::Client(r.client),
+                    Packet::Reply(r),
+                );
             }
         }
         // 4. Reads.
-        let Some(server) = self.slots[id.idx()].server.as_mut() else { return };
+        let Some(server) = self.slots[id.idx()].server.as_mut() else {
+            return;
+        };
         let mut replies = server.on_reads(&ready.reads, &ready.failed_reads);
         let served = server.serve_reads();
         for s in served {
-            self.record(TraceEvent::ReadServed { node: id, client: s.reply.client, read_index: s.read_index });
+            self.record(TraceEvent::ReadServed {
+                node: id,
+                client: s.reply.client,
+                read_index: s.read_index,
+            });
             replies.push(s.reply);
         }
         for r in replies {
-            self.send(Endpoint::Node(id), Endpoint::Client(r.client), Packet::Reply(r));
+            self.send(
+                Endpoint::Node(id),
+                Endpoint::Client(r.client),
+                Packet::Reply(r),
+            );
         }
         self.schedule_node_timer(id);
     }
@@ -623,22 +745,50 @@ impl Simulation {
     fn node_event(&mut self, id: NodeId, ev: NodeEvent) {
         let te = match ev {
             NodeEvent::ElectionTimeout { term } => TraceEvent::ElectionTimeout { node: id, term },
-            NodeEvent::Voted { candidate, term } => TraceEvent::Voted { voter: id, candidate, term },
-            NodeEvent::VoteRefused { candidate, term, reason } => {
-                TraceEvent::VoteRefused { voter: id, candidate, term, reason }
-            }
+            NodeEvent::Voted { candidate, term } => TraceEvent::Voted {
+                voter: id,
+                candidate,
+                term,
+            },
+            NodeEvent::VoteRefused {
+                candidate,
+                term,
+                reason,
+            } => TraceEvent::VoteRefused {
+                voter: id,
+                candidate,
+                term,
+                reason,
+            },
             NodeEvent::BecameLeader { term, votes } => {
                 // Checked before the no-op of this term reaches the checker's
                 // mirror; the no-op cannot hide a missing committed entry.
                 if let Err(v) = self.checker.on_leader(id, term) {
                     self.fail(v);
                 }
-                TraceEvent::BecameLeader { node: id, term, votes }
+                TraceEvent::BecameLeader {
+                    node: id,
+                    term,
+                    votes,
+                }
             }
-            NodeEvent::BecameFollower { term, because_of } => TraceEvent::BecameFollower { node: id, term, because_of },
+            NodeEvent::BecameFollower { term, because_of } => TraceEvent::BecameFollower {
+                node: id,
+                term,
+                because_of,
+            },
             NodeEvent::CommitAdvanced { from, to } => TraceEvent::Committed { node: id, from, to },
-            NodeEvent::Truncated { from, count } => TraceEvent::Truncated { node: id, from, count },
-            NodeEvent::IgnoredStale { from, kind, term } => TraceEvent::Ignored { node: id, from, kind, term },
+            NodeEvent::Truncated { from, count } => TraceEvent::Truncated {
+                node: id,
+                from,
+                count,
+            },
+            NodeEvent::IgnoredStale { from, kind, term } => TraceEvent::Ignored {
+                node: id,
+                from,
+                kind,
+                term,
+            },
         };
         self.record(te);
     }
@@ -656,9 +806,25 @@ impl Simulation {
             Fate::Cut | Fate::Lost => {
                 let id = self.next_flight_id;
                 self.next_flight_id += 1;
-                let reason = if fate == Fate::Cut { DropReason::Cut } else { DropReason::Lost };
-                self.record(TraceEvent::Sent { id, from, to, kind, duplicate: false });
-                self.record(TraceEvent::Dropped { id, from, to, kind, reason });
+                let reason = if fate == Fate::Cut {
+                    DropReason::Cut
+                } else {
+                    DropReason::Lost
+                };
+                self.record(TraceEvent::Sent {
+                    id,
+                    from,
+                    to,
+                    kind,
+                    duplicate: false,
+                });
+                self.record(TraceEvent::Dropped {
+                    id,
+                    from,
+                    to,
+                    kind,
+                    reason,
+                });
                 if self.config.track_flights {
                     let flight = self.flight(id, from, to, &packet, self.now + 1, false);
                     self.push_drop(flight, reason);
@@ -666,24 +832,64 @@ impl Simulation {
             }
             Fate::Deliver(delays) => {
                 let n = delays.len();
+                let mut packet = Some(packet);
                 for (i, d) in delays.into_iter().enumerate() {
                     let id = self.next_flight_id;
                     self.next_flight_id += 1;
                     let duplicate = i > 0;
-                    self.record(TraceEvent::Sent { id, from, to, kind, duplicate });
+                    self.record(TraceEvent::Sent {
+                        id,
+                        from,
+                        to,
+                        kind,
+                        duplicate,
+                    });
+                    let Some(p) = (if i + 1 == n {
+                        packet.take()
+                    } else {
+                        packet.clone()
+                    }) else {
+                        break;
+                    };
                     if self.config.track_flights {
-                        let f = self.flight(id, from, to, &packet, self.now + d, duplicate);
+                        let f = self.flight(id, from, to, &p, self.now + d, duplicate);
                         self.flights.insert(id, f);
                     }
-                    let p = if i + 1 == n { packet.clone() } else { packet.clone() };
-                    self.schedule(self.now + d, Event::Deliver { flight_id: id, from, to, to_incarnation, packet: p });
+                    self.schedule(
+                        self.now + d,
+                        Event::Deliver {
+                            flight_id: id,
+                            from,
+                            to,
+                            to_incarnation,
+                            packet: p,
+                        },
+                    );
                 }
             }
         }
     }
 
-    fn flight(&self, id: u64, from: Endpoint, to: Endpoint, p: &Packet, deliver_at: u64, duplicate: bool) -> Flight {
-        Flight { id, from, to, kind: p.kind(), sent_at: self.now, deliver_at, duplicate, ok: p.ok(), summary: p.describe() }
+    fn flight(
+        &self,
+        id: u64,
+        from: Endpoint,
+        to: Endpoint,
+        p: &Packet,
+        deliver_at: u64,
+        duplicate: bool,
+    ) -> Flight {
+        Flight {
+            id,
+            from,
+            to,
+            kind: p.kind(),
+            sent_at: self.now,
+            deliver_at,
+            duplicate,
+            ok: p.ok(),
+            summary: p.describe(),
+        }
     }
 
     fn push_drop(&mut self, mut flight: Flight, reason: DropReason) {
@@ -694,22 +900,42 @@ impl Simulation {
         self.drops.push_back(Drop { flight, reason });
     }
 
-    fn deliver(&mut self, flight_id: u64, from: Endpoint, to: Endpoint, to_incarnation: u32, packet: Packet) {
+    fn deliver(
+        &mut self,
+        flight_id: u64,
+        from: Endpoint,
+        to: Endpoint,
+        to_incarnation: u32,
+        packet: Packet,
+    ) {
         let flight = self.flights.remove(&flight_id);
         let kind = packet.kind();
         match to {
             Endpoint::Node(n) => {
                 let slot = &self.slots[n.idx()];
                 if slot.server.is_none() || slot.incarnation != to_incarnation {
-                    self.record(TraceEvent::Dropped { id: flight_id, from, to, kind, reason: DropReason::ReceiverDown });
+                    self.record(TraceEvent::Dropped {
+                        id: flight_id,
+                        from,
+                        to,
+                        kind,
+                        reason: DropReason::ReceiverDown,
+                    });
                     if let Some(f) = flight {
                         self.push_drop(f, DropReason::ReceiverDown);
                     }
                     return;
                 }
-                self.record(TraceEvent::Delivered { id: flight_id, from, to, kind });
+                self.record(TraceEvent::Delivered {
+                    id: flight_id,
+                    from,
+                    to,
+                    kind,
+                });
                 let now = self.now;
-                let Some(server) = self.slots[n.idx()].server.as_mut() else { return };
+                let Some(server) = self.slots[n.idx()].server.as_mut() else {
+                    return;
+                };
                 match packet {
                     Packet::Raft(m) => server.raft.handle_message(now, m),
                     Packet::Request(req) => {
@@ -724,7 +950,12 @@ impl Simulation {
                 self.process_node(n);
             }
             Endpoint::Client(c) => {
-                self.record(TraceEvent::Delivered { id: flight_id, from, to, kind });
+                self.record(TraceEvent::Delivered {
+                    id: flight_id,
+                    from,
+                    to,
+                    kind,
+                });
                 if let (Packet::Reply(r), Endpoint::Node(node)) = (packet, from) {
                     self.client_reply(c, node, r);
                 }
@@ -735,13 +966,20 @@ impl Simulation {
     /// Crash a node: its volatile state and the messages in flight to it are
     /// lost; its storage stays.
     pub fn crash(&mut self, id: NodeId) -> Result<(), SimError> {
-        let slot = self.slots.get_mut(id.idx()).ok_or(SimError::NoSuchNode(id.0))?;
+        let slot = self
+            .slots
+            .get_mut(id.idx())
+            .ok_or(SimError::NoSuchNode(id.0))?;
         if slot.server.take().is_some() {
             slot.timer_at = u64::MAX;
             slot.incarnation += 1;
             self.checker.on_crash(id);
-            let lost: Vec<u64> =
-                self.flights.iter().filter(|(_, f)| f.to == Endpoint::Node(id)).map(|(k, _)| *k).collect();
+            let lost: Vec<u64> = self
+                .flights
+                .iter()
+                .filter(|(_, f)| f.to == Endpoint::Node(id))
+                .map(|(k, _)| *k)
+                .collect();
             for k in lost {
                 if let Some(f) = self.flights.remove(&k) {
                     self.push_drop(f, DropReason::ReceiverDown);
@@ -776,12 +1014,24 @@ impl Simulation {
             }
         };
         let (term, log_len) = (durable.hard_state.current_term, durable.log.len() as u64);
-        let raft = RaftNode::restore(id, members, self.config.raft.clone(), seed, self.now, durable.hard_state, durable.log);
+        let raft = RaftNode::restore(
+            id,
+            members,
+            self.config.raft.clone(),
+            seed,
+            self.now,
+            durable.hard_state,
+            durable.log,
+        );
         let slot = &mut self.slots[id.idx()];
         slot.server = Some(Server::new(raft));
         slot.timer_at = u64::MAX;
         self.checker.on_restart(id);
-        self.record(TraceEvent::Restarted { node: id, term, log_len });
+        self.record(TraceEvent::Restarted {
+            node: id,
+            term,
+            log_len,
+        });
         self.schedule_node_timer(id);
         Ok(())
     }
@@ -797,7 +1047,9 @@ impl Simulation {
             .as_mut();
         if let Some(s) = server {
             s.raft.force_election_timeout(now);
-            self.record(TraceEvent::Action { what: format!("forced an election timeout on {id}") });
+            self.record(TraceEvent::Action {
+                what: format!("forced an election timeout on {id}"),
+            });
             self.process_node(id);
         }
         Ok(())
@@ -817,7 +1069,11 @@ impl Simulation {
             self.schedule_node_timer(id);
         }
         self.record(TraceEvent::Action {
-            what: if spread_us == 0 { "aligned all election timers".into() } else { format!("spread election timers over {} ms", spread_us / 1000) },
+            what: if spread_us == 0 {
+                "aligned all election timers".into()
+            } else {
+                format!("spread election timers over {} ms", spread_us / 1000)
+            },
         });
     }
 
@@ -828,7 +1084,9 @@ impl Simulation {
             s.raft.set_config(raft.clone());
         }
         self.config.raft = raft;
-        self.record(TraceEvent::Action { what: "changed Raft timing".into() });
+        self.record(TraceEvent::Action {
+            what: "changed Raft timing".into(),
+        });
         Ok(())
     }
 
@@ -845,7 +1103,10 @@ impl Simulation {
     pub fn set_cut(&mut self, from: NodeId, to: NodeId, cut: bool) -> Result<(), SimError> {
         self.check_node(from)?;
         self.check_node(to)?;
-        if self.network.set_cut(Endpoint::Node(from), Endpoint::Node(to), cut) {
+        if self
+            .network
+            .set_cut(Endpoint::Node(from), Endpoint::Node(to), cut)
+        {
             self.record(TraceEvent::LinkCut { from, to, cut });
         }
         Ok(())
@@ -892,13 +1153,22 @@ impl Simulation {
         for (a, b) in cuts {
             self.network.set_cut(a, b, false);
             if let (Endpoint::Node(x), Endpoint::Node(y)) = (a, b) {
-                self.record(TraceEvent::LinkCut { from: x, to: y, cut: false });
+                self.record(TraceEvent::LinkCut {
+                    from: x,
+                    to: y,
+                    cut: false,
+                });
             }
         }
     }
 
     /// Cut or heal both directions between a client and a node.
-    pub fn set_client_cut(&mut self, client: ClientId, node: NodeId, cut: bool) -> Result<(), SimError> {
+    pub fn set_client_cut(
+        &mut self,
+        client: ClientId,
+        node: NodeId,
+        cut: bool,
+    ) -> Result<(), SimError> {
         self.check_node(node)?;
         let (c, n) = (Endpoint::Client(client), Endpoint::Node(node));
         self.network.set_cut(c, n, cut);
@@ -949,8 +1219,15 @@ impl Simulation {
 
     /// Stop (or resume) a client's automatic calls; the call in progress
     /// still completes.
-    pub fn set_client_auto(&mut self, client: ClientId, workload: Option<Workload>) -> Result<(), SimError> {
-        let c = self.clients.get_mut((client.0 as usize).wrapping_sub(1)).ok_or(SimError::NoSuchClient(client.0))?;
+    pub fn set_client_auto(
+        &mut self,
+        client: ClientId,
+        workload: Option<Workload>,
+    ) -> Result<(), SimError> {
+        let c = self
+            .clients
+            .get_mut((client.0 as usize).wrapping_sub(1))
+            .ok_or(SimError::NoSuchClient(client.0))?;
         let was_idle_auto = c.auto.is_none() && c.current.is_none();
         c.auto = workload;
         if was_idle_auto && c.auto.is_some() {
@@ -967,13 +1244,20 @@ impl Simulation {
     }
 
     fn clerk_mut(&mut self, client: ClientId) -> Result<&mut Clerk, SimError> {
-        self.clients.get_mut((client.0 as usize).wrapping_sub(1)).ok_or(SimError::NoSuchClient(client.0))
+        self.clients
+            .get_mut((client.0 as usize).wrapping_sub(1))
+            .ok_or(SimError::NoSuchClient(client.0))
     }
 
     /// Invoke an operation through a client. It goes to `via` first if given,
     /// else to the client's leader guess, and follows redirects. Returns the
     /// call's sequence number.
-    pub fn invoke(&mut self, client: ClientId, op: Op, via: Option<NodeId>) -> Result<u64, SimError> {
+    pub fn invoke(
+        &mut self,
+        client: ClientId,
+        op: Op,
+        via: Option<NodeId>,
+    ) -> Result<u64, SimError> {
         op.validate().map_err(SimError::Invalid)?;
         if let Some(v) = via {
             self.check_node(v)?;
@@ -988,7 +1272,16 @@ impl Simulation {
         let target = via.unwrap_or(c.leader_guess);
         let hid = self.history.invoke(client, op.clone(), now);
         let c = self.clerk_mut(client)?;
-        c.current = Some(PendingCall { seq, op: op.clone(), history_id: Some(hid), invoked_at: now, attempts: 0, target, stale_node: None, timer_gen: 0 });
+        c.current = Some(PendingCall {
+            seq,
+            op: op.clone(),
+            history_id: Some(hid),
+            invoked_at: now,
+            attempts: 0,
+            target,
+            stale_node: None,
+            timer_gen: 0,
+        });
         self.record(TraceEvent::ClientInvoke { client, seq, op });
         self.client_send(client);
         Ok(seq)
@@ -996,7 +1289,12 @@ impl Simulation {
 
     /// Read `key` from one node's own applied state, with no leader check:
     /// possibly stale, for teaching. Not part of the linearizable history.
-    pub fn stale_read(&mut self, client: ClientId, node: NodeId, key: String) -> Result<u64, SimError> {
+    pub fn stale_read(
+        &mut self,
+        client: ClientId,
+        node: NodeId,
+        key: String,
+    ) -> Result<u64, SimError> {
         let op = Op::Get { key };
         op.validate().map_err(SimError::Invalid)?;
         self.check_node(node)?;
@@ -1007,7 +1305,16 @@ impl Simulation {
         }
         c.last_seq += 1;
         let seq = c.last_seq;
-        c.current = Some(PendingCall { seq, op: op.clone(), history_id: None, invoked_at: now, attempts: 0, target: node, stale_node: Some(node), timer_gen: 0 });
+        c.current = Some(PendingCall {
+            seq,
+            op: op.clone(),
+            history_id: None,
+            invoked_at: now,
+            attempts: 0,
+            target: node,
+            stale_node: Some(node),
+            timer_gen: 0,
+        });
         self.record(TraceEvent::ClientInvoke { client, seq, op });
         self.client_send(client);
         Ok(seq)
@@ -1016,21 +1323,43 @@ impl Simulation {
     fn client_send(&mut self, client: ClientId) {
         let now = self.now;
         let timeout = self.config.client_timeout_us;
-        let Ok(c) = self.clerk_mut(client) else { return };
-        let Some(call) = c.current.as_mut() else { return };
+        let Ok(c) = self.clerk_mut(client) else {
+            return;
+        };
+        let Some(call) = c.current.as_mut() else {
+            return;
+        };
         call.attempts += 1;
         call.timer_gen += 1;
         let (seq, gen, target, attempt) = (call.seq, call.timer_gen, call.target, call.attempts);
-        let req = ClientRequest { client, seq, op: call.op.clone(), stale: call.stale_node.is_some() };
-        self.record(TraceEvent::ClientSend { client, seq, to: target, attempt });
-        self.send(Endpoint::Client(client), Endpoint::Node(target), Packet::Request(req));
+        let req = ClientRequest {
+            client,
+            seq,
+            op: call.op.clone(),
+            stale: call.stale_node.is_some(),
+        };
+        self.record(TraceEvent::ClientSend {
+            client,
+            seq,
+            to: target,
+            attempt,
+        });
+        self.send(
+            Endpoint::Client(client),
+            Endpoint::Node(target),
+            Packet::Request(req),
+        );
         self.schedule(now + timeout, Event::ClientTimer { client, seq, gen });
     }
 
     fn client_timer(&mut self, client: ClientId, seq: u64, gen: u64) {
         let n = self.slots.len();
-        let Ok(c) = self.clerk_mut(client) else { return };
-        let Some(call) = c.current.as_mut() else { return };
+        let Ok(c) = self.clerk_mut(client) else {
+            return;
+        };
+        let Some(call) = c.current.as_mut() else {
+            return;
+        };
         if call.seq != seq || call.timer_gen != gen {
             return;
         }
@@ -1054,8 +1383,12 @@ impl Simulation {
         let now = self.now;
         let n = self.slots.len();
         let backoff = self.config.client_backoff_us;
-        let Ok(c) = self.clerk_mut(client) else { return };
-        let Some(call) = c.current.as_mut() else { return };
+        let Ok(c) = self.clerk_mut(client) else {
+            return;
+        };
+        let Some(call) = c.current.as_mut() else {
+            return;
+        };
         if call.seq != r.seq {
             return; // An answer to an earlier attempt of a finished call.
         }
@@ -1070,18 +1403,37 @@ impl Simulation {
                 if let Some(hid) = call.history_id {
                     self.history.complete(hid, now, result.clone());
                 } else if let OpResult::Value { value } = &result {
-                    self.record(TraceEvent::StaleRead { client, node: from, key: call.op.key().to_string(), value: value.clone() });
+                    self.record(TraceEvent::StaleRead {
+                        client,
+                        node: from,
+                        key: call.op.key().to_string(),
+                        value: value.clone(),
+                    });
                 }
-                self.record(TraceEvent::ClientReturn { client, seq: r.seq, result, latency_us: now - call.invoked_at });
+                self.record(TraceEvent::ClientReturn {
+                    client,
+                    seq: r.seq,
+                    result,
+                    latency_us: now - call.invoked_at,
+                });
                 self.after_call(client);
             }
             Answer::NotLeader { leader_hint } => {
                 if call.stale_node.is_some() {
                     return;
                 }
-                self.record(TraceEvent::ClientRedirect { client, seq: r.seq, from, leader_hint });
-                let Ok(c) = self.clerk_mut(client) else { return };
-                let Some(call) = c.current.as_mut() else { return };
+                self.record(TraceEvent::ClientRedirect {
+                    client,
+                    seq: r.seq,
+                    from,
+                    leader_hint,
+                });
+                let Ok(c) = self.clerk_mut(client) else {
+                    return;
+                };
+                let Some(call) = c.current.as_mut() else {
+                    return;
+                };
                 match leader_hint {
                     Some(l) if l != from => {
                         call.target = l;
@@ -1108,7 +1460,9 @@ impl Simulation {
                 }
             }
             Answer::Retry => {
-                let Ok(c) = self.clerk_mut(client) else { return };
+                let Ok(c) = self.clerk_mut(client) else {
+                    return;
+                };
                 if let Some(call) = c.current.as_mut() {
                     call.target = from;
                 }
@@ -1119,7 +1473,9 @@ impl Simulation {
                 // client disagreeing on limits: finish the call with no
                 // effect recorded as a failed read of nothing.
                 let call = c.current.take();
-                self.record(TraceEvent::Action { what: format!("{client}'s call was rejected: {e}") });
+                self.record(TraceEvent::Action {
+                    what: format!("{client}'s call was rejected: {e}"),
+                });
                 if let Some(call) = call {
                     if let Some(hid) = call.history_id {
                         // The call had no effect; drop it from the history.
@@ -1132,7 +1488,9 @@ impl Simulation {
     }
 
     fn after_call(&mut self, client: ClientId) {
-        let Ok(c) = self.clerk_mut(client) else { return };
+        let Ok(c) = self.clerk_mut(client) else {
+            return;
+        };
         if let Some(w) = c.auto.clone() {
             let pause = self.client_rng.range_inclusive(0, w.think_max_us);
             self.schedule(self.now + pause, Event::ClientNext { client });
@@ -1140,7 +1498,9 @@ impl Simulation {
     }
 
     fn client_next(&mut self, client: ClientId) {
-        let Ok(c) = self.clerk_mut(client) else { return };
+        let Ok(c) = self.clerk_mut(client) else {
+            return;
+        };
         if c.current.is_some() {
             return;
         }

@@ -26,14 +26,24 @@ pub struct LinkParams {
 
 impl Default for LinkParams {
     fn default() -> Self {
-        LinkParams { latency_min_us: 10_000, latency_max_us: 30_000, loss: 0.0, duplicate: 0.0, reorder: 0.0 }
+        LinkParams {
+            latency_min_us: 10_000,
+            latency_max_us: 30_000,
+            loss: 0.0,
+            duplicate: 0.0,
+            reorder: 0.0,
+        }
     }
 }
 
 impl LinkParams {
     /// Check ranges; returns a readable reason otherwise.
     pub fn validate(&self) -> Result<(), String> {
-        for (name, p) in [("loss", self.loss), ("duplication", self.duplicate), ("reordering", self.reorder)] {
+        for (name, p) in [
+            ("loss", self.loss),
+            ("duplication", self.duplicate),
+            ("reordering", self.reorder),
+        ] {
             if !(0.0..=1.0).contains(&p) || p.is_nan() {
                 return Err(format!("{name} must be between 0 and 1, got {p}"));
             }
@@ -69,7 +79,12 @@ pub struct Network {
 impl Network {
     /// A healthy network.
     pub fn new(defaults: LinkParams, seed: u64) -> Self {
-        Network { defaults, overrides: BTreeMap::new(), cuts: BTreeSet::new(), rng: Rng::new(seed) }
+        Network {
+            defaults,
+            overrides: BTreeMap::new(),
+            cuts: BTreeSet::new(),
+            rng: Rng::new(seed),
+        }
     }
 
     /// The parameters of the link `from -> to`.

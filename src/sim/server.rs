@@ -100,7 +100,13 @@ impl Server {
     /// Handle a client request. Returns an immediate answer, or `None` when
     /// the answer comes later (after commit or read confirmation).
     pub fn handle_request(&mut self, now: u64, req: ClientRequest) -> Option<ClientReply> {
-        let reply = |answer| Some(ClientReply { client: req.client, seq: req.seq, answer });
+        let reply = |answer| {
+            Some(ClientReply {
+                client: req.client,
+                seq: req.seq,
+                answer,
+            })
+        };
         if let Err(e) = req.op.validate() {
             return reply(Answer::Rejected(e));
         }
@@ -108,7 +114,9 @@ impl Server {
             let value = self.kv.get(req.op.key()).cloned();
             return match req.op {
                 Op::Get { .. } => reply(Answer::Done(OpResult::Value { value })),
-                _ => reply(Answer::Rejected(KvError::InvalidCommand("only a get can be a stale read".into()))),
+                _ => reply(Answer::Rejected(KvError::InvalidCommand(
+                    "only a get can be a stale read".into(),
+                ))),
             };
         }
         if let Op::Get { key } = &req.op {
@@ -116,11 +124,19 @@ impl Server {
             self.next_read_id += 1;
             return match self.raft.read_index(now, id) {
                 Ok(()) => {
-                    self.reads_in_confirmation
-                        .insert(id, WaitingRead { client: req.client, seq: req.seq, key: key.clone() });
+                    self.reads_in_confirmation.insert(
+                        id,
+                        WaitingRead {
+                            client: req.client,
+                            seq: req.seq,
+                            key: key.clone(),
+                        },
+                    );
                     None
                 }
-                Err(ProposeError::NotLeader { leader_hint }) => reply(Answer::NotLeader { leader_hint }),
+                Err(ProposeError::NotLeader { leader_hint }) => {
+                    reply(Answer::NotLeader { leader_hint })
+                }
             };
         }
         // Exactly once (dissertation §6.3): a retry of an applied command
@@ -130,19 +146,29 @@ impl Server {
                 return reply(Answer::Done(s.last_result.clone()));
             }
         }
-        let cmd = Command { client: req.client, seq: req.seq, op: req.op.clone() };
+        let cmd = Command {
+            client: req.client,
+            seq: req.seq,
+            op: req.op.clone(),
+        };
         match self.raft.propose(now, cmd) {
             Ok(index) => {
                 if let Some((c, s)) = self.pending_writes.insert(index, (req.client, req.seq)) {
                     // Unreachable in practice: a leader never reuses an
                     // index it handed out in its term.
                     if (c, s) != (req.client, req.seq) {
-                        return Some(ClientReply { client: c, seq: s, answer: Answer::Retry });
+                        return Some(ClientReply {
+                            client: c,
+                            seq: s,
+                            answer: Answer::Retry,
+                        });
                     }
                 }
                 None
             }
-            Err(ProposeError::NotLeader { leader_hint }) => reply(Answer::NotLeader { leader_hint }),
+            Err(ProposeError::NotLeader { leader_hint }) => {
+                reply(Answer::NotLeader { leader_hint })
+            }
         }
     }
 
@@ -156,12 +182,18 @@ impl Server {
         let waiting = self.pending_writes.remove(&entry.index);
         let reply = waiting.map(|(client, seq)| {
             let answer = match (&entry.payload, &applied) {
-                (Payload::Command(cmd), Some(a)) if cmd.client == client && cmd.seq == seq => {
-                    a.result().cloned().map(Answer::Done).unwrap_or(Answer::Retry)
-                }
+                (Payload::Command(cmd), Some(a)) if cmd.client == client && cmd.seq == seq => a
+                    .result()
+                    .cloned()
+                    .map(Answer::Done)
+                    .unwrap_or(Answer::Retry),
                 _ => Answer::Retry,
             };
-            ClientReply { client, seq, answer }
+            ClientReply {
+                client,
+                seq,
+                answer,
+            }
         });
         (applied, reply)
     }
@@ -179,7 +211,9 @@ impl Server {
                 out.push(ClientReply {
                     client: w.client,
                     seq: w.seq,
-                    answer: Answer::NotLeader { leader_hint: self.raft.leader_hint() },
+                    answer: Answer::NotLeader {
+                        leader_hint: self.raft.leader_hint(),
+                    },
                 });
             }
         }
@@ -195,7 +229,11 @@ impl Server {
             if idx <= applied {
                 let value = self.kv.get(&w.key).cloned();
                 out.push(ServedRead {
-                    reply: ClientReply { client: w.client, seq: w.seq, answer: Answer::Done(OpResult::Value { value }) },
+                    reply: ClientReply {
+                        client: w.client,
+                        seq: w.seq,
+                        answer: Answer::Done(OpResult::Value { value }),
+                    },
                     read_index: idx,
                 });
             } else {

@@ -80,47 +80,136 @@ pub enum TraceEvent {
     /// A follower or candidate timed out and started an election.
     ElectionTimeout { node: NodeId, term: Term },
     /// A node granted its vote.
-    Voted { voter: NodeId, candidate: NodeId, term: Term },
+    Voted {
+        voter: NodeId,
+        candidate: NodeId,
+        term: Term,
+    },
     /// A node refused its vote.
-    VoteRefused { voter: NodeId, candidate: NodeId, term: Term, reason: String },
+    VoteRefused {
+        voter: NodeId,
+        candidate: NodeId,
+        term: Term,
+        reason: String,
+    },
     /// A candidate won.
-    BecameLeader { node: NodeId, term: Term, votes: Vec<NodeId> },
+    BecameLeader {
+        node: NodeId,
+        term: Term,
+        votes: Vec<NodeId>,
+    },
     /// A node became a follower.
-    BecameFollower { node: NodeId, term: Term, because_of: NodeId },
+    BecameFollower {
+        node: NodeId,
+        term: Term,
+        because_of: NodeId,
+    },
     /// A node stored entries `from..=to` (durably).
-    Appended { node: NodeId, from: LogIndex, to: LogIndex, last_term: Term },
+    Appended {
+        node: NodeId,
+        from: LogIndex,
+        to: LogIndex,
+        last_term: Term,
+    },
     /// A node removed conflicting entries.
-    Truncated { node: NodeId, from: LogIndex, count: u64 },
+    Truncated {
+        node: NodeId,
+        from: LogIndex,
+        count: u64,
+    },
     /// A node's commit index advanced.
-    Committed { node: NodeId, from: LogIndex, to: LogIndex },
+    Committed {
+        node: NodeId,
+        from: LogIndex,
+        to: LogIndex,
+    },
     /// A node applied an entry to its state machine.
-    Applied { node: NodeId, index: LogIndex, term: Term, what: String },
+    Applied {
+        node: NodeId,
+        index: LogIndex,
+        term: Term,
+        what: String,
+    },
     /// A node ignored a message.
-    Ignored { node: NodeId, from: NodeId, kind: String, term: Term },
+    Ignored {
+        node: NodeId,
+        from: NodeId,
+        kind: String,
+        term: Term,
+    },
     /// A message left its sender.
-    Sent { id: u64, from: Endpoint, to: Endpoint, kind: MsgKind, duplicate: bool },
+    Sent {
+        id: u64,
+        from: Endpoint,
+        to: Endpoint,
+        kind: MsgKind,
+        duplicate: bool,
+    },
     /// A message reached its receiver.
-    Delivered { id: u64, from: Endpoint, to: Endpoint, kind: MsgKind },
+    Delivered {
+        id: u64,
+        from: Endpoint,
+        to: Endpoint,
+        kind: MsgKind,
+    },
     /// A message never arrived.
-    Dropped { id: u64, from: Endpoint, to: Endpoint, kind: MsgKind, reason: DropReason },
+    Dropped {
+        id: u64,
+        from: Endpoint,
+        to: Endpoint,
+        kind: MsgKind,
+        reason: DropReason,
+    },
     /// A client invoked an operation.
     ClientInvoke { client: ClientId, seq: u64, op: Op },
     /// A client (re)sent its request to a node.
-    ClientSend { client: ClientId, seq: u64, to: NodeId, attempt: u32 },
+    ClientSend {
+        client: ClientId,
+        seq: u64,
+        to: NodeId,
+        attempt: u32,
+    },
     /// A client was told to go elsewhere.
-    ClientRedirect { client: ClientId, seq: u64, from: NodeId, leader_hint: Option<NodeId> },
+    ClientRedirect {
+        client: ClientId,
+        seq: u64,
+        from: NodeId,
+        leader_hint: Option<NodeId>,
+    },
     /// A client gave up waiting and will retry.
-    ClientTimeout { client: ClientId, seq: u64, node: NodeId },
+    ClientTimeout {
+        client: ClientId,
+        seq: u64,
+        node: NodeId,
+    },
     /// A client got its answer.
-    ClientReturn { client: ClientId, seq: u64, result: OpResult, latency_us: u64 },
+    ClientReturn {
+        client: ClientId,
+        seq: u64,
+        result: OpResult,
+        latency_us: u64,
+    },
     /// A client's stale read returned a node's local value.
-    StaleRead { client: ClientId, node: NodeId, key: String, value: Option<String> },
+    StaleRead {
+        client: ClientId,
+        node: NodeId,
+        key: String,
+        value: Option<String>,
+    },
     /// A node served a linearizable read at `read_index`.
-    ReadServed { node: NodeId, client: ClientId, read_index: LogIndex },
+    ReadServed {
+        node: NodeId,
+        client: ClientId,
+        read_index: LogIndex,
+    },
     /// A node crashed.
     Crashed { node: NodeId },
     /// A node restarted from its storage.
-    Restarted { node: NodeId, term: Term, log_len: u64 },
+    Restarted {
+        node: NodeId,
+        term: Term,
+        log_len: u64,
+    },
     /// A link's cut state changed.
     LinkCut { from: NodeId, to: NodeId, cut: bool },
     /// Network parameters changed.
@@ -155,12 +244,21 @@ pub struct Trace {
 impl Trace {
     /// A trace that keeps the last `keep` events (all hashed).
     pub fn new(keep: usize) -> Self {
-        Trace { hasher: StableHasher::default(), events: VecDeque::new(), keep, count: 0 }
+        Trace {
+            hasher: StableHasher::default(),
+            events: VecDeque::new(),
+            keep,
+            count: 0,
+        }
     }
 
     /// Record an event.
     pub fn push(&mut self, at_us: u64, event: TraceEvent) {
-        let s = Stamped { seq: self.count, at_us, event };
+        let s = Stamped {
+            seq: self.count,
+            at_us,
+            event,
+        };
         s.hash(&mut self.hasher);
         self.count += 1;
         if self.keep > 0 {

@@ -56,7 +56,10 @@ impl fmt::Display for StorageError {
                 write!(f, "stored record {record} is corrupt: {detail}")
             }
             StorageError::Gap { from, len } => {
-                write!(f, "log write at index {from} would leave a gap after index {len}")
+                write!(
+                    f,
+                    "log write at index {from} would leave a gap after index {len}"
+                )
             }
             StorageError::Backend(why) => write!(f, "storage failed: {why}"),
         }
@@ -93,7 +96,13 @@ pub struct MemStorage<C> {
 
 impl<C> Default for MemStorage<C> {
     fn default() -> Self {
-        MemStorage { durable: Durable { hard_state: HardState::default(), log: Vec::new() }, writes: 0 }
+        MemStorage {
+            durable: Durable {
+                hard_state: HardState::default(),
+                log: Vec::new(),
+            },
+            writes: 0,
+        }
     }
 }
 
@@ -121,7 +130,11 @@ impl<C: Clone> Storage<C> for MemStorage<C> {
             if w.from.0 == 0 || w.from.0 > len + 1 {
                 return Err(StorageError::Gap { from: w.from, len });
             }
-            let contiguous = w.entries.iter().enumerate().all(|(i, e)| e.index.0 == w.from.0 + i as u64);
+            let contiguous = w
+                .entries
+                .iter()
+                .enumerate()
+                .all(|(i, e)| e.index.0 == w.from.0 + i as u64);
             if !contiguous {
                 return Err(StorageError::Corrupt {
                     record: format!("log write at {}", w.from),
@@ -152,18 +165,37 @@ mod tests {
     use crate::raft::{NodeId, Payload, Term};
 
     fn e(i: u64, t: u64) -> Entry<u32> {
-        Entry { term: Term(t), index: LogIndex(i), payload: Payload::Command(i as u32) }
+        Entry {
+            term: Term(t),
+            index: LogIndex(i),
+            payload: Payload::Command(i as u32),
+        }
     }
 
     #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
     #[cfg_attr(not(target_arch = "wasm32"), test)]
     fn write_truncates_and_appends() {
         let mut s = MemStorage::<u32>::new();
-        let hs = HardState { current_term: Term(2), voted_for: Some(NodeId(1)) };
-        s.write(&WriteBatch { hard_state: Some(hs), log_write: Some(LogWrite { from: LogIndex(1), entries: vec![e(1, 1), e(2, 1), e(3, 1)] }) })
-            .unwrap();
-        s.write(&WriteBatch { hard_state: None, log_write: Some(LogWrite { from: LogIndex(2), entries: vec![e(2, 2)] }) })
-            .unwrap();
+        let hs = HardState {
+            current_term: Term(2),
+            voted_for: Some(NodeId(1)),
+        };
+        s.write(&WriteBatch {
+            hard_state: Some(hs),
+            log_write: Some(LogWrite {
+                from: LogIndex(1),
+                entries: vec![e(1, 1), e(2, 1), e(3, 1)],
+            }),
+        })
+        .unwrap();
+        s.write(&WriteBatch {
+            hard_state: None,
+            log_write: Some(LogWrite {
+                from: LogIndex(2),
+                entries: vec![e(2, 2)],
+            }),
+        })
+        .unwrap();
         let d = s.load().unwrap();
         assert_eq!(d.hard_state, hs);
         assert_eq!(d.log, vec![e(1, 1), e(2, 2)]);
@@ -173,11 +205,26 @@ mod tests {
     #[cfg_attr(not(target_arch = "wasm32"), test)]
     fn bad_batch_changes_nothing() {
         let mut s = MemStorage::<u32>::new();
-        let hs = HardState { current_term: Term(5), voted_for: None };
-        let gap = WriteBatch { hard_state: Some(hs), log_write: Some(LogWrite { from: LogIndex(3), entries: vec![e(3, 1)] }) };
+        let hs = HardState {
+            current_term: Term(5),
+            voted_for: None,
+        };
+        let gap = WriteBatch {
+            hard_state: Some(hs),
+            log_write: Some(LogWrite {
+                from: LogIndex(3),
+                entries: vec![e(3, 1)],
+            }),
+        };
         assert!(matches!(s.write(&gap), Err(StorageError::Gap { .. })));
         assert_eq!(s.load().unwrap().hard_state, HardState::default());
-        let holes = WriteBatch { hard_state: Some(hs), log_write: Some(LogWrite { from: LogIndex(1), entries: vec![e(1, 1), e(3, 1)] }) };
+        let holes = WriteBatch {
+            hard_state: Some(hs),
+            log_write: Some(LogWrite {
+                from: LogIndex(1),
+                entries: vec![e(1, 1), e(3, 1)],
+            }),
+        };
         assert!(matches!(s.write(&holes), Err(StorageError::Corrupt { .. })));
         assert_eq!(s.load().unwrap(), Durable::default());
     }

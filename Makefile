@@ -1,0 +1,136 @@
+# raftlab: set up, build, serve and test. `make help` lists the targets.
+#
+# Everything installs itself on first use (scripts/setup.sh) and is skipped
+# when present, so `make serve` and `make test` work on a fresh Debian machine.
+
+SHELL := /usr/bin/env bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+# Cargo parallelises inside each step; the steps themselves must run in order.
+.NOTPARALLEL:
+
+export PATH := $(or $(CARGO_HOME),$(HOME)/.cargo)/bin:$(PATH)
+
+PORT      ?= 8080
+HOST      ?= 127.0.0.1
+SEEDS     ?= 0..1000
+BIN       ?= raftlab
+ARTIFACTS ?= test-artifacts
+PKG_DIR   := www/pkg
+
+# wasm-bindgen-test-runner: seconds for a whole test binary (default 20), and
+# for a WebDriver to come up (default 5). Seed sweeps in a browser and a busy
+# 2-core machine need more.
+export WASM_BINDGEN_TEST_TIMEOUT ?= 900
+export WASM_BINDGEN_TEST_DRIVER_TIMEOUT ?= 60
+# The runner picks the FIRST driver it finds in the environment (gecko before
+# chrome), so an inherited GECKODRIVER would turn the Chrome run into a second
+# Firefox run. wasm-pack sets the right one per browser from the flags below.
+unexport GECKODRIVER CHROMEDRIVER SAFARIDRIVER MSEDGEDRIVER \
+  GECKODRIVER_REMOTE CHROMEDRIVER_REMOTE SAFARIDRIVER_REMOTE MSEDGEDRIVER_REMOTE
+
+# Drivers: Debian's chromedriver and the cargo-installed geckodriver. Passing
+# them explicitly keeps wasm-pack from trying to download its own.
+CHROMEDRIVER_BIN ?= $(shell command -v chromedriver || echo /usr/bin/chromedriver)
+GECKODRIVER_BIN  ?= $(shell command -v geckodriver || echo $(HOME)/.cargo/bin/geckodriver)
+BROWSERS         ?= chrome firefox
+# Extra arguments for `cargo test` under wasm-pack (e.g. `--lib --tests`).
+WASM_TEST_ARGS   ?=
+
+.PHONY: help setup setup-serve build wasm serve test lint fmt-check clippy \
+  test-native test-browser e2e count-tests bench fuzz clean distclean
+
+help:
+	@echo "make serve   set up, build the wasm, serve www/ (PORT=$(PORT)) and print the URL"
+	@echo "make test    set up, then fmt, clippy, cargo test, browser tests (Chrome +"
+	@echo "             Firefox, headless), end-to-end page tests, native/browser count check"
+	@echo "make build   wasm-pack build --target web --release into $(PKG_DIR), then wasm-opt -O3"
+	@echo "make bench   cargo bench --bench sim"
+	@echo "make fuzz    seeded simulator runs: SEEDS=$(SEEDS)"
+	@echo "make setup   install everything the project needs (idempotent)"
+	@echo "make clean   remove build outputs (target/, $(PKG_DIR), $(ARTIFACTS)/)"
+	@echo "parts of test: lint fmt-check clippy test-native test-browser e2e count-tests"
+
+# --- setup -------------------------------------------------------------------
+
+setup:
+	@scripts/setup.sh test
+
+setup-serve:
+	@scripts/setup.sh serve
+
+# --- build and serve -----------------------------------------------------------
+
+build: setup-serve wasm
+
+# The wasm build proper, without setup (used by `test` after the full setup).
+# wasm-pack's own wasm-opt step is off in Cargo.toml (it would download
+# binaryen); scripts/optimize-wasm.sh runs npm's binaryen instead.
+wasm:
+	wasm-pack build --target web --release --out-dir $(PKG_DIR)
+	scripts/optimize-wasm.sh $(PKG_DIR)
+
+serve: build
+	@PORT=$(PORT) HOST=$(HOST) scripts/serve.sh
+
+# --- test ------------------------------------------------------------------------
+
+test: setup lint test-native test-browser wasm e2e count-tests
+
+lint: fmt-check clippy
+
+fmt-check: setup
+	cargo fmt --all -- --check
+
+# Natively, and for wasm32 too: the wasm-bindgen facade (src/web) only
+# compiles there, so a native clippy never sees it.
+clippy: setup
+	cargo clippy --all-targets -- -D warnings
+	cargo clippy --target wasm32-unknown-unknown --lib --tests -- -D warnings
+
+test-native: setup
+	@mkdir -p $(ARTIFACTS)
+	cargo test --release --no-fail-fast 2>&1 | tee $(ARTIFACTS)/native.log
+
+# One wasm-pack run per browser, each with its own log, so that the count
+# check knows which browser ran what, and a Chrome failure still lets Firefox
+# run. Capabilities (extra Chrome flags) come from webdriver.json; the runner
+# itself adds --headless and --no-sandbox (needed as root) for Chrome and
+# -headless for Firefox.
+test-browser: setup
+	@mkdir -p $(ARTIFACTS)
+	@rc=0; \
+	for b in $(BROWSERS); do \
+	  case $$b in \
+	    chrome) drv="--chromedriver $(CHROMEDRIVER_BIN)";; \
+	    firefox) drv="--geckodriver $(GECKODRIVER_BIN)";; \
+	    *) drv="";; \
+	  esac; \
+	  echo "+ wasm-pack test --headless --$$b $$drv --release $(WASM_TEST_ARGS)"; \
+	  wasm-pack test --headless --$$b $$drv --release $(WASM_TEST_ARGS) 2>&1 \
+	    | tee $(ARTIFACTS)/wasm-$$b.log || { rc=1; echo "browser tests FAILED in $$b (log: $(ARTIFACTS)/wasm-$$b.log)"; }; \
+	done; \
+	exit $$rc
+
+e2e: setup-serve
+	npm run --silent e2e
+
+count-tests:
+	@scripts/count-tests.sh $(ARTIFACTS)/native.log $(foreach b,$(BROWSERS),$(ARTIFACTS)/wasm-$(b).log)
+
+# --- simulator runs ----------------------------------------------------------------
+
+bench:
+	cargo bench --bench sim
+
+fuzz:
+	cargo run --release --bin $(BIN) -- fuzz --seeds $(SEEDS)
+
+# --- clean ---------------------------------------------------------------------------
+
+clean:
+	cargo clean
+	rm -rf $(PKG_DIR) $(ARTIFACTS)
+
+distclean: clean
+	rm -rf node_modules

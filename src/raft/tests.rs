@@ -1,0 +1,405 @@
+//! Unit tests of single Raft rules, each on one or a few nodes driven by
+//! hand. Every test names the paper section whose rule it checks and would
+//! fail without that rule.
+
+use super::*;
+
+type Node = RaftNode<u32>;
+
+const T: u64 = 1_000_000; // a time after any first election deadline
+
+fn ids(n: u32) -> Vec<NodeId> {
+    (1..=n).map(NodeId).collect()
+}
+
+fn node(id: u32, n: u32) -> Node {
+    RaftNode::new(NodeId(id), ids(n), Config::default(), u64::from(id), 0)
+}
+
+fn entry(index: u64, term: u64, v: u32) -> Entry<u32> {
+    Entry {
+        index: LogIndex(index),
+        term: Term(term),
+        payload: Payload::Command(v),
+    }
+}
+
+fn msg(from: u32, to: u32, rpc: Rpc<u32>) -> Message<u32> {
+    Message {
+        from: NodeId(from),
+        to: NodeId(to),
+        rpc,
+    }
+}
+
+fn vote_req(term: u64, last_index: u64, last_term: u64) -> Rpc<u32> {
+    Rpc::RequestVote {
+        term: Term(term),
+        last_log_index: LogIndex(last_index),
+        last_log_term: Term(last_term),
+    }
+}
+
+fn append(term: u64, prev: (u64, u64), entries: Vec<Entry<u32>>, commit: u64) -> Rpc<u32> {
+    Rpc::AppendEntries {
+        term: Term(term),
+        prev_log_index: LogIndex(prev.0),
+        prev_log_term: Term(prev.1),
+        entries,
+        leader_commit: LogIndex(commit),
+        round: 0,
+    }
+}
+
+fn replies(r: &Ready<u32>) -> Vec<&Rpc<u32>> {
+    r.messages.iter().map(|m| &m.rpc).collect()
+}
+
+fn granted(r: &Ready<u32>) -> bool {
+    matches!(
+        replies(r).last(),
+        Some(Rpc::RequestVoteReply { granted: true, .. })
+    )
+}
+
+/// Make node 1 of `n` leader of term 1 with the votes of the others.
+fn leader(n: u32) -> Node {
+    let mut l = node(1, n);
+    l.handle_timeout(T);
+    for v in 2..=n {
+        l.handle_message(
+            T,
+            msg(
+                v,
+                1,
+                Rpc::RequestVoteReply {
+                    term: Term(1),
+                    granted: true,
+                },
+            ),
+        );
+    }
+    assert_eq!(l.role(), Role::Leader);
+    l.take_ready();
+    l
+}
+
+macro_rules! both {
+    ($(#[$doc:meta])* fn $name:ident() $body:block) => {
+        $(#[$doc])*
+        #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+        #[cfg_attr(not(target_arch = "wasm32"), test)]
+        fn $name() $body
+    };
+}
+
+both! {
+    /// Raft §5.2: election timeouts are drawn from the configured range and
+    /// redrawn at every reset.
+    fn election_timeouts_are_randomized_and_redrawn() {
+        let mut n = node(1, 3);
+        let mut seen = std::collections::BTreeSet::new();
+        let mut now = 0;
+        for _ in 0..20 {
+            let d = n.next_deadline() - now;
+            assert!((150_000..=300_000).contains(&d), "timeout {d}");
+            seen.insert(d);
+            now += 1;
+            // An AppendEntries from a leader resets the timer.
+            n.handle_message(now, msg(2, 1, append(1, (0, 0), vec![], 0)));
+        }
+        assert!(seen.len() > 10, "timeouts not redrawn: {seen:?}");
+    }
+}
+
+both! {
+    /// Raft §5.2: a timeout starts an election: new term, vote for self,
+    /// RequestVote to every peer, persisted before sending.
+    fn timeout_starts_election() {
+        let mut n = node(1, 3);
+        n.handle_timeout(n.next_deadline() - 1);
+        assert_eq!(n.role(), Role::Follower, "fired before its deadline");
+        n.handle_timeout(T);
+        assert_eq!(n.role(), Role::Candidate);
+        let r = n.take_ready();
+        assert_eq!(r.hard_state, Some(HardState { current_term: Term(1), voted_for: Some(NodeId(1)) }));
+        assert_eq!(r.messages.len(), 2);
+        assert!(r.messages.iter().all(|m| matches!(m.rpc, Rpc::RequestVote { term: Term(1), .. })));
+    }
+}
+
+both! {
+    /// Raft §5.2: at most one vote per term, and the vote is persisted with
+    /// the reply.
+    fn one_vote_per_term() {
+        let mut n = node(3, 3);
+        n.handle_message(T, msg(1, 3, vote_req(1, 0, 0)));
+        let r = n.take_ready();
+        assert!(granted(&r));
+        assert_eq!(r.hard_state.map(|h| h.voted_for), Some(Some(NodeId(1))));
+        n.handle_message(T, msg(2, 3, vote_req(1, 0, 0)));
+        assert!(!granted(&n.take_ready()));
+        // The same candidate asking again (a retry) gets the vote again.
+        n.handle_message(T, msg(1, 3, vote_req(1, 0, 0)));
+        assert!(granted(&n.take_ready()));
+        // A new term frees the vote.
+        n.handle_message(T, msg(2, 3, vote_req(2, 0, 0)));
+        assert!(granted(&n.take_ready()));
+    }
+}
+
+both! {
+    /// Raft §5.4.1: a vote goes only to a candidate whose log is at least as
+    /// up-to-date: higher last term wins, then the longer log.
+    fn vote_requires_up_to_date_log() {
+        let mut n = node(3, 3);
+        n.handle_message(T, msg(1, 3, append(2, (0, 0), vec![entry(1, 1, 1), entry(2, 2, 2)], 0)));
+        n.take_ready();
+        n.handle_message(T, msg(2, 3, vote_req(3, 5, 1)));
+        assert!(!granted(&n.take_ready()), "older last term but longer log got the vote");
+        n.handle_message(T, msg(2, 3, vote_req(4, 1, 2)));
+        assert!(!granted(&n.take_ready()), "same last term, shorter log got the vote");
+        n.handle_message(T, msg(2, 3, vote_req(5, 2, 2)));
+        assert!(granted(&n.take_ready()));
+        n.handle_message(T, msg(1, 3, vote_req(6, 1, 3)));
+        assert!(granted(&n.take_ready()), "higher last term, shorter log must win");
+    }
+}
+
+both! {
+    /// Raft §5.1: a higher term turns a leader into a follower; a lower term
+    /// is rejected with the current term.
+    fn terms_order_everything() {
+        let mut l = leader(3);
+        l.handle_message(T, msg(2, 1, Rpc::AppendEntriesReply { term: Term(5), success: false, match_index: LogIndex(0), conflict: None, round: 0 }));
+        assert_eq!(l.role(), Role::Follower);
+        assert_eq!(l.term(), Term(5));
+        assert_eq!(l.take_ready().hard_state, Some(HardState { current_term: Term(5), voted_for: None }));
+        l.handle_message(T, msg(3, 1, append(4, (0, 0), vec![entry(1, 4, 9)], 0)));
+        let r = l.take_ready();
+        assert!(matches!(replies(&r)[..], [Rpc::AppendEntriesReply { term: Term(5), success: false, .. }]));
+        assert_eq!(l.last_index(), LogIndex(1), "stale leader's entry was appended");
+    }
+}
+
+both! {
+    /// Raft §8: a new leader appends a no-op of its term and sends it.
+    fn new_leader_appends_noop() {
+        let mut l = node(1, 3);
+        l.handle_timeout(T);
+        l.handle_message(T, msg(2, 1, Rpc::RequestVoteReply { term: Term(1), granted: true }));
+        assert_eq!(l.role(), Role::Leader);
+        assert_eq!(l.log(), &[Entry { term: Term(1), index: LogIndex(1), payload: Payload::Noop }]);
+        let r = l.take_ready();
+        assert_eq!(r.log_write.map(|w| w.entries.len()), Some(1));
+        assert!(r.messages.iter().any(|m| matches!(&m.rpc, Rpc::AppendEntries { entries, .. } if entries.len() == 1)));
+    }
+}
+
+both! {
+    /// Raft §5.3: the consistency check rejects a mismatched prev entry and
+    /// hints where the follower's conflicting term starts.
+    fn consistency_check_and_conflict_hint() {
+        let mut f = node(2, 3);
+        f.handle_message(T, msg(1, 2, append(2, (0, 0), vec![entry(1, 1, 1), entry(2, 2, 2), entry(3, 2, 3), entry(4, 2, 4)], 0)));
+        f.take_ready();
+        // Leader of term 3 thinks index 4 has term 3.
+        f.handle_message(T, msg(3, 2, append(3, (4, 3), vec![], 0)));
+        let r = f.take_ready();
+        match replies(&r)[..] {
+            [Rpc::AppendEntriesReply { success: false, conflict: Some(h), .. }] => {
+                assert_eq!(h.conflict_term, Some(Term(2)));
+                assert_eq!(h.first_index, LogIndex(2));
+            }
+            ref other => panic!("{other:?}"),
+        }
+        // Too short a log: the hint is its end.
+        f.handle_message(T, msg(3, 2, append(3, (9, 3), vec![], 0)));
+        let r = f.take_ready();
+        assert!(matches!(replies(&r)[..], [Rpc::AppendEntriesReply { success: false, conflict: Some(ConflictHint { conflict_term: None, first_index: LogIndex(5) }), .. }]));
+    }
+}
+
+both! {
+    /// Raft §5.3: a conflicting suffix is removed and replaced; a stale
+    /// (reordered) request whose entries already match removes nothing.
+    fn truncates_only_real_conflicts() {
+        let mut f = node(2, 3);
+        f.handle_message(T, msg(1, 2, append(1, (0, 0), vec![entry(1, 1, 1), entry(2, 1, 2), entry(3, 1, 3)], 0)));
+        f.take_ready();
+        // Stale copy of the first request: no truncation.
+        f.handle_message(T, msg(1, 2, append(1, (0, 0), vec![entry(1, 1, 1)], 0)));
+        assert_eq!(f.last_index(), LogIndex(3));
+        assert!(f.take_ready().log_write.is_none());
+        // Conflict at 2 from a term-2 leader.
+        f.handle_message(T, msg(3, 2, append(2, (1, 1), vec![entry(2, 2, 20)], 0)));
+        assert_eq!(f.last_index(), LogIndex(2));
+        assert_eq!(f.log()[1], entry(2, 2, 20));
+        let w = f.take_ready().log_write.expect("log write");
+        assert_eq!(w.from, LogIndex(2));
+        assert_eq!(w.entries, vec![entry(2, 2, 20)]);
+    }
+}
+
+both! {
+    /// Figure 2: a follower commits up to min(leaderCommit, last new entry).
+    fn follower_commit_is_bounded_by_last_new_entry() {
+        let mut f = node(2, 3);
+        f.handle_message(T, msg(1, 2, append(1, (0, 0), vec![entry(1, 1, 1), entry(2, 1, 2), entry(3, 1, 3)], 0)));
+        f.take_ready();
+        // Heartbeat with prev at 1 and leader commit 3: only 1 is known to match.
+        f.handle_message(T, msg(1, 2, append(1, (1, 1), vec![], 3)));
+        assert_eq!(f.commit_index(), LogIndex(1));
+        assert_eq!(f.take_ready().committed.len(), 1);
+        f.handle_message(T, msg(1, 2, append(1, (3, 1), vec![], 3)));
+        assert_eq!(f.commit_index(), LogIndex(3));
+    }
+}
+
+both! {
+    /// Raft §5.4.2 (Figure 8): a leader does not commit an entry of an
+    /// earlier term by counting replicas, only through an entry of its own.
+    fn leader_commits_only_its_own_term_by_counting() {
+        // Node 1 holds an entry of term 1 at index 1, then becomes leader of
+        // term 3 without a no-op being replicated yet.
+        let mut l = RaftNode::restore(NodeId(1), ids(5), Config::default(), 1, 0, HardState { current_term: Term(2), voted_for: None }, vec![entry(1, 1, 7)]);
+        l.handle_timeout(T);
+        for v in 2..=3 {
+            l.handle_message(T, msg(v, 1, Rpc::RequestVoteReply { term: Term(3), granted: true }));
+        }
+        assert_eq!(l.role(), Role::Leader);
+        l.take_ready();
+        // Two followers acknowledge index 1 only (they lack the no-op at 2).
+        for v in 2..=3 {
+            l.handle_message(T, msg(v, 1, Rpc::AppendEntriesReply { term: Term(3), success: true, match_index: LogIndex(1), conflict: None, round: 0 }));
+        }
+        assert_eq!(l.commit_index(), LogIndex(0), "committed a term-1 entry by counting replicas");
+        // Once the no-op of term 3 is on a majority, both commit.
+        for v in 2..=3 {
+            l.handle_message(T, msg(v, 1, Rpc::AppendEntriesReply { term: Term(3), success: true, match_index: LogIndex(2), conflict: None, round: 0 }));
+        }
+        assert_eq!(l.commit_index(), LogIndex(2));
+        assert_eq!(l.take_ready().committed.len(), 2);
+    }
+}
+
+both! {
+    /// Raft §5.3 fast backtracking: one rejection with a conflict term moves
+    /// nextIndex past the whole term, not one entry.
+    fn leader_backtracks_by_term() {
+        let log: Vec<Entry<u32>> = (1..=10).map(|i| entry(i, if i <= 5 { 1 } else { 2 }, i as u32)).collect();
+        let mut l = RaftNode::restore(NodeId(1), ids(3), Config::default(), 1, 0, HardState { current_term: Term(3), voted_for: None }, log);
+        l.handle_timeout(T);
+        l.handle_message(T, msg(2, 1, Rpc::RequestVoteReply { term: Term(4), granted: true }));
+        l.take_ready();
+        // Follower 3's entry at the probe is of a term the leader never had.
+        l.handle_message(T, msg(3, 1, Rpc::AppendEntriesReply { term: Term(4), success: false, match_index: LogIndex(0), conflict: Some(ConflictHint { conflict_term: Some(Term(9)), first_index: LogIndex(4) }), round: 0 }));
+        assert_eq!(l.progress()[2].next_index, LogIndex(4), "term the leader lacks: jump to its first index");
+        l.handle_message(T, msg(3, 1, Rpc::AppendEntriesReply { term: Term(4), success: false, match_index: LogIndex(0), conflict: Some(ConflictHint { conflict_term: Some(Term(1)), first_index: LogIndex(2) }), round: 0 }));
+        assert_eq!(l.progress()[2].next_index, LogIndex(6), "term the leader has: after its last entry of that term");
+        let r = l.take_ready();
+        let last = r.messages.iter().rev().find(|m| m.to == NodeId(3)).expect("retry");
+        assert!(matches!(&last.rpc, Rpc::AppendEntries { prev_log_index, .. } if prev_log_index.0 <= 5));
+    }
+}
+
+both! {
+    /// Batching and pipelining: at most `max_entries_per_message` entries per
+    /// AppendEntries and at most `max_inflight` outstanding per follower.
+    fn batching_and_pipelining_bounds() {
+        let mut l = leader(2);
+        let cfg = Config { max_entries_per_message: 3, max_inflight: 2, ..Config::default() };
+        l.set_config(cfg);
+        for v in 0..20 {
+            l.propose(T, v).unwrap();
+        }
+        let r = l.take_ready();
+        let sends: Vec<usize> = r
+            .messages
+            .iter()
+            .filter_map(|m| match &m.rpc {
+                Rpc::AppendEntries { entries, .. } if !entries.is_empty() => Some(entries.len()),
+                _ => None,
+            })
+            .collect();
+        // The no-op was already sent when leadership began (1 in flight).
+        assert!(sends.iter().all(|n| *n <= 3), "{sends:?}");
+        assert!(sends.len() <= 1, "more than max_inflight outstanding: {sends:?}");
+        // An acknowledgement opens the window again.
+        l.handle_message(T, msg(2, 1, Rpc::AppendEntriesReply { term: Term(1), success: true, match_index: LogIndex(1), conflict: None, round: 0 }));
+        let more = l.take_ready().messages.into_iter().filter(|m| matches!(&m.rpc, Rpc::AppendEntries { entries, .. } if !entries.is_empty())).count();
+        assert!((1..=2).contains(&more), "{more}");
+    }
+}
+
+both! {
+    /// Dissertation §6.4: a read is confirmed only after a majority answers a
+    /// heartbeat round started after it, and only once the leader has
+    /// committed an entry of its term; it fails if leadership is lost.
+    fn read_index_needs_a_fresh_quorum() {
+        let mut l = leader(3);
+        l.read_index(T, 1).unwrap();
+        // The no-op is not committed yet: nothing confirmed even with acks.
+        l.handle_message(T, msg(2, 1, Rpc::AppendEntriesReply { term: Term(1), success: true, match_index: LogIndex(0), conflict: None, round: 1 }));
+        assert!(l.take_ready().reads.is_empty());
+        // Commit the no-op: the read now starts its own round.
+        l.handle_message(T, msg(2, 1, Rpc::AppendEntriesReply { term: Term(1), success: true, match_index: LogIndex(1), conflict: None, round: 1 }));
+        let r = l.take_ready();
+        assert!(r.reads.is_empty(), "confirmed by an old round");
+        let round = r.messages.iter().filter_map(|m| match m.rpc { Rpc::AppendEntries { round, .. } => Some(round), _ => None }).max().unwrap();
+        l.handle_message(T, msg(3, 1, Rpc::AppendEntriesReply { term: Term(1), success: true, match_index: LogIndex(1), conflict: None, round }));
+        let r = l.take_ready();
+        assert_eq!(r.reads, vec![ReadyRead { id: 1, read_index: LogIndex(1) }]);
+        // Leadership lost: pending reads fail.
+        l.read_index(T, 2).unwrap();
+        l.handle_message(T, msg(2, 1, vote_req(9, 5, 5)));
+        assert_eq!(l.take_ready().failed_reads, vec![2]);
+        assert!(matches!(l.read_index(T, 3), Err(ProposeError::NotLeader { .. })));
+    }
+}
+
+both! {
+    /// Figure 2: after a restart from storage, term, vote and log are back;
+    /// commit index and role start over, and the node will not vote twice.
+    fn restart_from_storage_keeps_vote() {
+        let mut n = node(3, 3);
+        n.handle_message(T, msg(1, 3, vote_req(4, 0, 0)));
+        n.handle_message(T, msg(1, 3, append(4, (0, 0), vec![entry(1, 4, 1)], 1)));
+        let mut disk = crate::storage::MemStorage::new();
+        let r = n.take_ready();
+        crate::storage::Storage::write(&mut disk, &crate::storage::WriteBatch { hard_state: r.hard_state, log_write: r.log_write }).unwrap();
+        let d = crate::storage::Storage::load(&disk).unwrap();
+        let mut m: Node = RaftNode::restore(NodeId(3), ids(3), Config::default(), 9, T, d.hard_state, d.log);
+        assert_eq!(m.term(), Term(4));
+        assert_eq!(m.voted_for(), Some(NodeId(1)));
+        assert_eq!(m.commit_index(), LogIndex(0));
+        assert_eq!(m.last_index(), LogIndex(1));
+        m.handle_message(T, msg(2, 3, vote_req(4, 9, 9)));
+        assert!(!granted(&m.take_ready()), "voted twice in term 4 after a restart");
+    }
+}
+
+both! {
+    /// Proposals go only to the leader; others answer with a hint.
+    fn followers_redirect_proposals() {
+        let mut f = node(2, 3);
+        assert_eq!(f.propose(T, 1), Err(ProposeError::NotLeader { leader_hint: None }));
+        f.handle_message(T, msg(1, 2, append(1, (0, 0), vec![], 0)));
+        assert_eq!(f.propose(T, 1), Err(ProposeError::NotLeader { leader_hint: Some(NodeId(1)) }));
+        assert_eq!(f.propose(T, 1).unwrap_err().to_string(), "not the leader; try S1");
+    }
+}
+
+both! {
+    /// Malformed messages (misaddressed, from a stranger, gapped entries) are
+    /// ignored and reported, never a panic.
+    fn malformed_messages_are_ignored() {
+        let mut f = node(2, 3);
+        f.handle_message(T, msg(7, 2, append(1, (0, 0), vec![entry(1, 1, 1)], 0)));
+        f.handle_message(T, msg(1, 3, append(1, (0, 0), vec![entry(1, 1, 1)], 0)));
+        f.handle_message(T, msg(1, 2, append(1, (0, 0), vec![entry(1, 1, 1), entry(3, 1, 3)], 0)));
+        assert_eq!(f.last_index(), LogIndex(0));
+        let r = f.take_ready();
+        assert_eq!(r.events.iter().filter(|e| matches!(e, NodeEvent::IgnoredStale { .. })).count(), 3);
+    }
+}
