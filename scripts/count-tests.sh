@@ -91,7 +91,7 @@ FNR == 1 {
 }
 
 END {
-  if (nruns < 2) { print "count-tests: need a native log and at least one browser log" > "/dev/stderr"; exit 2 }
+  if (nruns < 2) { print "count-tests: need a native log and at least one browser log"; exit 2 }
 
   # Names in the native run, per file, minus the native-only allowlist.
   printf "%-34s %8s", "test file", label[1]
@@ -149,20 +149,20 @@ END {
   # Allowlist entries that no longer match anything natively are stale.
   for (k in nonly) {
     f = k; sub(/::.*/, "", f)
-    if (!(f in isfile)) print "count-tests: warning: native-only entry \"" k "\" matches no test file that ran" > "/dev/stderr"
+    if (!(f in isfile)) print "count-tests: warning: native-only entry \"" k "\" matches no test file that ran"
   }
 
   summary = "native " npass_total(1)
   for (r = 2; r <= nruns; r++) summary = summary ", " label[r] " " npass_total(r)
   if (nerr) {
-    print "" > "/dev/stderr"
-    print "count-tests: FAILED: native and browser test runs differ:" > "/dev/stderr"
-    for (e = 1; e <= nerr; e++) print "  * " errors[e] > "/dev/stderr"
-    print "count-tests: passed per run: " summary > "/dev/stderr"
+    print ""
+    print "count-tests: FAILED: native and browser test runs differ:"
+    for (e = 1; e <= nerr; e++) print "  * " errors[e]
+    print "count-tests: passed per run: " summary
     exit 1
   }
   print "count-tests: per-file counts match (" summary " passed)"
   printf "summary: %d passed, %d failed\n", total_pass, total_fail + 0
 }
 function npass_total(r,   t, j) { t = 0; for (j = 1; j <= nfiles; j++) t += npass[r, files[j]]; return t }
-' "$NATIVE_ONLY_FILE" "$BROWSER_ONLY_FILE" "$@"
+' "$@"

@@ -518,3 +518,75 @@ mod tests {
         assert_eq!(kv.get("k").cloned(), before);
     }
 }
+
+/// Build an operation from its parts as a user typed them (the page's
+/// console, the command-line tool). `value` is required for put, append and
+/// cas; for cas, `expected` of `None` means "the key must be absent".
+pub fn parse_op(
+    op: &str,
+    key: &str,
+    value: Option<String>,
+    expected: Option<String>,
+) -> Result<Op, KvError> {
+    let key = key.to_string();
+    let need = |v: Option<String>, what: &str| {
+        v.ok_or_else(|| KvError::InvalidCommand(format!("{what} needs a value")))
+    };
+    let op = match op.trim().to_ascii_lowercase().as_str() {
+        "get" => Op::Get { key },
+        "put" => Op::Put {
+            key,
+            value: need(value, "put")?,
+        },
+        "append" => Op::Append {
+            key,
+            value: need(value, "append")?,
+        },
+        "delete" | "del" => Op::Delete { key },
+        "cas" => Op::Cas {
+            key,
+            expected,
+            value: need(value, "cas")?,
+        },
+        other => {
+            return Err(KvError::InvalidCommand(format!(
+                "unknown operation {other:?}; use get, put, append, delete or cas"
+            )))
+        }
+    };
+    op.validate()?;
+    Ok(op)
+}
+
+#[cfg(test)]
+mod parse_tests {
+    use super::*;
+
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    fn parse_op_reports_missing_fields() {
+        assert_eq!(
+            parse_op("GET", "k", None, None),
+            Ok(Op::Get { key: "k".into() })
+        );
+        assert!(
+            matches!(parse_op("put", "k", None, None), Err(KvError::InvalidCommand(m)) if m.contains("needs a value"))
+        );
+        assert!(matches!(
+            parse_op("cas", "k", None, Some("a".into())),
+            Err(KvError::InvalidCommand(_))
+        ));
+        assert_eq!(
+            parse_op("cas", "k", Some("b".into()), None),
+            Ok(Op::Cas {
+                key: "k".into(),
+                expected: None,
+                value: "b".into()
+            })
+        );
+        assert!(
+            matches!(parse_op("frob", "k", None, None), Err(KvError::InvalidCommand(m)) if m.contains("unknown operation"))
+        );
+        assert_eq!(parse_op("get", "", None, None), Err(KvError::EmptyKey));
+    }
+}

@@ -233,6 +233,7 @@ pub struct RaftNode<C> {
     handed_out: LogIndex,
     leader_hint: Option<NodeId>,
     election_deadline: u64,
+    election_timer_start: u64,
     heartbeat_deadline: u64,
     votes: BTreeSet<NodeId>,
     progress: Vec<Progress>,
@@ -292,6 +293,7 @@ impl<C: Clone> RaftNode<C> {
             handed_out: LogIndex(0),
             leader_hint: None,
             election_deadline: 0,
+            election_timer_start: now,
             heartbeat_deadline: u64::MAX,
             votes: BTreeSet::new(),
             progress: vec![Progress::default(); n],
@@ -379,6 +381,14 @@ impl<C: Clone> RaftNode<C> {
     pub fn election_deadline(&self) -> u64 {
         self.election_deadline
     }
+    /// When the election timer was last reset (for drawing it draining).
+    pub fn election_timer_start(&self) -> u64 {
+        self.election_timer_start
+    }
+    /// When the leader next sends heartbeats (`u64::MAX` unless leader).
+    pub fn heartbeat_deadline(&self) -> u64 {
+        self.heartbeat_deadline
+    }
     /// The entry at `index`, if present.
     pub fn entry(&self, index: LogIndex) -> Option<&Entry<C>> {
         if index.0 == 0 {
@@ -412,6 +422,7 @@ impl<C: Clone> RaftNode<C> {
     /// show a split vote). Ignored on a leader.
     pub fn set_election_deadline(&mut self, at: u64) {
         if self.role != Role::Leader {
+            self.election_timer_start = self.election_timer_start.min(at);
             self.election_deadline = at;
         }
     }
@@ -431,6 +442,7 @@ impl<C: Clone> RaftNode<C> {
             self.config.election_timeout_max_us,
         );
         self.election_deadline = now.saturating_add(t);
+        self.election_timer_start = now;
     }
 
     fn send(&mut self, to: NodeId, rpc: Rpc<C>) {

@@ -66,6 +66,8 @@ pub struct Clerk {
     pub auto: Option<Workload>,
     /// Calls completed.
     pub completed: u64,
+    /// The last answer: sequence number, result, latency in µs.
+    pub last_return: Option<(u64, crate::kv::OpResult, u64)>,
 }
 
 impl Clerk {
@@ -78,6 +80,7 @@ impl Clerk {
             current: None,
             auto: None,
             completed: 0,
+            last_return: None,
         }
     }
 

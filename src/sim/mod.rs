@@ -18,6 +18,7 @@ pub mod client;
 pub mod network;
 pub mod server;
 pub mod trace;
+pub mod view;
 
 use crate::check::history::History;
 use crate::check::invariants::{InvariantChecker, Violation};
@@ -1396,6 +1397,8 @@ impl Simulation {
             Answer::Done(result) => {
                 let call = c.current.take();
                 c.completed += 1;
+                let latency = call.as_ref().map(|x| now - x.invoked_at).unwrap_or(0);
+                c.last_return = Some((r.seq, result.clone(), latency));
                 if call.as_ref().and_then(|x| x.stale_node).is_none() {
                     c.leader_guess = from;
                 }
