@@ -15,6 +15,7 @@
 //! stops the run.
 
 pub mod client;
+pub mod fuzz;
 pub mod network;
 pub mod server;
 pub mod trace;
@@ -1522,4 +1523,19 @@ impl Simulation {
     pub fn committed_index(&self) -> LogIndex {
         self.checker.committed_index()
     }
+}
+
+/// Seeds in the cross-platform determinism fixture.
+pub const FIXTURE_SEEDS: u64 = 8;
+
+/// The trace hash of the determinism scenario for `seed`: five seconds of
+/// faults and clients on five nodes. The fixture written natively
+/// (`raftlab fixture`) must match what the browser computes.
+pub fn fixture_hash(seed: u64) -> u64 {
+    let opts = fuzz::FuzzOptions {
+        duration_us: 5_000_000,
+        ..fuzz::FuzzOptions::default()
+    };
+    let o = fuzz::fuzz_one(seed, &opts);
+    o.trace_hash
 }

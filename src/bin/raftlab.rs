@@ -1,0 +1,381 @@
+//! The native command-line tool: run one seeded simulation, fuzz thousands
+//! of seeds in parallel, replay a failing seed, write the determinism
+//! fixture. `raftlab --help` lists everything.
+
+#[cfg(target_arch = "wasm32")]
+fn main() {}
+
+#[cfg(not(target_arch = "wasm32"))]
+fn main() {
+    std::process::exit(native::main());
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+mod native {
+    use clap::{Args, Parser, Subcommand};
+    use indicatif::{ProgressBar, ProgressStyle};
+    use raftlab::sim::fuzz::{self, FuzzOptions, Outcome};
+    use raftlab::sim::view::narrate;
+    use std::sync::atomic::{AtomicU64, Ordering};
+    use std::sync::{Arc, Mutex};
+
+    #[derive(Parser)]
+    #[command(
+        name = "raftlab",
+        version,
+        about = "Raft and a replicated KV store on a deterministic simulator"
+    )]
+    struct Cli {
+        #[command(subcommand)]
+        command: Command,
+    }
+
+    #[derive(Args, Clone)]
+    struct RunArgs {
+        /// Simulated seconds of faults and client load.
+        #[arg(long, default_value_t = 60.0)]
+        duration: f64,
+        /// Nodes in the cluster (1 to 9).
+        #[arg(long, default_value_t = 5)]
+        nodes: usize,
+        /// Concurrent clients.
+        #[arg(long, default_value_t = 5)]
+        clients: usize,
+        /// Keys the clients use.
+        #[arg(long, default_value_t = 5)]
+        keys: u32,
+        /// Run without faults.
+        #[arg(long)]
+        no_faults: bool,
+        /// Seconds allowed, after faults heal, for a leader and every pending call.
+        #[arg(long, default_value_t = 10.0)]
+        liveness_bound: f64,
+    }
+
+    impl RunArgs {
+        fn options(&self) -> Result<FuzzOptions, String> {
+            if !(self.duration.is_finite() && self.duration >= 0.0 && self.duration <= 1e6) {
+                return Err(format!(
+                    "--duration must be between 0 and 1000000 seconds, got {}",
+                    self.duration
+                ));
+            }
+            if !(self.liveness_bound.is_finite()
+                && self.liveness_bound > 0.0
+                && self.liveness_bound <= 1e6)
+            {
+                return Err("--liveness-bound must be positive".into());
+            }
+            Ok(FuzzOptions {
+                nodes: self.nodes,
+                clients: self.clients,
+                duration_us: (self.duration * 1e6) as u64,
+                liveness_bound_us: (self.liveness_bound * 1e6) as u64,
+                faults: !self.no_faults,
+                keys: self.keys,
+            })
+        }
+
+        fn flags(&self) -> String {
+            let d = RunArgs {
+                duration: 60.0,
+                nodes: 5,
+                clients: 5,
+                keys: 5,
+                no_faults: false,
+                liveness_bound: 10.0,
+            };
+            let mut s = String::new();
+            if self.duration != d.duration {
+                s += &format!(" --duration {}", self.duration);
+            }
+            if self.nodes != d.nodes {
+                s += &format!(" --nodes {}", self.nodes);
+            }
+            if self.clients != d.clients {
+                s += &format!(" --clients {}", self.clients);
+            }
+            if self.keys != d.keys {
+                s += &format!(" --keys {}", self.keys);
+            }
+            if self.no_faults {
+                s += " --no-faults";
+            }
+            if self.liveness_bound != d.liveness_bound {
+                s += &format!(" --liveness-bound {}", self.liveness_bound);
+            }
+            s
+        }
+    }
+
+    #[derive(Subcommand)]
+    enum Command {
+        /// Run one seed and print a summary.
+        Run {
+            /// The seed.
+            #[arg(long)]
+            seed: u64,
+            #[command(flatten)]
+            args: RunArgs,
+            /// Write the trace (every event) as JSON to this file.
+            #[arg(long)]
+            trace_out: Option<std::path::PathBuf>,
+            /// Write the clients' history as JSON to this file.
+            #[arg(long)]
+            history_out: Option<std::path::PathBuf>,
+        },
+        /// Run many seeds, each with its own fault schedule; exit non-zero on any failure.
+        Fuzz {
+            /// Seeds as A..B (B excluded), e.g. 0..1000.
+            #[arg(long, default_value = "0..100")]
+            seeds: String,
+            /// Worker threads (default: all cores).
+            #[arg(long)]
+            jobs: Option<usize>,
+            #[command(flatten)]
+            args: RunArgs,
+            /// No progress bar.
+            #[arg(long)]
+            quiet: bool,
+        },
+        /// Re-run a seed, printing its faults and, on failure, the events that led to it.
+        Replay {
+            /// The seed.
+            #[arg(long)]
+            seed: u64,
+            #[command(flatten)]
+            args: RunArgs,
+            /// How many events before the failure to print.
+            #[arg(long, default_value_t = 40)]
+            context: usize,
+            /// Include message sends and deliveries in the printed events.
+            #[arg(long)]
+            messages: bool,
+        },
+        /// Print the seed → trace-hash fixture checked by the browser tests.
+        Fixture,
+    }
+
+    fn parse_range(s: &str) -> Result<(u64, u64), String> {
+        let (a, b) = s
+            .split_once("..")
+            .ok_or_else(|| format!("--seeds must look like A..B, got {s:?}"))?;
+        let a: u64 = a
+            .trim()
+            .parse()
+            .map_err(|_| format!("bad start of range in {s:?}"))?;
+        let b: u64 = b
+            .trim()
+            .parse()
+            .map_err(|_| format!("bad end of range in {s:?}"))?;
+        if b <= a {
+            return Err(format!("the range {s:?} is empty"));
+        }
+        Ok((a, b))
+    }
+
+    fn summary(o: &Outcome) -> String {
+        format!(
+            "seed {}: {} — {:.1} s simulated, {} events, {} faults, {}/{} calls answered, trace {:016x}",
+            o.seed,
+            match &o.failure {
+                None => "ok".to_string(),
+                Some(f) => format!("FAILED ({f})"),
+            },
+            o.end_us as f64 / 1e6,
+            o.events,
+            o.faults,
+            o.completed,
+            o.calls,
+            o.trace_hash
+        )
+    }
+
+    pub fn main() -> i32 {
+        let cli = Cli::parse();
+        match run(cli) {
+            Ok(code) => code,
+            Err(e) => {
+                eprintln!("error: {e}");
+                2
+            }
+        }
+    }
+
+    fn run(cli: Cli) -> Result<i32, String> {
+        match cli.command {
+            Command::Run {
+                seed,
+                args,
+                trace_out,
+                history_out,
+            } => {
+                let opts = args.options()?;
+                let mut sim = fuzz::build(
+                    seed,
+                    &opts,
+                    if trace_out.is_some() { usize::MAX } else { 0 },
+                )?;
+                let o = fuzz::run_seed(&mut sim, &opts, |_, _| {});
+                println!("{}", summary(&o));
+                if let Some(p) = trace_out {
+                    let events: Vec<_> = sim.trace().events().collect();
+                    let text = serde_json::to_string(&serde_json::json!({
+                        "format": "raftlab-trace/1",
+                        "seed": seed.to_string(),
+                        "hash": format!("{:016x}", sim.trace_hash()),
+                        "events": events,
+                    }))
+                    .map_err(|e| e.to_string())?;
+                    std::fs::write(&p, text)
+                        .map_err(|e| format!("cannot write {}: {e}", p.display()))?;
+                    println!("trace: {} events written to {}", events.len(), p.display());
+                }
+                if let Some(p) = history_out {
+                    std::fs::write(&p, sim.history().to_json())
+                        .map_err(|e| format!("cannot write {}: {e}", p.display()))?;
+                    println!(
+                        "history: {} calls written to {}",
+                        sim.history().calls.len(),
+                        p.display()
+                    );
+                }
+                Ok(if o.failure.is_some() { 1 } else { 0 })
+            }
+            Command::Fuzz {
+                seeds,
+                jobs,
+                args,
+                quiet,
+            } => {
+                let (a, b) = parse_range(&seeds)?;
+                let opts = args.options()?;
+                let jobs = jobs
+                    .unwrap_or_else(|| {
+                        std::thread::available_parallelism()
+                            .map(|n| n.get())
+                            .unwrap_or(1)
+                    })
+                    .max(1);
+                let total = b - a;
+                let bar = if quiet || !std::io::IsTerminal::is_terminal(&std::io::stderr()) {
+                    ProgressBar::hidden()
+                } else {
+                    let pb = ProgressBar::new(total);
+                    pb.set_style(
+                        ProgressStyle::with_template(
+                            "{bar:40} {pos}/{len} seeds, {elapsed} elapsed, eta {eta} {msg}",
+                        )
+                        .unwrap_or_else(|_| ProgressStyle::default_bar()),
+                    );
+                    pb
+                };
+                let next = Arc::new(AtomicU64::new(a));
+                let failures: Arc<Mutex<Vec<Outcome>>> = Arc::new(Mutex::new(Vec::new()));
+                let stats = Arc::new(Mutex::new((0u64, 0u64, 0u64)));
+                let started = std::time::Instant::now();
+                std::thread::scope(|s| {
+                    for _ in 0..jobs {
+                        let (next, failures, stats, bar, opts) = (
+                            next.clone(),
+                            failures.clone(),
+                            stats.clone(),
+                            bar.clone(),
+                            opts.clone(),
+                        );
+                        s.spawn(move || loop {
+                            let seed = next.fetch_add(1, Ordering::SeqCst);
+                            if seed >= b {
+                                break;
+                            }
+                            let o = fuzz::fuzz_one(seed, &opts);
+                            if let Ok(mut st) = stats.lock() {
+                                st.0 += o.events;
+                                st.1 += o.completed;
+                                st.2 += o.faults;
+                            }
+                            if o.failure.is_some() {
+                                bar.suspend(|| eprintln!("{}", summary(&o)));
+                                if let Ok(mut f) = failures.lock() {
+                                    f.push(o);
+                                }
+                            }
+                            bar.inc(1);
+                        });
+                    }
+                });
+                bar.finish_and_clear();
+                let mut failures = failures.lock().map(|f| f.clone()).unwrap_or_default();
+                failures.sort_by_key(|o| o.seed);
+                let (events, completed, faults) = stats.lock().map(|s| *s).unwrap_or_default();
+                let secs = started.elapsed().as_secs_f64();
+                println!(
+                    "fuzz: {} seeds × {:.0} s simulated in {:.1} s ({} jobs): {} events, {} faults, {} calls answered",
+                    total,
+                    opts.duration_us as f64 / 1e6,
+                    secs,
+                    jobs,
+                    events,
+                    faults,
+                    completed
+                );
+                for o in &failures {
+                    println!("FAILED {}", summary(o));
+                    println!(
+                        "  replay: cargo run --release --bin raftlab -- replay --seed {}{}",
+                        o.seed,
+                        args.flags()
+                    );
+                }
+                println!(
+                    "fuzz: {} passed, {} failed",
+                    total - failures.len() as u64,
+                    failures.len()
+                );
+                Ok(if failures.is_empty() { 0 } else { 1 })
+            }
+            Command::Replay {
+                seed,
+                args,
+                context,
+                messages,
+            } => {
+                let opts = args.options()?;
+                let mut sim = fuzz::build(seed, &opts, usize::MAX)?;
+                let o = fuzz::run_seed(&mut sim, &opts, |at, f| {
+                    println!("{:>10.3} s  fault: {f}", at as f64 / 1e6)
+                });
+                println!("{}", summary(&o));
+                if let Some(f) = &o.failure {
+                    println!("\nThe last {context} events before the failure:");
+                    let lines: Vec<_> = sim
+                        .trace()
+                        .events()
+                        .map(narrate)
+                        .filter(|l| messages || l.kind != "message")
+                        .collect();
+                    for l in &lines[lines.len().saturating_sub(context)..] {
+                        println!("{:>10.3} s  {}", l.at_ms / 1000.0, l.text);
+                    }
+                    println!("\n{f}");
+                    return Ok(1);
+                }
+                Ok(0)
+            }
+            Command::Fixture => {
+                let mut map = serde_json::Map::new();
+                for seed in 0..raftlab::sim::FIXTURE_SEEDS {
+                    map.insert(
+                        seed.to_string(),
+                        format!("{:016x}", raftlab::sim::fixture_hash(seed)).into(),
+                    );
+                }
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&map).map_err(|e| e.to_string())?
+                );
+                Ok(0)
+            }
+        }
+    }
+}

@@ -1,0 +1,338 @@
+//! Seeded fault schedules and the checks that judge a run: the safety
+//! invariants after every event (the simulator's checker), linearizability
+//! of the clients' history at the end, and liveness once faults heal.
+//!
+//! Each seed draws its own schedule: crashes and restarts (never more than a
+//! minority down at once), partitions, one-way cuts, 0–30% loss,
+//! duplication and reordering, with concurrent clients. The last
+//! `heal_us` of a run are fault-free: every node restarts, links heal, the
+//! network becomes reliable; then a leader must exist and every pending call
+//! must finish within [`FuzzOptions::liveness_bound_us`].
+
+use super::client::Workload;
+use super::network::LinkParams;
+use super::{SimConfig, Simulation};
+use crate::check::linearizability;
+use crate::raft::NodeId;
+use crate::rng::Rng;
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// What a fuzz run does.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct FuzzOptions {
+    /// Nodes in the cluster.
+    pub nodes: usize,
+    /// Concurrent clients.
+    pub clients: usize,
+    /// Length of the faulty part of the run, µs.
+    pub duration_us: u64,
+    /// After faults heal: time allowed for a leader and every pending call, µs.
+    pub liveness_bound_us: u64,
+    /// Draw faults (false: a clean run).
+    pub faults: bool,
+    /// Keys the clients use.
+    pub keys: u32,
+}
+
+impl Default for FuzzOptions {
+    fn default() -> Self {
+        FuzzOptions {
+            nodes: 5,
+            clients: 5,
+            duration_us: 60_000_000,
+            liveness_bound_us: 10_000_000,
+            faults: true,
+            keys: 5,
+        }
+    }
+}
+
+/// Which check failed.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum FailureKind {
+    /// A Raft safety invariant.
+    Safety,
+    /// The history is not linearizable.
+    Linearizability,
+    /// No leader or unfinished calls after faults healed.
+    Liveness,
+}
+
+/// A failed run.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Failure {
+    /// Which check.
+    pub kind: FailureKind,
+    /// What, in words.
+    pub message: String,
+    /// Virtual time of the failure, µs.
+    pub at_us: u64,
+}
+
+impl fmt::Display for Failure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{:?} failure at {:.3} s: {}",
+            self.kind,
+            self.at_us as f64 / 1e6,
+            self.message
+        )
+    }
+}
+
+/// What a run did.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Outcome {
+    /// The seed.
+    pub seed: u64,
+    /// The failure, if any.
+    pub failure: Option<Failure>,
+    /// Events processed.
+    pub events: u64,
+    /// Client calls made.
+    pub calls: u64,
+    /// Client calls answered.
+    pub completed: u64,
+    /// Faults injected.
+    pub faults: u64,
+    /// Hash of the trace.
+    pub trace_hash: u64,
+    /// Virtual time at the end, µs.
+    pub end_us: u64,
+}
+
+/// One fault, as drawn.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum Fault {
+    /// Crash a node.
+    Crash(NodeId),
+    /// Restart a node.
+    Restart(NodeId),
+    /// Split into two groups.
+    Partition(Vec<NodeId>, Vec<NodeId>),
+    /// Cut one direction.
+    CutOneWay(NodeId, NodeId),
+    /// Heal every cut.
+    HealAll,
+    /// New network behaviour.
+    Network(LinkParams),
+}
+
+impl fmt::Display for Fault {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let names = |v: &[NodeId]| {
+            v.iter()
+                .map(|n| n.to_string())
+                .collect::<Vec<_>>()
+                .join(",")
+        };
+        match self {
+            Fault::Crash(n) => write!(f, "crash {n}"),
+            Fault::Restart(n) => write!(f, "restart {n}"),
+            Fault::Partition(a, b) => write!(f, "partition {{{}}} | {{{}}}", names(a), names(b)),
+            Fault::CutOneWay(a, b) => write!(f, "cut {a}→{b}"),
+            Fault::HealAll => write!(f, "heal all links"),
+            Fault::Network(p) => write!(
+                f,
+                "network loss {:.0}% dup {:.0}% reorder {:.0}%",
+                p.loss * 100.0,
+                p.duplicate * 100.0,
+                p.reorder * 100.0
+            ),
+        }
+    }
+}
+
+fn draw_fault(sim: &Simulation, rng: &mut Rng) -> Option<Fault> {
+    let n = sim.node_count();
+    let ids = sim.node_ids();
+    let down: Vec<NodeId> = ids.iter().copied().filter(|x| !sim.is_up(*x)).collect();
+    let up: Vec<NodeId> = ids.iter().copied().filter(|x| sim.is_up(*x)).collect();
+    let minority = (n - 1) / 2;
+    match rng.range_inclusive(0, 9) {
+        0..=2 => {
+            if down.len() < minority && !up.is_empty() {
+                // Prefer the leader half of the time: it exercises elections.
+                let target = match sim.leader() {
+                    Some(l) if rng.chance(0.5) => l,
+                    _ => up[rng.index(up.len())],
+                };
+                Some(Fault::Crash(target))
+            } else if !down.is_empty() {
+                Some(Fault::Restart(down[rng.index(down.len())]))
+            } else {
+                None
+            }
+        }
+        3 => (!down.is_empty()).then(|| Fault::Restart(down[rng.index(down.len())])),
+        4 | 5 => {
+            let (mut a, mut b) = (Vec::new(), Vec::new());
+            for id in ids {
+                if rng.chance(0.5) {
+                    a.push(id)
+                } else {
+                    b.push(id)
+                }
+            }
+            Some(Fault::Partition(a, b))
+        }
+        6 => {
+            let x = rng.index(n);
+            let y = (x + 1 + rng.index(n.max(2) - 1)) % n;
+            (x != y).then(|| Fault::CutOneWay(NodeId::from_idx(x), NodeId::from_idx(y)))
+        }
+        7 => Some(Fault::HealAll),
+        _ => {
+            let max = rng.range_inclusive(5_000, 40_000);
+            Some(Fault::Network(LinkParams {
+                latency_min_us: rng.range_inclusive(1_000, max),
+                latency_max_us: max,
+                loss: rng.range_inclusive(0, 30) as f64 / 100.0,
+                duplicate: rng.range_inclusive(0, 10) as f64 / 100.0,
+                reorder: rng.range_inclusive(0, 20) as f64 / 100.0,
+            }))
+        }
+    }
+}
+
+fn apply(sim: &mut Simulation, f: &Fault) {
+    let _ = match f {
+        Fault::Crash(n) => sim.crash(*n),
+        Fault::Restart(n) => sim.restart(*n),
+        Fault::Partition(a, b) => sim.partition(&[a.clone(), b.clone()]),
+        Fault::CutOneWay(a, b) => sim.set_cut(*a, *b, true),
+        Fault::HealAll => {
+            sim.heal_all();
+            Ok(())
+        }
+        Fault::Network(p) => sim.set_link_params(p.clone()),
+    };
+}
+
+/// The simulation a fuzz seed runs on.
+pub fn build(seed: u64, opts: &FuzzOptions, trace_keep: usize) -> Result<Simulation, String> {
+    let cfg = SimConfig {
+        nodes: opts.nodes,
+        trace_keep,
+        track_flights: false,
+        ..SimConfig::default()
+    };
+    Simulation::new(seed, cfg).map_err(|e| e.to_string())
+}
+
+/// Run one seed to the end (or its first failure). `on_fault` sees each
+/// fault as it is applied.
+pub fn run_seed(
+    sim: &mut Simulation,
+    opts: &FuzzOptions,
+    mut on_fault: impl FnMut(u64, &Fault),
+) -> Outcome {
+    let seed = sim.seed();
+    let mut rng = Rng::new(Rng::derive(seed, 3));
+    let mut faults = 0;
+    sim.add_auto_clients(
+        opts.clients,
+        Workload {
+            keys: opts.keys,
+            think_max_us: 30_000,
+            get_percent: 30,
+        },
+    );
+    let fail = |sim: &Simulation, faults: u64, kind, message: String| Outcome {
+        seed,
+        failure: Some(Failure {
+            kind,
+            message,
+            at_us: sim.now(),
+        }),
+        events: sim.events_processed(),
+        calls: sim.history().calls.len() as u64,
+        completed: sim.clients().iter().map(|c| c.completed).sum(),
+        faults,
+        trace_hash: sim.trace_hash(),
+        end_us: sim.now(),
+    };
+    let end = sim.now() + opts.duration_us;
+    while sim.now() < end {
+        let pause = rng.range_inclusive(100_000, 1_500_000);
+        sim.run_until((sim.now() + pause).min(end));
+        if let Some(v) = sim.violation() {
+            let m = v.to_string();
+            return fail(sim, faults, FailureKind::Safety, m);
+        }
+        if opts.faults && sim.now() < end {
+            if let Some(f) = draw_fault(sim, &mut rng) {
+                on_fault(sim.now(), &f);
+                apply(sim, &f);
+                faults += 1;
+            }
+        }
+    }
+    // Heal everything; the clients stop making new calls.
+    sim.stop_auto_clients();
+    sim.heal_all();
+    for n in sim.node_ids() {
+        let _ = sim.restart(n);
+    }
+    let _ = sim.set_link_params(LinkParams::default());
+    let healed_at = sim.now();
+    let live = sim.run_until_pred(opts.liveness_bound_us, |s| {
+        s.leader().is_some() && s.pending_calls() == 0
+    });
+    if let Some(v) = sim.violation() {
+        let m = v.to_string();
+        return fail(sim, faults, FailureKind::Safety, m);
+    }
+    if !live {
+        let msg = if sim.leader().is_none() {
+            format!(
+                "no leader {:.1} s after faults healed",
+                opts.liveness_bound_us as f64 / 1e6
+            )
+        } else {
+            format!(
+                "{} client calls still pending {:.1} s after faults healed (at {:.3} s)",
+                sim.pending_calls(),
+                opts.liveness_bound_us as f64 / 1e6,
+                healed_at as f64 / 1e6
+            )
+        };
+        return fail(sim, faults, FailureKind::Liveness, msg);
+    }
+    if let Err(v) = linearizability::check(sim.history()) {
+        return fail(sim, faults, FailureKind::Linearizability, v.to_string());
+    }
+    Outcome {
+        seed,
+        failure: None,
+        events: sim.events_processed(),
+        calls: sim.history().calls.len() as u64,
+        completed: sim.clients().iter().map(|c| c.completed).sum(),
+        faults,
+        trace_hash: sim.trace_hash(),
+        end_us: sim.now(),
+    }
+}
+
+/// Run one seed from scratch.
+pub fn fuzz_one(seed: u64, opts: &FuzzOptions) -> Outcome {
+    match build(seed, opts, 0) {
+        Ok(mut sim) => run_seed(&mut sim, opts, |_, _| {}),
+        Err(e) => Outcome {
+            seed,
+            failure: Some(Failure {
+                kind: FailureKind::Safety,
+                message: e,
+                at_us: 0,
+            }),
+            events: 0,
+            calls: 0,
+            completed: 0,
+            faults: 0,
+            trace_hash: 0,
+            end_us: 0,
+        },
+    }
+}
