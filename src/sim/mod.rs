@@ -14,6 +14,7 @@
 //! The safety checker ([`InvariantChecker`]) sees every event; a violation
 //! stops the run.
 
+pub mod bench;
 pub mod client;
 pub mod fuzz;
 pub mod network;
@@ -341,6 +342,43 @@ pub struct Simulation {
     events_processed: u64,
     messages_sent: u64,
     rpc_counts: BTreeMap<MsgKind, u64>,
+    client_base: u32,
+    durability: Durability,
+}
+
+/// The asynchronous durability barrier (see [`Simulation::set_async_durability`]).
+#[derive(Clone, Debug, Default)]
+struct Durability {
+    enabled: bool,
+    next_id: u64,
+    pending: Vec<DurableWrite>,
+    last_issued: BTreeMap<Endpoint, u64>,
+    last_confirmed: BTreeMap<Endpoint, u64>,
+    owner: BTreeMap<u64, Endpoint>,
+    held: BTreeMap<Endpoint, VecDeque<(u64, Endpoint, Packet)>>,
+}
+
+/// A record that must reach durable storage, with the id to confirm.
+#[derive(Clone, Debug, PartialEq)]
+pub struct DurableWrite {
+    /// Confirm with [`Simulation::confirm_durable`].
+    pub id: u64,
+    /// What to store.
+    pub record: DurableRecord,
+}
+
+/// What a durable write stores.
+#[derive(Clone, Debug, PartialEq)]
+pub enum DurableRecord {
+    /// A node's hard state and log change.
+    Node {
+        /// The node.
+        node: NodeId,
+        /// The batch, applied atomically.
+        batch: WriteBatch<Command>,
+    },
+    /// A client call's history record (at invocation and at return).
+    Call(crate::check::history::Call),
 }
 
 impl Simulation {
@@ -368,6 +406,8 @@ impl Simulation {
             events_processed: 0,
             messages_sent: 0,
             rpc_counts: BTreeMap::new(),
+            client_base: 0,
+            durability: Durability::default(),
         };
         for i in 0..n {
             let id = NodeId::from_idx(i);
@@ -662,6 +702,15 @@ impl Simulation {
                 });
                 return;
             }
+            if self.durability.enabled {
+                self.issue_durable(
+                    Endpoint::Node(id),
+                    DurableRecord::Node {
+                        node: id,
+                        batch: batch.clone(),
+                    },
+                );
+            }
             if let Some(w) = &batch.log_write {
                 if let Err(v) = self.checker.on_log_write(id, w) {
                     self.fail(v);
@@ -796,6 +845,24 @@ impl Simulation {
     }
 
     fn send(&mut self, from: Endpoint, to: Endpoint, packet: Packet) {
+        if self.durability.enabled {
+            let issued = self.durability.last_issued.get(&from).copied();
+            let confirmed = self.durability.last_confirmed.get(&from).copied();
+            if let Some(dep) = issued.filter(|i| Some(*i) != confirmed) {
+                // Raft's rule: nothing leaves before the state it depends on
+                // is durable. Hold it until the write is confirmed.
+                self.durability
+                    .held
+                    .entry(from)
+                    .or_default()
+                    .push_back((dep, to, packet));
+                return;
+            }
+        }
+        self.route(from, to, packet);
+    }
+
+    fn route(&mut self, from: Endpoint, to: Endpoint, packet: Packet) {
         let kind = packet.kind();
         *self.rpc_counts.entry(kind).or_insert(0) += 1;
         self.messages_sent += 1;
@@ -976,6 +1043,7 @@ impl Simulation {
             slot.timer_at = u64::MAX;
             slot.incarnation += 1;
             self.checker.on_crash(id);
+            self.durability.held.remove(&Endpoint::Node(id));
             let lost: Vec<u64> = self
                 .flights
                 .iter()
@@ -1200,7 +1268,7 @@ impl Simulation {
 
     /// Add a client; returns its id.
     pub fn add_client(&mut self) -> ClientId {
-        let id = ClientId(self.clients.len() as u32 + 1);
+        let id = ClientId(self.client_base + self.clients.len() as u32 + 1);
         let first = NodeId::from_idx(self.client_rng.index(self.slots.len()));
         self.clients.push(Clerk::new(id, first));
         id
@@ -1211,7 +1279,9 @@ impl Simulation {
         let mut ids = Vec::new();
         for _ in 0..n {
             let id = self.add_client();
-            self.clients[id.0 as usize - 1].auto = Some(workload.clone());
+            if let Ok(c) = self.clerk_mut(id) {
+                c.auto = Some(workload.clone());
+            }
             let start = self.now + self.client_rng.range_inclusive(0, workload.think_max_us);
             self.schedule(start, Event::ClientNext { client: id });
             ids.push(id);
@@ -1228,7 +1298,7 @@ impl Simulation {
     ) -> Result<(), SimError> {
         let c = self
             .clients
-            .get_mut((client.0 as usize).wrapping_sub(1))
+            .get_mut(client.0.wrapping_sub(self.client_base + 1) as usize)
             .ok_or(SimError::NoSuchClient(client.0))?;
         let was_idle_auto = c.auto.is_none() && c.current.is_none();
         c.auto = workload;
@@ -1247,7 +1317,7 @@ impl Simulation {
 
     fn clerk_mut(&mut self, client: ClientId) -> Result<&mut Clerk, SimError> {
         self.clients
-            .get_mut((client.0 as usize).wrapping_sub(1))
+            .get_mut(client.0.wrapping_sub(self.client_base + 1) as usize)
             .ok_or(SimError::NoSuchClient(client.0))
     }
 
@@ -1273,6 +1343,11 @@ impl Simulation {
         let seq = c.last_seq;
         let target = via.unwrap_or(c.leader_guess);
         let hid = self.history.invoke(client, op.clone(), now);
+        if self.durability.enabled {
+            if let Some(call) = self.history.calls.get(hid as usize).cloned() {
+                self.issue_durable(Endpoint::Client(client), DurableRecord::Call(call));
+            }
+        }
         let c = self.clerk_mut(client)?;
         c.current = Some(PendingCall {
             seq,
@@ -1406,6 +1481,11 @@ impl Simulation {
                 let Some(call) = call else { return };
                 if let Some(hid) = call.history_id {
                     self.history.complete(hid, now, result.clone());
+                    if self.durability.enabled {
+                        if let Some(rec) = self.history.calls.get(hid as usize).cloned() {
+                            self.issue_durable(Endpoint::Client(client), DurableRecord::Call(rec));
+                        }
+                    }
                 } else if let OpResult::Value { value } = &result {
                     self.record(TraceEvent::StaleRead {
                         client,
@@ -1509,9 +1589,146 @@ impl Simulation {
             return;
         }
         let Some(w) = c.auto.clone() else { return };
-        let c = &self.clients[client.0 as usize - 1];
+        let Some(c) = self.client(client).cloned() else {
+            return;
+        };
         let op = c.random_op(&mut self.client_rng, &w);
         let _ = self.invoke(client, op, None);
+    }
+
+    // ----- Durability ------------------------------------------------------
+
+    /// Turn on the asynchronous durability barrier, for storage that
+    /// completes later (IndexedDB). Every node write and every client
+    /// invocation becomes a [`DurableWrite`] to drain with
+    /// [`Simulation::take_durable_writes`]; whatever the node or client sends
+    /// afterwards is held until [`Simulation::confirm_durable`] confirms it.
+    /// Turning it off releases everything held (carry on in memory).
+    pub fn set_async_durability(&mut self, on: bool) {
+        self.durability.enabled = on;
+        if !on {
+            let eps: Vec<Endpoint> = self.durability.last_issued.keys().copied().collect();
+            for ep in eps {
+                if let Some(id) = self.durability.last_issued.get(&ep).copied() {
+                    self.durability.last_confirmed.insert(ep, id);
+                }
+                self.release(ep);
+            }
+            self.durability.pending.clear();
+            self.durability.owner.clear();
+        }
+    }
+
+    /// Whether the durability barrier is on.
+    pub fn async_durability(&self) -> bool {
+        self.durability.enabled
+    }
+
+    fn issue_durable(&mut self, ep: Endpoint, record: DurableRecord) {
+        let id = self.durability.next_id;
+        self.durability.next_id += 1;
+        self.durability.last_issued.insert(ep, id);
+        self.durability.owner.insert(id, ep);
+        self.durability.pending.push(DurableWrite { id, record });
+    }
+
+    /// Writes issued since the last call, in order. Store them (in order)
+    /// and confirm each when it is durable.
+    pub fn take_durable_writes(&mut self) -> Vec<DurableWrite> {
+        std::mem::take(&mut self.durability.pending)
+    }
+
+    /// Writes issued but not yet confirmed.
+    pub fn unconfirmed_writes(&self) -> usize {
+        self.durability.owner.len()
+    }
+
+    /// Messages and answers held back waiting for storage.
+    pub fn held_messages(&self) -> usize {
+        self.durability.held.values().map(|q| q.len()).sum()
+    }
+
+    /// Write `id` is durable: release what was waiting for it.
+    pub fn confirm_durable(&mut self, id: u64) {
+        let Some(ep) = self.durability.owner.remove(&id) else {
+            return;
+        };
+        let c = self.durability.last_confirmed.entry(ep).or_insert(id);
+        *c = (*c).max(id);
+        self.release(ep);
+    }
+
+    fn release(&mut self, ep: Endpoint) {
+        let confirmed = self
+            .durability
+            .last_confirmed
+            .get(&ep)
+            .copied()
+            .unwrap_or(0);
+        loop {
+            let next = match self.durability.held.get_mut(&ep) {
+                Some(q)
+                    if q.front()
+                        .map(|(dep, _, _)| *dep <= confirmed)
+                        .unwrap_or(false) =>
+                {
+                    q.pop_front()
+                }
+                _ => None,
+            };
+            let Some((_, to, packet)) = next else { break };
+            self.route(ep, to, packet);
+        }
+    }
+
+    /// Rebuild a cluster after the whole page went away (a power loss of
+    /// every node): each node restarts from `durable[i]` only; the clock
+    /// resumes at `now_us`; the clients' history so far is `history`; new
+    /// clients get ids above `epoch * 1000` so they never reuse a session.
+    pub fn resume(
+        seed: u64,
+        config: SimConfig,
+        now_us: u64,
+        epoch: u32,
+        durable: Vec<crate::storage::Durable<Command>>,
+        history: History,
+    ) -> Result<Simulation, SimError> {
+        if durable.len() != config.nodes {
+            return Err(SimError::BadConfig(format!(
+                "storage holds {} nodes but the configuration has {}",
+                durable.len(),
+                config.nodes
+            )));
+        }
+        let mut sim = Simulation::new(Rng::derive(seed, 10_000 + u64::from(epoch)), config)?;
+        sim.seed = seed;
+        sim.now = now_us;
+        sim.client_base = epoch.saturating_mul(1000);
+        sim.queue.clear();
+        sim.history = history;
+        for (i, d) in durable.into_iter().enumerate() {
+            let id = NodeId::from_idx(i);
+            let w = crate::raft::LogWrite {
+                from: LogIndex(1),
+                entries: d.log.clone(),
+            };
+            if let Err(v) = sim.checker.on_log_write(id, &w) {
+                sim.fail(v);
+            }
+            let slot = &mut sim.slots[i];
+            slot.server = None;
+            slot.storage = MemStorage::from_durable(d);
+            slot.incarnation = epoch.max(1);
+            slot.timer_at = u64::MAX;
+            sim.restart(id)?;
+        }
+        Ok(sim)
+    }
+
+    /// A client by id.
+    pub fn client(&self, id: ClientId) -> Option<&Clerk> {
+        self.clients
+            .get(id.0.wrapping_sub(self.client_base + 1) as usize)
     }
 
     /// Calls still waiting for an answer.
@@ -1530,7 +1747,7 @@ pub const FIXTURE_SEEDS: u64 = 8;
 
 /// The trace hash of the determinism scenario for `seed`: five seconds of
 /// faults and clients on five nodes. The fixture written natively
-/// (`raftlab fixture`) must match what the browser computes.
+/// (`raftlab-cli fixture`) must match what the browser computes.
 pub fn fixture_hash(seed: u64) -> u64 {
     let opts = fuzz::FuzzOptions {
         duration_us: 5_000_000,

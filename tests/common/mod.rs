@@ -83,8 +83,11 @@ pub fn terms(sim: &Simulation) -> Vec<Term> {
 /// Run `op` through `client` until it returns; returns the result.
 pub fn call(sim: &mut Simulation, client: ClientId, op: Op, limit: u64) -> OpResult {
     let seq = sim.invoke(client, op.clone(), None).expect("invoke");
-    let idx = client.0 as usize - 1;
-    let done = sim.run_until_pred(limit, |s| s.clients()[idx].current.is_none());
+    let done = sim.run_until_pred(limit, |s| {
+        s.client(client)
+            .map(|c| c.current.is_none())
+            .unwrap_or(true)
+    });
     assert_safe(sim);
     assert!(
         done,
