@@ -14,7 +14,8 @@ export PATH := $(or $(CARGO_HOME),$(HOME)/.cargo)/bin:$(PATH)
 PORT      ?= 8080
 HOST      ?= 127.0.0.1
 SEEDS     ?= 0..1000
-BIN       ?= raftlab
+# The command-line binary; empty: the crate's only binary.
+BIN       ?=
 ARTIFACTS ?= test-artifacts
 PKG_DIR   := www/pkg
 
@@ -124,7 +125,7 @@ bench:
 	cargo bench --bench sim
 
 fuzz:
-	cargo run --release --bin $(BIN) -- fuzz --seeds $(SEEDS)
+	cargo run --release $(if $(BIN),--bin $(BIN)) -- fuzz --seeds $(SEEDS)
 
 # --- clean ---------------------------------------------------------------------------
 

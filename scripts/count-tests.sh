@@ -46,7 +46,26 @@ function readlist(path, dest,   line, key, reason) {
   }
   close(path)
 }
-BEGIN { readlist(nonly_file, nonly); readlist(bonly_file, bonly) }
+# An entry may use * as a wildcard (src/bin/*): the key as a regex.
+function globre(k,   r) {
+  r = k
+  gsub(/[][\\.^$+?(){}|]/, "\\\\&", r)
+  gsub(/\*/, ".*", r)
+  return "^" r "$"
+}
+# listed(list, key): the reason if key matches an entry of list, else "".
+function listed(which, key,   k) {
+  for (k in entries) {
+    split(k, kp, SUBSEP)
+    if (kp[1] == which && key ~ globre(kp[2])) return entries[k]
+  }
+  return ""
+}
+BEGIN {
+  readlist(nonly_file, nonly); readlist(bonly_file, bonly)
+  for (k in nonly) entries["n", k] = nonly[k]
+  for (k in bonly) entries["b", k] = bonly[k]
+}
 
 # --- logs ---------------------------------------------------------------
 FNR == 1 {
@@ -83,6 +102,7 @@ FNR == 1 {
   total_pass++
   next
 }
+/^error: test failed/ { stopped[run] = 1; next }
 /^test .* \.\.\. FAILED$/ {
   if (cur == "" || cur == "(doc-tests)") next
   total_fail++
@@ -103,15 +123,16 @@ END {
     printf "%-34s %8d", f, npass[1, f]
     for (r = 2; r <= nruns; r++) printf " %8d", npass[r, f]
     note = ""
-    if (f in nonly) note = "  (native-only: " nonly[f] ")"
-    if (f in bonly) note = "  (browser-only: " bonly[f] ")"
+    nreason = listed("n", f); breason = listed("b", f)
+    if (nreason != "") note = "  (native-only: " nreason ")"
+    if (breason != "") note = "  (browser-only: " breason ")"
     printf "%s\n", note
 
     if (nfailed[1, f]) fail(f ": " nfailed[1, f] " test(s) FAILED natively (see " logname[1] ")")
     for (r = 2; r <= nruns; r++)
       if (nfailed[r, f]) fail(f ": " nfailed[r, f] " test(s) FAILED in " label[r] " (see " logname[r] ")")
 
-    if ((f in nonly) || (f in bonly)) continue
+    if (nreason != "" || breason != "") continue
 
     for (r = 2; r <= nruns; r++) {
       if (!seen[1, f]) {
@@ -119,7 +140,7 @@ END {
         continue
       }
       if (!seen[r, f]) {
-        fail(f ": ran natively but not in " label[r] " (wasm-pack test did not run this file; see " logname[r] ")")
+        fail(f ": ran natively but not in " label[r] " (" (stopped[r] ? "wasm-pack test stopped at an earlier failing test file" : "wasm-pack test did not run this file") "; see " logname[r] ")")
         continue
       }
       if (nodeonly[r, f]) {
@@ -131,10 +152,10 @@ END {
         split(k, parts, SUBSEP)
         if (parts[2] != f) continue
         name = parts[3]
-        if (parts[1] == 1 && !((r, f, name) in passed) && !((f "::" name) in nonly)) {
+        if (parts[1] == 1 && !((r, f, name) in passed) && listed("n", f "::" name) == "") {
           missing = missing "\n      - " name; nmissing++
         }
-        if (parts[1] == r && !((1, f, name) in passed) && !((f "::" name) in bonly)) {
+        if (parts[1] == r && !((1, f, name) in passed) && listed("b", f "::" name) == "") {
           extra = extra "\n      + " name; nextra++
         }
       }
@@ -149,7 +170,9 @@ END {
   # Allowlist entries that no longer match anything natively are stale.
   for (k in nonly) {
     f = k; sub(/::.*/, "", f)
-    if (!(f in isfile)) print "count-tests: warning: native-only entry \"" k "\" matches no test file that ran"
+    hit = 0
+    for (j = 1; j <= nfiles; j++) if (files[j] ~ globre(f)) hit = 1
+    if (!hit) print "count-tests: warning: native-only entry \"" k "\" matches no test file that ran"
   }
 
   summary = "native " npass_total(1)

@@ -1,5 +1,5 @@
 //! Determinism: one seed decides a run. The fixture of seed → trace hash is
-//! written by the native build (`raftlab fixture`) and checked here, natively
+//! written by the native build (`raftlab-cli fixture`) and checked here, natively
 //! and in headless Chrome and Firefox, so x86-64 and wasm32 must agree on
 //! every event of every run.
 use raftlab::sim::{fixture_hash, FIXTURE_SEEDS};
@@ -13,12 +13,13 @@ const FIXTURE: &str = include_str!("fixtures/trace_hashes.json");
 #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
 #[cfg_attr(not(target_arch = "wasm32"), test)]
 fn trace_hashes_match_fixture() {
-    let fixture: std::collections::BTreeMap<String, String> = serde_json::from_str(FIXTURE).expect("fixture is JSON");
+    let fixture: std::collections::BTreeMap<String, String> =
+        serde_json::from_str(FIXTURE).expect("fixture is JSON");
     assert_eq!(fixture.len() as u64, FIXTURE_SEEDS);
     for seed in 0..FIXTURE_SEEDS {
         let got = format!("{:016x}", fixture_hash(seed));
         let want = &fixture[&seed.to_string()];
-        assert_eq!(&got, want, "seed {seed}: trace hash differs from the native fixture (regenerate with `cargo run --release --bin raftlab -- fixture > tests/fixtures/trace_hashes.json` only if the change is intended)");
+        assert_eq!(&got, want, "seed {seed}: trace hash differs from the native fixture (regenerate with `cargo run --release --bin raftlab-cli -- fixture > tests/fixtures/trace_hashes.json` only if the change is intended)");
     }
 }
 

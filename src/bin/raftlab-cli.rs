@@ -1,6 +1,6 @@
 //! The native command-line tool: run one seeded simulation, fuzz thousands
 //! of seeds in parallel, replay a failing seed, write the determinism
-//! fixture. `raftlab --help` lists everything.
+//! fixture. `raftlab-cli --help` lists everything.
 
 #[cfg(target_arch = "wasm32")]
 fn main() {}
@@ -322,7 +322,7 @@ mod native {
                 for o in &failures {
                     println!("FAILED {}", summary(o));
                     println!(
-                        "  replay: cargo run --release --bin raftlab -- replay --seed {}{}",
+                        "  replay: cargo run --release --bin raftlab-cli -- replay --seed {}{}",
                         o.seed,
                         args.flags()
                     );

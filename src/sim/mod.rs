@@ -359,7 +359,7 @@ struct Durability {
 }
 
 /// A record that must reach durable storage, with the id to confirm.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct DurableWrite {
     /// Confirm with [`Simulation::confirm_durable`].
     pub id: u64,
@@ -368,7 +368,7 @@ pub struct DurableWrite {
 }
 
 /// What a durable write stores.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub enum DurableRecord {
     /// A node's hard state and log change.
     Node {

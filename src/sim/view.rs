@@ -90,7 +90,8 @@ pub struct NodeView {
     pub timer_start_ms: Option<f64>,
     /// When the election timer fires, ms.
     pub timer_deadline_ms: Option<f64>,
-    /// The newest log entries (at most [`VIEW_LOG_LIMIT`]).
+    /// The newest log entries (at most [`VIEW_LOG_LIMIT`], or the limit
+    /// given to [`Simulation::view_with_log_limit`]).
     pub log: Vec<EntryView>,
     /// Index of the first entry in `log`.
     pub log_offset: f64,
@@ -257,6 +258,12 @@ pub fn entry_label(p: &Payload<crate::kv::Command>) -> String {
 impl Simulation {
     /// A snapshot of everything the page draws.
     pub fn view(&self) -> View {
+        self.view_with_log_limit(VIEW_LOG_LIMIT)
+    }
+
+    /// [`Simulation::view`] with at most `log_limit` of the newest log
+    /// entries per node, for callers that draw fewer.
+    pub fn view_with_log_limit(&self, log_limit: usize) -> View {
         let mut nodes = Vec::new();
         for id in self.node_ids() {
             let Some(slot) = self.slot(id) else { continue };
@@ -272,7 +279,7 @@ impl Simulation {
                 Some(s) => {
                     let r = &s.raft;
                     let log = r.log();
-                    let start = log.len().saturating_sub(VIEW_LOG_LIMIT);
+                    let start = log.len().saturating_sub(log_limit);
                     let commit = r.commit_index();
                     let timer = r.role() != Role::Leader;
                     NodeView {
@@ -324,7 +331,7 @@ impl Simulation {
                     }
                 }
                 None => {
-                    let start = d.log.len().saturating_sub(VIEW_LOG_LIMIT);
+                    let start = d.log.len().saturating_sub(log_limit);
                     NodeView {
                         id: id.0,
                         up: false,

@@ -5,6 +5,8 @@
 //! Errors become `JsError`s with a readable message; a panic is recorded
 //! and can be read with [`last_panic`] so the page can show it.
 
+pub mod bench;
+
 use crate::kv::{ClientId, Op};
 use crate::raft::NodeId;
 use crate::sim::network::LinkParams;
@@ -32,6 +34,14 @@ pub fn install_panic_hook() {
 #[wasm_bindgen(js_name = lastPanic)]
 pub fn last_panic() -> Option<String> {
     LAST_PANIC.with(|p| p.borrow().clone())
+}
+
+/// Panic on purpose with `message`, so that the page's tests can check that
+/// a panic shows a banner (and [`last_panic`] returns the message) instead
+/// of leaving a frozen page. Nothing else calls it.
+#[wasm_bindgen(js_name = debugPanic)]
+pub fn debug_panic(message: &str) {
+    panic!("{message}");
 }
 
 /// A fresh random seed (from the browser's crypto), as a decimal string.
@@ -131,6 +141,48 @@ impl Simulation {
     /// A snapshot of the whole world (see `View` in the README).
     pub fn view(&self) -> Result<JsValue, JsError> {
         to_js(&self.inner.view())
+    }
+
+    /// The same snapshot as [`Simulation::view`], as a JSON string, with at
+    /// most `log_limit` of the newest log entries per node (default and
+    /// maximum 200). Parsing it with `JSON.parse` is several times cheaper
+    /// than building the object across the wasm boundary, which is what the
+    /// page does every frame.
+    #[wasm_bindgen(js_name = viewJson)]
+    pub fn view_json(&self, log_limit: Option<u32>) -> Result<String, JsError> {
+        let limit = log_limit
+            .map(|l| (l as usize).min(crate::sim::view::VIEW_LOG_LIMIT))
+            .unwrap_or(crate::sim::view::VIEW_LOG_LIMIT);
+        serde_json::to_string(&self.inner.view_with_log_limit(limit)).map_err(js_err)
+    }
+
+    /// Like [`Simulation::narration`], as a JSON string, keeping only lines
+    /// whose kind is in `kinds` (comma-separated, e.g. `"election,fault"`;
+    /// `undefined` keeps every kind). `limit` counts the lines kept.
+    #[wasm_bindgen(js_name = narrationJson)]
+    pub fn narration_json(
+        &self,
+        since: f64,
+        limit: u32,
+        kinds: Option<String>,
+    ) -> Result<String, JsError> {
+        let since = if since.is_finite() && since > 0.0 {
+            since as u64
+        } else {
+            0
+        };
+        let wanted: Option<Vec<&str>> = kinds
+            .as_deref()
+            .map(|k| k.split(',').map(str::trim).collect());
+        let lines: Vec<_> = self
+            .inner
+            .trace()
+            .since(since)
+            .map(narrate)
+            .filter(|l| wanted.as_ref().map_or(true, |w| w.contains(&l.kind)))
+            .collect();
+        let skip = lines.len().saturating_sub(limit as usize);
+        serde_json::to_string(&lines[skip..]).map_err(js_err)
     }
 
     /// Narration lines for trace events with sequence number `>= since`
