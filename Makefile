@@ -55,10 +55,10 @@ help:
 # --- setup -------------------------------------------------------------------
 
 setup:
-	@scripts/setup.sh test
+	@bash scripts/setup.sh test
 
 setup-serve:
-	@scripts/setup.sh serve
+	@bash scripts/setup.sh serve
 
 # --- build and serve -----------------------------------------------------------
 
@@ -69,10 +69,10 @@ build: setup-serve wasm
 # binaryen); scripts/optimize-wasm.sh runs npm's binaryen instead.
 wasm:
 	wasm-pack build --target web --release --out-dir $(PKG_DIR)
-	scripts/optimize-wasm.sh $(PKG_DIR)
+	bash scripts/optimize-wasm.sh $(PKG_DIR)
 
 serve: build
-	@PORT=$(PORT) HOST=$(HOST) scripts/serve.sh
+	@PORT=$(PORT) HOST=$(HOST) bash scripts/serve.sh
 
 # --- test ------------------------------------------------------------------------
 
@@ -117,7 +117,7 @@ e2e: setup-serve
 	npm run --silent e2e
 
 count-tests:
-	@scripts/count-tests.sh $(ARTIFACTS)/native.log $(foreach b,$(BROWSERS),$(ARTIFACTS)/wasm-$(b).log)
+	@bash scripts/count-tests.sh $(ARTIFACTS)/native.log $(foreach b,$(BROWSERS),$(ARTIFACTS)/wasm-$(b).log)
 
 # --- simulator runs ----------------------------------------------------------------
 

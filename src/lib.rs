@@ -39,3 +39,8 @@ pub mod storage;
 
 #[cfg(target_arch = "wasm32")]
 pub mod web;
+
+// The library's own unit tests (`raft::tests`, `check::linearizability`, ...)
+// run in the browser like the integration tests do.
+#[cfg(all(test, target_arch = "wasm32"))]
+wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_browser);

@@ -81,8 +81,10 @@ impl Rng {
     }
 }
 
-/// A portable 64-bit FNV-1a hasher. `usize` is hashed as 8 bytes so the same
-/// value hashes the same on 32- and 64-bit targets.
+/// A portable, fast 64-bit hasher (word-at-a-time multiply-rotate mixing
+/// with a final avalanche). Bytes are read little-endian and `usize` is
+/// hashed as 8 bytes, so the same value hashes the same on 32- and 64-bit
+/// targets. Not for adversarial input; it identifies runs.
 #[derive(Clone, Debug)]
 pub struct StableHasher(u64);
 
@@ -92,30 +94,51 @@ impl Default for StableHasher {
     }
 }
 
+impl StableHasher {
+    #[inline]
+    fn mix(&mut self, x: u64) {
+        self.0 = (self.0 ^ x)
+            .wrapping_mul(0x9E37_79B9_7F4A_7C15)
+            .rotate_left(29);
+    }
+}
+
 impl std::hash::Hasher for StableHasher {
     fn finish(&self) -> u64 {
-        self.0
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
     }
     fn write(&mut self, bytes: &[u8]) {
-        for b in bytes {
-            self.0 ^= u64::from(*b);
-            self.0 = self.0.wrapping_mul(0x0000_0100_0000_01B3);
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            let mut w = [0u8; 8];
+            w.copy_from_slice(c);
+            self.mix(u64::from_le_bytes(w));
         }
+        let rem = chunks.remainder();
+        let mut w = [0u8; 8];
+        w[..rem.len()].copy_from_slice(rem);
+        self.mix(u64::from_le_bytes(w) ^ ((rem.len() as u64) << 59));
     }
     fn write_u8(&mut self, i: u8) {
-        self.write(&[i]);
+        self.mix(u64::from(i));
+    }
+    fn write_u16(&mut self, i: u16) {
+        self.mix(u64::from(i));
     }
     fn write_u32(&mut self, i: u32) {
-        self.write(&i.to_le_bytes());
+        self.mix(u64::from(i));
     }
     fn write_u64(&mut self, i: u64) {
-        self.write(&i.to_le_bytes());
+        self.mix(i);
     }
     fn write_usize(&mut self, i: usize) {
-        self.write_u64(i as u64);
+        self.mix(i as u64);
     }
     fn write_isize(&mut self, i: isize) {
-        self.write_u64(i as i64 as u64);
+        self.mix(i as i64 as u64);
     }
 }
 

@@ -233,13 +233,7 @@ pub struct Drop {
 
 #[derive(Clone, Debug)]
 enum Event {
-    Deliver {
-        flight_id: u64,
-        from: Endpoint,
-        to: Endpoint,
-        to_incarnation: u32,
-        packet: Packet,
-    },
+    Deliver(Box<Delivery>),
     NodeTimer {
         node: NodeId,
         incarnation: u32,
@@ -253,6 +247,15 @@ enum Event {
     ClientNext {
         client: ClientId,
     },
+}
+
+#[derive(Clone, Debug)]
+struct Delivery {
+    flight_id: u64,
+    from: Endpoint,
+    to: Endpoint,
+    to_incarnation: u32,
+    packet: Packet,
 }
 
 #[derive(Debug)]
@@ -582,24 +585,35 @@ impl Simulation {
         self.now = self.now.max(s.at);
         self.events_processed += 1;
         match s.event {
-            Event::Deliver {
-                flight_id,
-                from,
-                to,
-                to_incarnation,
-                packet,
-            } => self.deliver(flight_id, from, to, to_incarnation, packet),
+            Event::Deliver(d) => {
+                let Delivery {
+                    flight_id,
+                    from,
+                    to,
+                    to_incarnation,
+                    packet,
+                } = *d;
+                self.deliver(flight_id, from, to, to_incarnation, packet)
+            }
             Event::NodeTimer {
                 node,
                 incarnation,
                 at,
             } => {
+                let now = self.now;
                 let slot = &mut self.slots[node.idx()];
                 if slot.incarnation == incarnation && slot.timer_at == at {
+                    slot.timer_at = u64::MAX;
                     if let Some(server) = slot.server.as_mut() {
-                        slot.timer_at = u64::MAX;
-                        server.raft.handle_timeout(self.now);
-                        self.process_node(node);
+                        // Timers are lazy: a deadline that moved later is
+                        // re-armed here instead of queueing an event at
+                        // every reset.
+                        if now >= server.raft.next_deadline() {
+                            server.raft.handle_timeout(now);
+                            self.process_node(node);
+                        } else {
+                            self.schedule_node_timer(node);
+                        }
                     }
                 }
             }
@@ -660,7 +674,8 @@ impl Simulation {
         };
         let at = server.raft.next_deadline();
         let slot = &mut self.slots[id.idx()];
-        if at != slot.timer_at && at != u64::MAX {
+        // An armed timer at or before the deadline will re-arm itself.
+        if at < slot.timer_at {
             slot.timer_at = at;
             let inc = slot.incarnation;
             self.schedule(
@@ -926,13 +941,13 @@ impl Simulation {
                     }
                     self.schedule(
                         self.now + d,
-                        Event::Deliver {
+                        Event::Deliver(Box::new(Delivery {
                             flight_id: id,
                             from,
                             to,
                             to_incarnation,
                             packet: p,
-                        },
+                        })),
                     );
                 }
             }

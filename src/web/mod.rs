@@ -6,6 +6,8 @@
 //! and can be read with [`last_panic`] so the page can show it.
 
 pub mod bench;
+pub mod idb;
+pub mod persist;
 
 use crate::kv::{ClientId, Op};
 use crate::raft::NodeId;
@@ -158,7 +160,9 @@ impl Simulation {
 
     /// Like [`Simulation::narration`], as a JSON string, keeping only lines
     /// whose kind is in `kinds` (comma-separated, e.g. `"election,fault"`;
-    /// `undefined` keeps every kind). `limit` counts the lines kept.
+    /// `undefined` keeps every kind): the newest `limit` of them. Only the
+    /// lines returned are written out, so asking for a few recent lines
+    /// stays cheap however many events happened.
     #[wasm_bindgen(js_name = narrationJson)]
     pub fn narration_json(
         &self,
@@ -174,15 +178,19 @@ impl Simulation {
         let wanted: Option<Vec<&str>> = kinds
             .as_deref()
             .map(|k| k.split(',').map(str::trim).collect());
-        let lines: Vec<_> = self
+        let events: Vec<_> = self
             .inner
             .trace()
             .since(since)
-            .map(narrate)
-            .filter(|l| wanted.as_ref().map_or(true, |w| w.contains(&l.kind)))
+            .filter(|s| {
+                wanted
+                    .as_ref()
+                    .is_none_or(|w| w.contains(&crate::sim::view::narrate_kind(&s.event)))
+            })
             .collect();
-        let skip = lines.len().saturating_sub(limit as usize);
-        serde_json::to_string(&lines[skip..]).map_err(js_err)
+        let skip = events.len().saturating_sub(limit as usize);
+        let lines: Vec<_> = events[skip..].iter().copied().map(narrate).collect();
+        serde_json::to_string(&lines).map_err(js_err)
     }
 
     /// Narration lines for trace events with sequence number `>= since`
@@ -368,14 +376,7 @@ impl Simulation {
 impl Simulation {
     fn idle_console_client(&mut self) -> ClientId {
         for c in &self.console_clients {
-            let idx = c.0 as usize - 1;
-            if self
-                .inner
-                .clients()
-                .get(idx)
-                .map(|x| x.current.is_none())
-                .unwrap_or(false)
-            {
+            if self.inner.client(*c).is_some_and(|x| x.current.is_none()) {
                 return *c;
             }
         }

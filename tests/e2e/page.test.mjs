@@ -1,0 +1,323 @@
+// End-to-end tests of the page in headless Chromium: what a person sees and
+// does. Each test opens a fresh page on its own seed; none may log an error
+// to the browser console. Screenshots go to test-artifacts/e2e/.
+
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { start, open, shot, waitView, ARTIFACTS } from "./harness.mjs";
+
+let env;
+before(async () => {
+  env = await start();
+});
+after(async () => {
+  if (env) await env.stop();
+});
+
+/** Console errors must stay empty (the panic test filters its own). */
+function noErrors(errors) {
+  assert.deepEqual(errors, [], "browser console errors:\n" + errors.join("\n"));
+}
+
+async function leaderOf(page) {
+  return waitView(page, (v) => v.leader);
+}
+
+/** Fill the console and send; returns the text of the newest call once answered. */
+async function consoleCall(page, { op, key, value, expected, absent, via, stale }) {
+  await page.selectOption("#op", op);
+  await page.fill("#key", key);
+  if (value !== undefined) await page.fill("#value", value);
+  if (op === "cas") {
+    await page.setChecked("#expected-absent", !!absent);
+    if (!absent && expected !== undefined) await page.fill("#expected", expected);
+  }
+  await page.selectOption("#via", via ? String(via) : "");
+  if (stale !== undefined) await page.setChecked("#stale", stale);
+  const before = await page.locator("#calls .call").count();
+  await page.click("#send");
+  await page.waitForFunction((n) => document.querySelectorAll("#calls .call").length > n, before);
+  const first = page.locator("#calls .call").first();
+  await page.waitForFunction(() => document.querySelector("#calls .call").classList.contains("done"), null, {
+    timeout: 20000,
+  });
+  return first.innerText();
+}
+
+test("the page loads, draws the ring and elects a leader", async () => {
+  const { page, errors } = await open(env, "seed=11&speed=1");
+  assert.equal(await page.locator("#ring-nodes .node").count(), 5);
+  assert.equal(await page.locator("#ring .link").count(), 10);
+  const leader = await leaderOf(page);
+  await page.waitForFunction(() => /Leader S\d in term \d+/.test(document.querySelector("#summary").textContent));
+  // The leader is marked by shape and word, not colour alone.
+  await page.waitForSelector(`#ring-nodes .node.role-leader[data-node="${leader}"]`);
+  assert.match(await page.locator(`#ring-nodes .node[data-node="${leader}"] .role`).textContent(), /LEADER/);
+  assert.equal(await page.locator(`#ring-nodes .node[data-node="${leader}"] .crown`).isVisible(), true);
+  // The clock moves, the seed is shown.
+  assert.equal(await page.inputValue("#seed"), "11");
+  const t1 = await page.textContent("#clock");
+  await page.waitForTimeout(300);
+  assert.notEqual(await page.textContent("#clock"), t1);
+  await shot(page, "01-leader-elected");
+  noErrors(errors);
+  await page.close();
+});
+
+test("put then get a key through the console", async () => {
+  const { page, errors } = await open(env, "seed=12&speed=1");
+  await leaderOf(page);
+  const put = await consoleCall(page, { op: "put", key: "colour", value: "blue" });
+  assert.match(put, /put "colour" = "blue"/);
+  assert.match(put, /→ ok in [\d.]+ ms/);
+  const get = await consoleCall(page, { op: "get", key: "colour" });
+  assert.match(get, /→ "blue" in [\d.]+ ms/);
+  // Every node applies it: the KV table shows it in each column (cards off
+  // screen are not redrawn, so look at it as a person would).
+  await page.locator(".kv-card").scrollIntoViewIfNeeded();
+  await page.waitForFunction(() => {
+    const row = [...document.querySelectorAll("#kv-table tbody tr")].find((r) => r.querySelector("th").textContent === "colour");
+    return row && [...row.querySelectorAll("td")].every((td) => td.textContent === "blue");
+  });
+  // The entry is in the logs, committed, labelled.
+  await page.waitForFunction(() =>
+    [...document.querySelectorAll(".row-head")].every((e) => /put colour=blue, committed/.test(e.getAttribute("aria-label")))
+  );
+  // cas with expected value, then with "expected absent".
+  const cas = await consoleCall(page, { op: "cas", key: "colour", value: "red", expected: "blue" });
+  assert.match(cas, /→ swapped/);
+  const cas2 = await consoleCall(page, { op: "cas", key: "colour", value: "green", absent: true });
+  assert.match(cas2, /→ not swapped, found "red"/);
+  await shot(page, "02-put-get");
+  noErrors(errors);
+  await page.close();
+});
+
+test("a call sent to a follower is redirected to the leader; a stale read is labelled", async () => {
+  const { page, errors } = await open(env, "seed=13&speed=1");
+  const leader = await leaderOf(page);
+  const follower = leader === 1 ? 2 : 1;
+  const text = await consoleCall(page, { op: "put", key: "k", value: "v", via: follower });
+  assert.match(text, new RegExp(`via S${follower} ↪ S${leader}`));
+  const stale = await consoleCall(page, { op: "get", key: "k", via: follower, stale: true });
+  assert.match(stale, /possibly stale/);
+  assert.match(stale, /local value \(possibly stale\)/);
+  noErrors(errors);
+  await page.close();
+});
+
+test("crashing the leader elects a new one", async () => {
+  const { page, errors } = await open(env, "seed=14&speed=1");
+  const old = await leaderOf(page);
+  // Click the leader on the ring, then "Crash" in its box.
+  await page.click(`#ring-nodes .node[data-node="${old}"]`);
+  await page.waitForSelector("#node-pop:not([hidden])");
+  await page.click("#np-crash");
+  await page.waitForSelector(`#ring-nodes .node.role-down[data-node="${old}"]`);
+  assert.match(await page.locator(`#ring-nodes .node[data-node="${old}"] .role`).textContent(), /DOWN/);
+  const next = await waitView(page, (v, old) => v.leader && v.leader !== old && v.leader, { arg: old });
+  assert.notEqual(next, old);
+  await page.waitForFunction((n) => document.querySelector("#summary").textContent.includes(`Leader S${n}`), next);
+  await page.keyboard.press("Escape");
+  await shot(page, "03-new-leader");
+  // Restart it from disk: it comes back as a follower of the new term.
+  await page.click(`#ring-nodes .node[data-node="${old}"]`);
+  await page.click("#np-crash");
+  await waitView(page, (v) => v.nodes.every((n) => n.up));
+  noErrors(errors);
+  await page.close();
+});
+
+test("a node isolated by link cuts falls behind, then catches up after healing", async () => {
+  const { page, errors } = await open(env, "seed=15&speed=1");
+  const leader = await leaderOf(page);
+  const f = leader === 5 ? 4 : 5;
+  // Cut every link to and from f in the link matrix.
+  await page.click("#tab-faults");
+  const n = 5;
+  for (let other = 1; other <= n; other++) {
+    if (other === f) continue;
+    await page.click(`#link-matrix button[aria-label="S${f} to S${other}: healthy"]`);
+    await page.click(`#link-matrix button[aria-label="S${other} to S${f}: healthy"]`);
+  }
+  assert.equal((await page.evaluate(() => window.raftlab.view().cuts)).length, 2 * (n - 1));
+  // Its links are drawn cut both ways.
+  assert.equal(await page.locator("#ring .link.cut-both").count(), n - 1);
+  // Writes go on without it.
+  await page.evaluate(() => window.raftlab.sim.addWorkload(4));
+  const lag = await waitView(
+    page,
+    (v, id) => {
+      const fv = v.nodes[id - 1];
+      return v.leader && v.committed_index - fv.commit_index >= 5 && v.committed_index - fv.commit_index;
+    },
+    { arg: f }
+  );
+  assert.ok(lag >= 5);
+  await page.waitForFunction((id) => !document.querySelectorAll(".row-head .rh-lag")[id - 1].classList.contains("none"), f);
+  await shot(page, "04-isolated-behind");
+  await page.evaluate(() => window.raftlab.sim.stopWorkload());
+  // Heal: it catches up to the leader's log and commit index.
+  await page.click("#p-heal");
+  await waitView(page, (v) => v.cuts.length === 0);
+  await waitView(
+    page,
+    (v, id) => {
+      const l = v.leader && v.nodes[v.leader - 1];
+      const fv = v.nodes[id - 1];
+      return l && fv.last_index === l.last_index && fv.commit_index === l.commit_index && v.clients.every((c) => !c.pending);
+    },
+    { arg: f, timeout: 30000 }
+  );
+  await page.waitForFunction((id) => document.querySelectorAll(".row-head .rh-lag")[id - 1].classList.contains("none"), f);
+  await shot(page, "05-healed-caught-up");
+  noErrors(errors);
+  await page.close();
+});
+
+test("bad console input shows the facade's error inline", async () => {
+  const { page, errors } = await open(env, "seed=16&speed=1");
+  const err = page.locator("#console-error");
+  assert.equal(await err.getAttribute("role"), "alert");
+  // Empty key.
+  await page.selectOption("#op", "put");
+  await page.fill("#key", "");
+  await page.fill("#value", "1");
+  await page.click("#send");
+  await page.waitForFunction(() => document.querySelector("#console-error").textContent.length > 0);
+  assert.equal(await err.textContent(), "the key is empty");
+  assert.equal(await page.getAttribute("#key", "aria-invalid"), "true");
+  // cas without its value.
+  await page.selectOption("#op", "cas");
+  await page.fill("#key", "k");
+  await page.fill("#value", "");
+  await page.fill("#expected", "x");
+  await page.click("#send");
+  await page.waitForFunction(() => /needs a value/.test(document.querySelector("#console-error").textContent));
+  assert.equal(await err.textContent(), "invalid command: cas needs a value");
+  // Oversized value.
+  await page.selectOption("#op", "put");
+  await page.fill("#value", "x".repeat(5000));
+  await page.click("#send");
+  await page.waitForFunction(() => /limit/.test(document.querySelector("#console-error").textContent));
+  assert.equal(await err.textContent(), "the value is 5000 bytes; the limit is 4096");
+  await shot(page, "06-bad-input");
+  // A good call clears the error.
+  await page.fill("#value", "ok");
+  await page.click("#send");
+  await page.waitForFunction(() => document.querySelector("#console-error").textContent === "");
+  assert.equal(await page.locator("#calls .call").count(), 1);
+  noErrors(errors);
+  await page.close();
+});
+
+test("keyboard: pause, step, speed, node shortcuts and the help dialog", async () => {
+  const { page, errors } = await open(env, "seed=17&speed=1");
+  await leaderOf(page);
+  await page.locator("body").focus();
+  await page.keyboard.press("Space");
+  assert.equal(await page.evaluate(() => window.raftlab.isPaused()), true);
+  await page.waitForFunction(() => /Play/.test(document.querySelector("#play").textContent));
+  const t0 = await page.evaluate(() => window.raftlab.view().now_ms);
+  await page.keyboard.press("s");
+  const t1 = await page.evaluate(() => window.raftlab.view().now_ms);
+  assert.ok(t1 >= t0);
+  const len0 = await page.evaluate(() => window.raftlab.view().trace_len);
+  await page.keyboard.press("s");
+  await page.keyboard.press("s");
+  assert.ok((await page.evaluate(() => window.raftlab.view().trace_len)) > len0);
+  // Speed: ] faster, [ slower.
+  const sp = await page.evaluate(() => window.raftlab.speed());
+  await page.keyboard.press("]");
+  assert.ok((await page.evaluate(() => window.raftlab.speed())) > sp);
+  await page.keyboard.press("[");
+  assert.equal(await page.evaluate(() => window.raftlab.speed()), sp);
+  // Select node 3 and crash it with C; restart with C again.
+  await page.keyboard.press("3");
+  await page.waitForFunction(() => document.querySelector("#insp-title").textContent === "S3");
+  await page.keyboard.press("c");
+  assert.equal(await page.evaluate(() => window.raftlab.view().nodes[2].up), false);
+  await page.waitForSelector('#ring-nodes .node.role-down[data-node="3"]');
+  await page.keyboard.press("c");
+  assert.equal(await page.evaluate(() => window.raftlab.view().nodes[2].up), true);
+  // Help.
+  await page.keyboard.press("?");
+  assert.equal(await page.locator("#help").isVisible(), true);
+  await shot(page, "07-help");
+  await page.keyboard.press("Escape");
+  assert.equal(await page.locator("#help").isVisible(), false);
+  const focused = await page.evaluate(() => document.activeElement && (document.activeElement.id || document.activeElement.tagName));
+  await page.keyboard.press("Space");
+  assert.equal(await page.evaluate(() => window.raftlab.isPaused()), false, "Space did not resume; focus was on " + focused);
+  // Links have a keyboard path too: focus one and press Enter.
+  await page.focus("#ring .link");
+  await page.keyboard.press("Enter");
+  await page.waitForSelector("#link-pop:not([hidden])");
+  await page.keyboard.press("Enter"); // the first button: cut one direction
+  assert.equal((await page.evaluate(() => window.raftlab.view().cuts)).length, 1);
+  await page.keyboard.press("Escape");
+  assert.equal(await page.locator("#link-pop").isVisible(), false);
+  noErrors(errors);
+  await page.close();
+});
+
+test("new cluster from a chosen seed replays the same run", async () => {
+  const { page, errors } = await open(env, "seed=99&speed=1&paused=1");
+  const run = async () => {
+    await page.fill("#seed", "4242");
+    await page.click('#cluster-form button[type="submit"]');
+    return page.evaluate(() => {
+      const sim = window.raftlab.sim;
+      sim.advance(2000);
+      return sim.traceHash();
+    });
+  };
+  const a = await run();
+  const b = await run();
+  assert.equal(a, b);
+  assert.equal(await page.inputValue("#seed"), "4242");
+  assert.match(page.url(), /seed=4242/);
+  // A bad seed is refused with the facade's message.
+  await page.fill("#seed", "banana");
+  await page.click('#cluster-form button[type="submit"]');
+  assert.match(await page.textContent("#cluster-error"), /the seed must be a whole number/);
+  noErrors(errors);
+  await page.close();
+});
+
+test("a panic in wasm shows a banner, and a new cluster recovers", async () => {
+  const { page, errors } = await open(env, "seed=18&speed=1");
+  await leaderOf(page);
+  // Make the next frame's advance panic inside wasm.
+  await page.evaluate(() => {
+    const sim = window.raftlab.sim;
+    sim.advance = () => window.raftlab.wasm.debugPanic("deliberate test panic");
+  });
+  await page.waitForSelector("#panic:not([hidden])", { timeout: 10000 });
+  assert.match(await page.textContent("#panic-msg"), /deliberate test panic/);
+  await shot(page, "08-panic-banner");
+  await page.click("#panic-new");
+  await page.waitForSelector("#panic", { state: "hidden" });
+  const t0 = await page.evaluate(() => window.raftlab.view().now_ms);
+  await page.waitForFunction((t) => window.raftlab.view().now_ms > t, t0);
+  // The hook logs the panic to the console; nothing else may.
+  noErrors(errors.filter((e) => !/deliberate test panic/.test(e)));
+  await page.close();
+});
+
+test("works at 390 px wide", async () => {
+  const { page, errors } = await open(env, "seed=19&speed=1", { width: 390, height: 844 });
+  await leaderOf(page);
+  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  assert.ok(overflow <= 0, `page is ${overflow}px wider than the screen`);
+  const box = await page.locator("#ring").boundingBox();
+  assert.ok(box.width > 300 && box.height > 300);
+  // The console is reachable and works.
+  const put = await consoleCall(page, { op: "put", key: "m", value: "1" });
+  assert.match(put, /→ ok/);
+  await shot(page, "09-mobile");
+  await page.screenshot({ path: join(ARTIFACTS, "09-mobile-full.png"), fullPage: true });
+  noErrors(errors);
+  await page.close();
+});

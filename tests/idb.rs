@@ -1,0 +1,746 @@
+//! IndexedDB persistence in a real browser (`src/web/idb.rs`,
+//! `src/web/persist.rs`): writes survive a reopen, a failed transaction
+//! leaves nothing, damaged records are errors that name the record, a
+//! version 1 database is upgraded in place, a newer one is refused and
+//! kept, and a whole cluster comes back from storage after a "power loss"
+//! with the same terms and logs (Raft Figure 2, persistent state).
+//!
+//! Browser-only (listed in scripts/browser-only.txt): there is no
+//! IndexedDB natively. Each test uses its own database name.
+#![cfg(target_arch = "wasm32")]
+
+use raftlab::check::history::Call;
+use raftlab::kv::{ClientId, Command, Op};
+use raftlab::raft::{Entry, HardState, LogIndex, LogWrite, NodeId, Payload, Term};
+use raftlab::sim::{DurableRecord, DurableWrite, SimConfig};
+use raftlab::storage::{Durable, StorageError, WriteBatch};
+use raftlab::web::idb::{
+    IdbError, IdbOp, Key, Loaded, SimMeta, Store, WriteSet, CALLS, HARD_STATE, LOG, SCHEMA_VERSION,
+    SIM, STORES, STORES_V1,
+};
+use raftlab::web::Simulation;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+use wasm_bindgen_futures::JsFuture;
+use wasm_bindgen_test::*;
+use web_sys::{Event, EventTarget, IdbDatabase, IdbFactory, IdbTransactionMode};
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+// ----- helpers ------------------------------------------------------------
+
+/// A database name no other test (or earlier run) uses.
+fn unique(test: &str) -> String {
+    format!("test-{test}-{}", js_sys::Date::now() as u64)
+}
+
+fn factory() -> IdbFactory {
+    js_sys::Reflect::get(&js_sys::global(), &"indexedDB".into())
+        .expect("indexedDB")
+        .dyn_into()
+        .expect("an IDBFactory")
+}
+
+/// Wait for the first of `names` on `target` (raw IndexedDB, for setting
+/// up what the code under test must cope with).
+async fn wait(target: &EventTarget, names: &[&str]) -> usize {
+    let mut resolve = None;
+    let p = js_sys::Promise::new(&mut |res, _| resolve = Some(res));
+    let resolve: js_sys::Function = resolve.expect("resolve");
+    let mut keep = Vec::new();
+    for (i, n) in names.iter().enumerate() {
+        let r = resolve.clone();
+        let cb = Closure::<dyn FnMut(Event)>::new(move |_e: Event| {
+            let _ = r.call1(&JsValue::UNDEFINED, &JsValue::from(i as u32));
+        });
+        target
+            .add_event_listener_with_callback(n, cb.as_ref().unchecked_ref())
+            .expect("listen");
+        keep.push((n.to_string(), cb));
+    }
+    let i = JsFuture::from(p)
+        .await
+        .expect("event")
+        .as_f64()
+        .expect("index") as usize;
+    for (n, cb) in &keep {
+        let _ = target.remove_event_listener_with_callback(n, cb.as_ref().unchecked_ref());
+    }
+    i
+}
+
+/// Open `raftlab-<name>` at `version` with raw web-sys, creating `stores`
+/// in the upgrade.
+async fn raw_open(name: &str, version: u32, stores: &'static [&'static str]) -> IdbDatabase {
+    let req = factory()
+        .open_with_u32(&format!("raftlab-{name}"), version)
+        .expect("open");
+    let r = req.clone();
+    let up = Closure::<dyn FnMut(Event)>::new(move |_e: Event| {
+        let db: IdbDatabase = r.result().expect("result").dyn_into().expect("db");
+        for s in stores {
+            if !db.object_store_names().contains(s) {
+                db.create_object_store(s).expect("create store");
+            }
+        }
+    });
+    req.set_onupgradeneeded(Some(up.as_ref().unchecked_ref()));
+    assert_eq!(
+        wait(&req, &["success", "error", "blocked"]).await,
+        0,
+        "raw open"
+    );
+    req.set_onupgradeneeded(None);
+    req.result().expect("result").dyn_into().expect("db")
+}
+
+/// Put `value` at `key` in `store` with raw web-sys, in its own transaction.
+async fn raw_put(db: &IdbDatabase, store: &str, key: &JsValue, value: &JsValue) {
+    let tx = db
+        .transaction_with_str_and_mode(store, IdbTransactionMode::Readwrite)
+        .expect("tx");
+    tx.object_store(store)
+        .expect("store")
+        .put_with_key(value, key)
+        .expect("put");
+    assert_eq!(wait(&tx, &["complete", "abort"]).await, 0, "raw put");
+}
+
+async fn raw_delete(db: &IdbDatabase, store: &str, key: &JsValue) {
+    let tx = db
+        .transaction_with_str_and_mode(store, IdbTransactionMode::Readwrite)
+        .expect("tx");
+    tx.object_store(store)
+        .expect("store")
+        .delete(key)
+        .expect("delete");
+    assert_eq!(wait(&tx, &["complete", "abort"]).await, 0, "raw delete");
+}
+
+async fn raw_get(db: &IdbDatabase, store: &str, key: &JsValue) -> JsValue {
+    let tx = db.transaction_with_str(store).expect("tx");
+    let req = tx
+        .object_store(store)
+        .expect("store")
+        .get(key)
+        .expect("get");
+    assert_eq!(wait(&tx, &["complete", "abort"]).await, 0, "raw get");
+    req.result().expect("result")
+}
+
+fn pair(a: u32, b: u32) -> JsValue {
+    js_sys::Array::of2(&a.into(), &b.into()).into()
+}
+
+fn entry(index: u64, term: u64, value: &str) -> Entry<Command> {
+    Entry {
+        term: Term(term),
+        index: LogIndex(index),
+        payload: Payload::Command(Command {
+            client: ClientId(1),
+            seq: index,
+            op: Op::Put {
+                key: "k".into(),
+                value: value.into(),
+            },
+        }),
+    }
+}
+
+fn hs(term: u64, vote: Option<u32>) -> HardState {
+    HardState {
+        current_term: Term(term),
+        voted_for: vote.map(NodeId),
+    }
+}
+
+fn node_write(
+    id: u64,
+    node: u32,
+    hard: Option<HardState>,
+    from: u64,
+    entries: Vec<Entry<Command>>,
+) -> DurableWrite {
+    DurableWrite {
+        id,
+        record: DurableRecord::Node {
+            node: NodeId(node),
+            batch: WriteBatch {
+                hard_state: hard,
+                log_write: Some(LogWrite {
+                    from: LogIndex(from),
+                    entries,
+                }),
+            },
+        },
+    }
+}
+
+fn empty() -> Durable<Command> {
+    Durable {
+        hard_state: HardState::default(),
+        log: Vec::new(),
+    }
+}
+
+fn meta(nodes: usize) -> SimMeta {
+    SimMeta {
+        seed: "18446744073709551615".into(),
+        config: SimConfig {
+            nodes,
+            ..SimConfig::default()
+        },
+        now_us: 9_007_199_254_740_993, // above 2^53: must survive exactly
+        epoch: 0,
+        actions: Vec::new(),
+    }
+}
+
+async fn open(name: &str) -> Store {
+    Store::connect(name).await.expect("open the store")
+}
+
+async fn load(store: &Store) -> Loaded {
+    store.load_cluster(None).await.expect("load")
+}
+
+/// Three nodes: node 1 with entries 1..=3 (term 1), node 2 with its vote,
+/// one call.
+fn sample() -> WriteSet {
+    WriteSet {
+        base: None,
+        writes: vec![
+            node_write(
+                0,
+                1,
+                Some(hs(1, Some(1))),
+                1,
+                vec![entry(1, 1, "a"), entry(2, 1, "b"), entry(3, 1, "c")],
+            ),
+            DurableWrite {
+                id: 1,
+                record: DurableRecord::Node {
+                    node: NodeId(2),
+                    batch: WriteBatch {
+                        hard_state: Some(hs(1, Some(1))),
+                        log_write: None,
+                    },
+                },
+            },
+            DurableWrite {
+                id: 2,
+                record: DurableRecord::Call(Call {
+                    id: 0,
+                    client: ClientId(1),
+                    op: Op::Put {
+                        key: "k".into(),
+                        value: "a".into(),
+                    },
+                    invoke_us: 5,
+                    return_us: None,
+                    outcome: None,
+                }),
+            },
+        ],
+        meta: Some(meta(3)),
+    }
+}
+
+fn corrupt_record(e: &IdbError) -> Option<&str> {
+    match e {
+        IdbError::Storage(StorageError::Corrupt { record, .. }) => Some(record),
+        _ => None,
+    }
+}
+
+// ----- tests --------------------------------------------------------------
+
+/// Written batches are there after closing and reopening; a later log
+/// write replaces the tail (delete from `from` on, then put), as
+/// `Storage::write` does.
+#[wasm_bindgen_test]
+async fn write_reopen_read_back() {
+    let name = unique("reopen");
+    assert!(!Store::present(&name).await.expect("exists"));
+    assert!(
+        !Store::present(&name).await.expect("exists"),
+        "asking must not create the database"
+    );
+    let store = open(&name).await;
+    assert!(Store::present(&name).await.expect("exists"));
+    assert!(!store.meta_present().await.expect("hasMeta"));
+    assert_eq!(store.write_set(&sample()).await.expect("write"), Some(2));
+    // Node 1: a new leader in term 2 overwrites index 3 and appends 4.
+    let second = WriteSet {
+        writes: vec![node_write(
+            3,
+            1,
+            Some(hs(2, None)),
+            3,
+            vec![entry(3, 2, "x"), entry(4, 2, "y")],
+        )],
+        ..WriteSet::default()
+    };
+    assert_eq!(store.write_set(&second).await.expect("write"), Some(3));
+    // A shorter rewrite deletes the rest of the tail.
+    let third = WriteSet {
+        writes: vec![node_write(4, 1, None, 2, vec![entry(2, 2, "z")])],
+        ..WriteSet::default()
+    };
+    store.write_set(&third).await.expect("write");
+    store.close();
+    assert!(matches!(
+        store.load_cluster(None).await,
+        Err(IdbError::Closed(_))
+    ));
+
+    let store = open(&name).await;
+    assert!(store.meta_present().await.expect("hasMeta"));
+    let got = load(&store).await;
+    assert_eq!(got.meta, Some(meta(3)), "meta, with its u64s exact");
+    assert_eq!(got.nodes.len(), 3);
+    assert_eq!(got.nodes[0].hard_state, hs(2, None));
+    assert_eq!(got.nodes[0].log, vec![entry(1, 1, "a"), entry(2, 2, "z")]);
+    assert_eq!(got.nodes[1].hard_state, hs(1, Some(1)));
+    assert!(got.nodes[1].log.is_empty());
+    assert_eq!(got.nodes[2].hard_state, HardState::default());
+    assert_eq!(got.calls.len(), 1);
+    assert_eq!(got.calls[0].invoke_us, 5);
+    // A base replaces everything.
+    let base = WriteSet {
+        base: Some(raftlab::web::idb::Baseline {
+            nodes: vec![empty(), empty()],
+            calls: Vec::new(),
+        }),
+        meta: Some(meta(2)),
+        ..WriteSet::default()
+    };
+    assert_eq!(store.write_set(&base).await.expect("write"), None);
+    let got = load(&store).await;
+    assert_eq!(got.nodes.len(), 2);
+    assert!(got.nodes.iter().all(|d| d.log.is_empty()));
+    assert!(got.calls.is_empty());
+    Store::remove(&name).await.expect("delete");
+    assert!(!Store::present(&name).await.expect("exists"));
+}
+
+/// A transaction that fails midway leaves nothing: a put with an invalid
+/// key (NaN) after valid puts, and a write set with a broken log write
+/// after a valid hard state.
+#[wasm_bindgen_test]
+async fn failed_write_leaves_nothing() {
+    let name = unique("atomic");
+    let store = open(&name).await;
+    store.write_set(&sample()).await.expect("write");
+    let before = load(&store).await;
+
+    let ops = vec![
+        IdbOp::Put {
+            store: HARD_STATE,
+            key: Key::Num(1.0),
+            value: serde_json::to_string(&hs(9, None)).expect("json"),
+        },
+        IdbOp::DeleteRange {
+            store: LOG,
+            from: Key::Pair(1.0, 1.0),
+            to: Key::Pair(1.0, f64::INFINITY),
+        },
+        IdbOp::Put {
+            store: LOG,
+            key: Key::Num(f64::NAN),
+            value: "{}".into(),
+        },
+    ];
+    let err = store.apply(&ops).await.expect_err("a NaN key must fail");
+    assert!(err.to_string().contains("log"), "{err}");
+    assert_eq!(
+        load(&store).await,
+        before,
+        "the failed transaction left changes"
+    );
+
+    let broken = WriteSet {
+        writes: vec![
+            DurableWrite {
+                id: 7,
+                record: DurableRecord::Node {
+                    node: NodeId(3),
+                    batch: WriteBatch {
+                        hard_state: Some(hs(5, None)),
+                        log_write: None,
+                    },
+                },
+            },
+            node_write(8, 1, None, 2, vec![entry(2, 1, "b"), entry(4, 1, "d")]),
+        ],
+        ..WriteSet::default()
+    };
+    let err = store.write_set(&broken).await.expect_err("not contiguous");
+    assert!(matches!(err, IdbError::InvalidInput(_)), "{err}");
+    assert_eq!(load(&store).await, before);
+
+    // The JavaScript entry point: a readable, named rejection.
+    let e = JsFuture::from(store.write("{not json".into()))
+        .await
+        .expect_err("bad JSON");
+    let e: js_sys::Error = e.dyn_into().expect("an Error");
+    assert_eq!(String::from(e.name()), "InvalidInputError");
+    assert_eq!(load(&store).await, before);
+    store.close();
+    Store::remove(&name).await.expect("delete");
+}
+
+/// Damaged records are errors that name the record, never panics: a value
+/// that is not JSON, a value that is not a string, and a hole in a log.
+#[wasm_bindgen_test]
+async fn corrupt_record_is_an_error_naming_it() {
+    let name = unique("corrupt");
+    let store = open(&name).await;
+    store.write_set(&sample()).await.expect("write");
+    let db = store.database().clone();
+
+    raw_put(&db, LOG, &pair(1, 2), &JsValue::from_str("not json {")).await;
+    let err = store.load_cluster(None).await.expect_err("corrupt");
+    assert_eq!(corrupt_record(&err), Some("log [1, 2]"), "{err}");
+    assert!(err.to_string().contains("log [1, 2]"), "{err}");
+    // Through JavaScript: a CorruptError naming the record.
+    let e = JsFuture::from(store.load(None)).await.expect_err("corrupt");
+    let e: js_sys::Error = e.dyn_into().expect("an Error");
+    assert_eq!(String::from(e.name()), "CorruptError");
+    assert!(String::from(e.message()).contains("log [1, 2]"));
+
+    raw_put(&db, LOG, &pair(1, 2), &JsValue::from_f64(3.0)).await;
+    let err = store.load_cluster(None).await.expect_err("not a string");
+    assert_eq!(corrupt_record(&err), Some("log [1, 2]"), "{err}");
+
+    raw_delete(&db, LOG, &pair(1, 2)).await;
+    let err = store.load_cluster(None).await.expect_err("a gap");
+    assert_eq!(corrupt_record(&err), Some("log [1, 2]"), "{err}");
+    assert!(err.to_string().contains("missing"), "{err}");
+
+    raw_put(
+        &db,
+        SIM,
+        &JsValue::from_str("meta"),
+        &JsValue::from_str("{\"seed\":1}"),
+    )
+    .await;
+    let err = store.load_cluster(None).await.expect_err("bad meta");
+    assert_eq!(corrupt_record(&err), Some("sim \"meta\""), "{err}");
+
+    raw_put(
+        &db,
+        CALLS,
+        &JsValue::from_f64(0.0),
+        &JsValue::from_str("[]"),
+    )
+    .await;
+    raw_put(
+        &db,
+        SIM,
+        &JsValue::from_str("meta"),
+        &JsValue::from_str(&serde_json::to_string(&meta(3)).expect("json")),
+    )
+    .await;
+    raw_put(
+        &db,
+        LOG,
+        &pair(1, 2),
+        &JsValue::from_str(&serde_json::to_string(&entry(2, 1, "b")).expect("json")),
+    )
+    .await;
+    let err = store.load_cluster(None).await.expect_err("bad call");
+    assert_eq!(corrupt_record(&err), Some("calls 0"), "{err}");
+    store.close();
+    Store::remove(&name).await.expect("delete");
+}
+
+/// A version 1 database (only `hard_state` and `log`) is upgraded in place:
+/// its data stays, the new stores appear, nothing else changes.
+#[wasm_bindgen_test]
+async fn upgrade_from_v1_keeps_data() {
+    let name = unique("upgrade");
+    let db = raw_open(&name, 1, &STORES_V1).await;
+    let h = serde_json::to_string(&hs(3, Some(2))).expect("json");
+    raw_put(
+        &db,
+        HARD_STATE,
+        &JsValue::from_f64(2.0),
+        &JsValue::from_str(&h),
+    )
+    .await;
+    for i in 1..=2u32 {
+        let e = serde_json::to_string(&entry(u64::from(i), 3, "v1")).expect("json");
+        raw_put(&db, LOG, &pair(2, i), &JsValue::from_str(&e)).await;
+    }
+    db.close();
+
+    let store = open(&name).await;
+    let db = store.database();
+    assert_eq!(db.version() as u32, SCHEMA_VERSION);
+    for s in STORES {
+        assert!(db.object_store_names().contains(s), "store {s} missing");
+    }
+    let got = store.load_cluster(Some(3)).await.expect("load");
+    assert_eq!(got.meta, None);
+    assert_eq!(got.nodes[1].hard_state, hs(3, Some(2)));
+    assert_eq!(got.nodes[1].log, vec![entry(1, 3, "v1"), entry(2, 3, "v1")]);
+    assert!(!store.meta_present().await.expect("hasMeta"));
+    // The new stores work.
+    store
+        .write_set(&WriteSet {
+            meta: Some(meta(3)),
+            ..WriteSet::default()
+        })
+        .await
+        .expect("write");
+    assert!(store.meta_present().await.expect("hasMeta"));
+    store.close();
+    Store::remove(&name).await.expect("delete");
+}
+
+/// A database from a newer schema is refused with a clear error, and left
+/// exactly as it was.
+#[wasm_bindgen_test]
+async fn newer_schema_is_refused_and_kept() {
+    let name = unique("newer");
+    let db = raw_open(&name, SCHEMA_VERSION + 1, &["future"]).await;
+    raw_put(
+        &db,
+        "future",
+        &JsValue::from_f64(1.0),
+        &JsValue::from_str("keep me"),
+    )
+    .await;
+    db.close();
+
+    let err = Store::connect(&name).await.expect_err("newer schema");
+    assert_eq!(
+        err,
+        IdbError::NewerSchema {
+            name: name.clone(),
+            found: Some(SCHEMA_VERSION + 1),
+            supported: SCHEMA_VERSION,
+        }
+    );
+    assert!(err.to_string().contains("newer"), "{err}");
+    let js = Store::open_js(name.clone())
+        .await
+        .expect_err("newer schema");
+    let js: js_sys::Error = js.dyn_into().expect("an Error");
+    assert_eq!(String::from(js.name()), "NewerSchemaError");
+
+    let db = raw_open(&name, SCHEMA_VERSION + 1, &[]).await;
+    assert_eq!(db.version() as u32, SCHEMA_VERSION + 1);
+    let kept = raw_get(&db, "future", &JsValue::from_f64(1.0)).await;
+    assert_eq!(kept.as_string().as_deref(), Some("keep me"));
+    db.close();
+    Store::remove(&name).await.expect("delete");
+}
+
+/// A whole cluster through the JavaScript API: run with persistence,
+/// storing and confirming every write set; then a power loss (writes taken
+/// but never stored are lost); load and resume: every node comes back with
+/// the stored term, vote and log, and the cluster carries on.
+#[wasm_bindgen_test]
+async fn whole_cluster_round_trip() {
+    let name = unique("cluster");
+    let store: Store = Store::open_js(name.clone()).await.expect("open");
+    let mut sim = Simulation::new("4242", 5).expect("sim");
+    let base = sim.enable_persistence().expect("enable");
+    assert!(sim.persistence_enabled());
+    let r = JsFuture::from(store.write(base)).await.expect("write base");
+    assert!(r.is_undefined());
+    sim.add_workload(3).expect("workload");
+    let mut stored_sets = 0;
+    for _ in 0..300 {
+        sim.advance(10.0).expect("advance");
+        if let Some(json) = sim.take_durable_writes_json(None).expect("take") {
+            let up_to = JsFuture::from(store.write(json)).await.expect("write");
+            assert!(sim.confirm_durable_js(up_to.as_f64()).expect("confirm") > 0);
+            stored_sets += 1;
+        }
+    }
+    sim.stop_workload();
+    assert!(stored_sets > 10, "only {stored_sets} write sets");
+    assert_eq!(sim.inner().unconfirmed_writes(), 0);
+    assert!(sim.inner().violation().is_none());
+    // What is stored now equals every node's durable state.
+    let ids = sim.inner().node_ids();
+    let stored: Vec<_> = ids
+        .iter()
+        .map(|id| {
+            sim.inner()
+                .slot(*id)
+                .expect("slot")
+                .storage
+                .durable()
+                .clone()
+        })
+        .collect();
+    let history = sim.inner().history().clone();
+    assert!(
+        stored.iter().any(|d| d.log.len() > 5),
+        "the run committed too little to be a test"
+    );
+    // More happens, but is never stored: lost at the power loss.
+    sim.add_workload(2).expect("workload");
+    sim.advance(500.0).expect("advance");
+    let _ = sim.take_durable_writes_json(None).expect("take");
+    drop(sim);
+    store.close();
+
+    // Reload.
+    let store: Store = Store::open_js(name.clone()).await.expect("reopen");
+    assert_eq!(
+        JsFuture::from(store.has_meta_js()).await.expect("hasMeta"),
+        JsValue::TRUE
+    );
+    let json = JsFuture::from(store.load(None))
+        .await
+        .expect("load")
+        .as_string()
+        .expect("a string");
+    let loaded: Loaded = serde_json::from_str(&json).expect("load JSON");
+    assert_eq!(loaded.nodes, stored);
+    assert_eq!(loaded.calls, history.calls);
+    let meta = loaded.meta.clone().expect("meta");
+    assert_eq!(meta.seed, "4242");
+    assert_eq!(meta.epoch, 0);
+
+    let mut sim = match Simulation::resume(&json, None) {
+        Ok(s) => s,
+        Err(_) => panic!("resume failed"),
+    };
+    assert!(!sim.persistence_enabled());
+    assert_eq!(sim.inner().now(), meta.now_us);
+    for (i, id) in ids.iter().enumerate() {
+        let raft = sim.inner().raft(*id).expect("restarted");
+        assert_eq!(
+            raft.hard_state(),
+            stored[i].hard_state,
+            "{id}'s term and vote"
+        );
+        assert_eq!(raft.log(), &stored[i].log[..], "{id}'s log");
+    }
+    assert_eq!(sim.inner().history().calls, history.calls);
+    // It carries on, persisting again, with clients of a new epoch.
+    let base = sim.enable_persistence().expect("enable");
+    JsFuture::from(store.write(base)).await.expect("write base");
+    let client = sim.submit("put", "after", Some("reload".into()), None, None);
+    let Ok(client) = client else {
+        panic!("submit failed")
+    };
+    assert!(client > 1000, "client {client} reuses an old session id");
+    for _ in 0..300 {
+        sim.advance(10.0).expect("advance");
+        if let Some(json) = sim.take_durable_writes_json(None).expect("take") {
+            let up_to = JsFuture::from(store.write(json)).await.expect("write");
+            sim.confirm_durable_js(up_to.as_f64()).expect("confirm");
+        }
+        if sim.inner().pending_calls() == 0 {
+            break;
+        }
+    }
+    assert_eq!(sim.inner().pending_calls(), 0, "the put never finished");
+    assert!(sim.inner().violation().is_none());
+    assert!(sim.check_linearizable().is_none());
+    let meta = store
+        .load_cluster(None)
+        .await
+        .expect("load")
+        .meta
+        .expect("meta");
+    assert_eq!(meta.epoch, 1);
+    store.close();
+    JsFuture::from(Store::delete_cluster_js(name.clone()))
+        .await
+        .expect("delete");
+    assert_eq!(
+        JsFuture::from(Store::exists_js(name))
+            .await
+            .expect("exists"),
+        JsValue::FALSE
+    );
+}
+
+/// Deleting a cluster closes the stores this page has open on it (instead
+/// of being blocked by them); they then fail with a clear error.
+#[wasm_bindgen_test]
+async fn delete_closes_open_stores() {
+    let name = unique("delete");
+    let store = open(&name).await;
+    store.write_set(&sample()).await.expect("write");
+    Store::remove(&name).await.expect("delete while open");
+    assert!(!Store::present(&name).await.expect("exists"));
+    let err = store.meta_present().await.expect_err("closed");
+    assert!(matches!(err, IdbError::Closed(_)), "{err}");
+    assert!(err.to_string().contains("Open the store again"), "{err}");
+    // A fresh store of the same name starts empty.
+    let store = open(&name).await;
+    assert_eq!(load(&store).await, Loaded::default());
+    store.close();
+    Store::remove(&name).await.expect("delete");
+}
+
+/// An upgrade blocked by an old connection that does not let go (another
+/// tab with an old page) is an error, not a hang; once that connection
+/// closes, opening works and the data is there.
+#[wasm_bindgen_test]
+async fn blocked_upgrade_is_an_error() {
+    let name = unique("blocked");
+    let old = raw_open(&name, 1, &STORES_V1).await;
+    let h = serde_json::to_string(&hs(4, None)).expect("json");
+    raw_put(
+        &old,
+        HARD_STATE,
+        &JsValue::from_f64(1.0),
+        &JsValue::from_str(&h),
+    )
+    .await;
+    let err = Store::connect(&name).await.expect_err("blocked");
+    assert!(matches!(err, IdbError::Blocked { .. }), "{err}");
+    assert!(err.to_string().contains("close the other"), "{err}");
+    old.close();
+    let store = open(&name).await;
+    let got = store.load_cluster(Some(1)).await.expect("load");
+    assert_eq!(got.nodes[0].hard_state, hs(4, None));
+    store.close();
+    Store::remove(&name).await.expect("delete");
+}
+
+/// The facade's barrier controls: without confirmations nothing leaves a
+/// node (messages are held); `storageReport` shows it; turning
+/// persistence off releases everything and the cluster elects a leader.
+#[wasm_bindgen_test]
+async fn disabling_persistence_releases_everything_held() {
+    let mut sim = Simulation::new("77", 3).expect("sim");
+    let _base = sim.enable_persistence().expect("enable");
+    sim.advance(2000.0).expect("advance");
+    let report = sim.storage_report().expect("report");
+    let field = |k: &str| {
+        js_sys::Reflect::get(&report, &k.into())
+            .expect("field")
+            .as_f64()
+            .expect("a number")
+    };
+    assert!(field("unconfirmed_writes") > 0.0);
+    assert!(field("held_messages") > 0.0);
+    assert_eq!(sim.inner().raft_messages_sent(), 0);
+    assert!(sim.take_durable_writes_json(None).expect("take").is_some());
+    assert!(sim.take_durable_writes_json(None).expect("take").is_none());
+    let meta_only = sim.take_durable_writes_json(Some(true)).expect("take");
+    let set: WriteSet = serde_json::from_str(&meta_only.expect("meta")).expect("json");
+    assert!(set.writes.is_empty() && set.meta.is_some());
+    assert_eq!(sim.confirm_durable_js(None).expect("confirm"), 0);
+    assert!(sim.confirm_durable_js(Some(-1.0)).is_err());
+    sim.disable_persistence();
+    assert!(!sim.persistence_enabled());
+    assert_eq!(sim.inner().held_messages(), 0);
+    assert!(sim
+        .take_durable_writes_json(Some(true))
+        .expect("take")
+        .is_none());
+    sim.advance(3000.0).expect("advance");
+    assert!(sim.inner().leader().is_some());
+}

@@ -1,0 +1,378 @@
+// The page's loop and state. One requestAnimationFrame loop: advance the
+// simulation by the elapsed real time times the speed, take one view from
+// the wasm facade, hand it to every renderer. Controls change the state or
+// call the facade and ask for a redraw. Nothing here draws by itself.
+//
+// Scripts (and the end-to-end tests) drive the page through `window.raftlab`:
+// the live `Simulation` and a few helpers, documented in the README.
+
+import init, * as wasm from "./pkg/raftlab.js";
+import { initGuard, guard, hasPanicked, clearPanic } from "./guard.js";
+import { Ring } from "./render/ring.js";
+import { Logs } from "./render/logs.js";
+import { KvTable } from "./render/kv.js";
+import { Inspector } from "./render/inspector.js";
+import { Narration } from "./narration.js";
+import { Controls, SPEEDS, DEFAULT_SPEED } from "./controls.js";
+import { setText, setHidden } from "./dom.js";
+import { nodeName } from "./render/palette.js";
+
+const $ = (sel) => document.querySelector(sel);
+
+/** Everything the page remembers between frames. */
+const state = {
+  sim: null,
+  view: null,
+  n: 0,
+  paused: false,
+  speedIndex: DEFAULT_SPEED,
+  selected: 1,
+  dirty: true,
+  carry: 0, // virtual ms owed to the simulation, below 1 µs
+  lastTs: null,
+  lastPausedDraw: 0,
+  consoleIds: new Set(),
+};
+
+/** Frame timings (simulation advance + render), for scripts/measure-frames.mjs. */
+const stats = {
+  total: new Float64Array(8192),
+  advance: new Float64Array(8192),
+  n: 0,
+  push(total, advance) {
+    const i = this.n % this.total.length;
+    this.total[i] = total;
+    this.advance[i] = advance;
+    this.n++;
+  },
+  summary() {
+    const k = Math.min(this.n, this.total.length);
+    const pick = (arr) => {
+      const a = Array.from(arr.subarray(0, k)).sort((x, y) => x - y);
+      const q = (p) => (a.length ? a[Math.min(a.length - 1, Math.floor(p * a.length))] : NaN);
+      return { median: q(0.5), p95: q(0.95), max: a.length ? a[a.length - 1] : NaN };
+    };
+    return { frames: k, total: pick(this.total), advance: pick(this.advance) };
+  },
+  reset() {
+    this.n = 0;
+  },
+};
+
+let ring;
+let logs;
+let kv;
+let inspector;
+let narration;
+let controls;
+
+// ---------------------------------------------------------------- actions
+
+/** Mark the page for a redraw on the next frame. */
+function redraw() {
+  state.dirty = true;
+}
+
+/**
+ * Call the facade on the live simulation. On an error, show it in `errorEl`
+ * (if given) and return null; on success clear `errorEl` and return
+ * `{ value }`.
+ */
+function act(fn, errorEl) {
+  if (!state.sim) return null;
+  const r = guard(() => fn(state.sim));
+  redraw();
+  if (errorEl) errorEl.textContent = r.ok ? "" : r.error;
+  return r.ok ? { value: r.value } : null;
+}
+
+/** A fresh view right now (not the one drawn last frame). */
+function freshView() {
+  if (!state.sim) return null;
+  // Only the log view draws entries: while it is off screen, carry one.
+  const limit = !logs ? undefined : onScreen.logs ? logs.wantLimit() : 1;
+  const r = guard(() => JSON.parse(state.sim.viewJson(limit)));
+  return r.ok ? r.value : null;
+}
+
+function setPaused(p) {
+  // On pausing, the feed re-reads the trace so every recent line is there.
+  if (p && !state.paused && narration) narration.refilter();
+  state.paused = p;
+  state.carry = 0;
+  redraw();
+}
+
+function setSpeedIndex(i) {
+  state.speedIndex = Math.max(0, Math.min(SPEEDS.length - 1, i));
+  redraw();
+}
+
+function stepOne() {
+  setPaused(true);
+  act((sim) => sim.step());
+}
+
+function select(id) {
+  if (id >= 1 && id <= state.n) {
+    state.selected = id;
+    redraw();
+  }
+}
+
+/** Start a new cluster. Returns an error message, or null. */
+function newCluster(seed, nodes) {
+  const r = guard(() => new wasm.Simulation(String(seed), Number(nodes)));
+  if (!r.ok) return r.error;
+  if (state.sim) {
+    try {
+      state.sim.free();
+    } catch {
+      // A simulation that panicked may refuse to be freed; drop it.
+    }
+  }
+  clearPanic();
+  setHidden($("#panic"), true);
+  state.sim = r.value;
+  state.n = Number(nodes);
+  state.consoleIds = new Set();
+  state.selected = 1;
+  state.carry = 0;
+  ring.setup(state.n);
+  logs.setup(state.n);
+  kv.setup(state.n);
+  narration.setup(state.n);
+  setText($("#ticker"), "");
+  controls.onNewCluster(state.n, r.value.seed());
+  const url = new URL(location.href);
+  url.searchParams.set("seed", r.value.seed());
+  url.searchParams.set("nodes", String(state.n));
+  history.replaceState(null, "", url);
+  redraw();
+  return null;
+}
+
+function onPanic(message) {
+  setText($("#panic-msg"), message);
+  setHidden($("#panic"), false);
+}
+
+// ---------------------------------------------------------------- drawing
+
+/** Where render time goes, summed per part since the last reset (ms). */
+const parts = { view: 0, narration: 0, ring: 0, logs: 0, kv: 0, inspector: 0, controls: 0 };
+
+/** Which cards are on screen: the others are not redrawn until they are. */
+const onScreen = { logs: true, kv: true, feed: true, inspector: true };
+
+function watchVisibility() {
+  const cards = { logs: ".logs-card", kv: ".kv-card", feed: ".feed-card", inspector: "#inspector" };
+  const byEl = new Map(Object.entries(cards).map(([k, sel]) => [$(sel), k]));
+  const io = new IntersectionObserver((entries) => {
+    for (const e of entries) {
+      const k = byEl.get(e.target);
+      const was = onScreen[k];
+      onScreen[k] = e.isIntersecting;
+      // The feed skipped lines while hidden: read them from the trace.
+      if (k === "feed" && e.isIntersecting && !was && narration) narration.refilter();
+    }
+    redraw();
+  });
+  for (const el of byEl.keys()) io.observe(el);
+}
+
+function renderNow() {
+  let t = performance.now();
+  const lap = (k) => {
+    const now = performance.now();
+    parts[k] += now - t;
+    t = now;
+  };
+  const view = freshView();
+  if (!view) return;
+  state.view = view;
+  lap("view");
+  if (onScreen.feed) {
+    narration.pull(view.trace_len);
+    narration.renderNote();
+  } else {
+    narration.pullTicker(view.trace_len);
+  }
+  lap("narration");
+  ring.render(view, state.selected, state.consoleIds);
+  lap("ring");
+  if (onScreen.logs) logs.render(view);
+  lap("logs");
+  if (onScreen.kv) kv.render(view);
+  lap("kv");
+  if (onScreen.inspector) inspector.render(view, state.selected);
+  lap("inspector");
+  controls.render(view);
+  renderStatus(view);
+  lap("controls");
+}
+
+let lastSummary = "";
+function renderStatus(view) {
+  setText($("#clock"), (view.now_ms / 1000).toFixed(3) + " s");
+  let summary;
+  if (view.leader) {
+    const l = view.nodes[view.leader - 1];
+    summary = `Leader ${nodeName(view.leader)} in term ${l.term}`;
+  } else {
+    const up = view.nodes.filter((n) => n.up).length;
+    summary = up * 2 > view.nodes.length ? "No leader yet: an election is under way" : "No leader: too few nodes are up for a majority";
+  }
+  if (state.paused) summary += " · paused";
+  if (summary !== lastSummary) {
+    lastSummary = summary;
+    $("#summary").textContent = summary;
+  }
+  setHidden($("#violation"), !view.violation);
+  if (view.violation) setText($("#violation-msg"), view.violation);
+}
+
+function frame(ts) {
+  requestAnimationFrame(frame);
+  const dt = state.lastTs === null ? 0 : Math.min(100, Math.max(0, ts - state.lastTs));
+  state.lastTs = ts;
+  if (!state.sim || hasPanicked()) return;
+  if (state.paused && !state.dirty) {
+    // Scripts may call the simulation directly: look again now and then.
+    if (ts - state.lastPausedDraw < 250) return;
+  }
+  state.lastPausedDraw = ts;
+  const t0 = performance.now();
+  if (!state.paused) {
+    state.carry += dt * SPEEDS[state.speedIndex];
+    const us = Math.floor(state.carry * 1000);
+    if (us > 0) {
+      state.carry -= us / 1000;
+      const r = guard(() => state.sim.advance(us / 1000));
+      if (!r.ok) return;
+    }
+  }
+  const t1 = performance.now();
+  state.dirty = false;
+  renderNow();
+  if (!state.paused) stats.push(performance.now() - t0, t1 - t0);
+}
+
+// ---------------------------------------------------------------- start
+
+async function start() {
+  try {
+    await init();
+  } catch (e) {
+    const el = $("#load-error");
+    el.textContent = `Could not load the simulator (www/pkg/raftlab_bg.wasm): ${e && e.message ? e.message : e}. Build it with "make build".`;
+    el.hidden = false;
+    return;
+  }
+  wasm.installPanicHook();
+  initGuard(wasm, onPanic);
+
+  const app = {
+    get view() {
+      return state.view;
+    },
+    get selected() {
+      return state.selected;
+    },
+    get paused() {
+      return state.paused;
+    },
+    get speedIndex() {
+      return state.speedIndex;
+    },
+    get n() {
+      return state.n;
+    },
+    consoleIds: () => state.consoleIds,
+    act,
+    freshView,
+    redraw,
+    select,
+    setPaused,
+    setSpeedIndex,
+    step: stepOne,
+    newCluster,
+    randomSeed: () => wasm.randomSeed(),
+  };
+
+  ring = new Ring($("#ring"), $("#ring-msgs"), $("#ring-nodes"), {
+    onSelect: (id, x, y, rightHalf) => controls.openNode(id, x, y, rightHalf),
+    onLink: (a, b, x, y) => controls.openLink(a, b, x, y),
+  });
+  logs = new Logs($("#log-view"), $("#log-follow"), redraw);
+  kv = new KvTable($("#kv-table"), $("#kv-empty"));
+  inspector = new Inspector($("#inspector"));
+  narration = new Narration(document.querySelector(".feed-card"), (since, limit, kinds) => {
+    const r = guard(() => JSON.parse(state.sim.narrationJson(since, limit, kinds)));
+    return r.ok ? r.value : null;
+  }, (line) => setText($("#ticker"), line.text));
+  controls = new Controls(app);
+  watchVisibility();
+
+  const params = new URLSearchParams(location.search);
+  const seed = params.get("seed") || wasm.randomSeed();
+  const nodes = Number(params.get("nodes")) || 5;
+  const speed = Number(params.get("speed"));
+  if (speed > 0) setSpeedIndex(nearestSpeed(speed));
+  if (params.get("paused") === "1") state.paused = true;
+  const err = newCluster(seed, nodes);
+  if (err) {
+    controls.showClusterError(err);
+    newCluster(wasm.randomSeed(), 5);
+  }
+
+  window.raftlab = {
+    /** The live Simulation (replaced by newCluster). */
+    get sim() {
+      return state.sim;
+    },
+    /** The wasm module: Simulation, randomSeed, lastPanic, ... */
+    wasm,
+    Simulation: wasm.Simulation,
+    /** A fresh view of the world, parsed. */
+    view: () => freshView(),
+    pause: () => setPaused(true),
+    resume: () => setPaused(false),
+    isPaused: () => state.paused,
+    /** Set the speed (virtual ms per real ms); snaps to the slider's steps. */
+    setSpeed(x) {
+      setSpeedIndex(nearestSpeed(x));
+      return SPEEDS[state.speedIndex];
+    },
+    speed: () => SPEEDS[state.speedIndex],
+    step: () => stepOne(),
+    select,
+    newCluster: (seed, nodes = 5) => newCluster(seed ?? wasm.randomSeed(), nodes),
+    /** Redraw after driving `sim` directly while paused. */
+    redraw,
+    /** Per-frame timings in ms (advance + render), since the last reset. */
+    frameStats({ reset = false } = {}) {
+      const s = stats.summary();
+      s.parts = { ...parts };
+      if (reset) {
+        stats.reset();
+        for (const k of Object.keys(parts)) parts[k] = 0;
+      }
+      return s;
+    },
+    ready: true,
+  };
+  document.documentElement.dataset.ready = "1";
+  window.dispatchEvent(new Event("raftlab:ready"));
+  requestAnimationFrame(frame);
+}
+
+function nearestSpeed(x) {
+  let best = 0;
+  for (let i = 0; i < SPEEDS.length; i++) {
+    if (Math.abs(Math.log(SPEEDS[i] / x)) < Math.abs(Math.log(SPEEDS[best] / x))) best = i;
+  }
+  return best;
+}
+
+start();
