@@ -66,8 +66,12 @@ pub struct InvariantChecker {
     /// Per node: chain hash of its log prefix ending at each index (index i
     /// at position i-1) and the term there.
     chains: Vec<Vec<(Term, u64)>>,
-    /// (index, term) -> prefix hash, over every log ever written.
-    seen: BTreeMap<(u64, u64), (u64, NodeId)>,
+    /// (index, term) -> prefix hash and first writer, over every log ever
+    /// written. The first term written at each index sits at position
+    /// index-1 of `seen` (a lookup is one comparison); other terms at that
+    /// index, rare, in `seen_more`.
+    seen: Vec<(Term, u64, NodeId)>,
+    seen_more: BTreeMap<(u64, u64), (u64, NodeId)>,
     /// Prefix hash of the committed log at each index, as first committed.
     committed: Vec<(u64, NodeId)>,
     /// Applied entries: term and prefix hash, and who applied first.
@@ -98,17 +102,33 @@ impl InvariantChecker {
         node: NodeId,
         w: &LogWrite<C>,
     ) -> Result<(), Violation> {
+        self.on_log_entries(node, w.from, &w.entries)
+    }
+
+    /// [`InvariantChecker::on_log_write`] for a write of `entries` from
+    /// index `from` on, without the [`LogWrite`] around them.
+    pub fn on_log_entries<C: Hash>(
+        &mut self,
+        node: NodeId,
+        from: LogIndex,
+        entries: &[Entry<C>],
+    ) -> Result<(), Violation> {
         let c = &mut self.chains[node.idx()];
-        c.truncate((w.from.0 as usize).saturating_sub(1));
-        for e in &w.entries {
+        c.truncate((from.0 as usize).saturating_sub(1));
+        for e in entries {
             let prev = c.last().map(|x| x.1).unwrap_or(0);
             let h = chain(prev, e.term, stable_hash(&e.payload));
             c.push((e.term, h));
-            match self.seen.get(&(e.index.0, e.term.0)) {
-                Some((other, who)) if *other != h => {
+            let pos = usize::try_from(e.index.0.wrapping_sub(1)).unwrap_or(usize::MAX);
+            let seen = match self.seen.get(pos) {
+                Some(&(t, other, who)) if t == e.term => Some((other, who)),
+                _ => self.seen_more.get(&(e.index.0, e.term.0)).copied(),
+            };
+            match seen {
+                Some((other, who)) if other != h => {
                     return Err(Violation {
                         property: "Log Matching".into(),
-                        nodes: vec![*who, node],
+                        nodes: vec![who, node],
                         term: Some(e.term),
                         index: Some(e.index),
                         detail: format!(
@@ -118,8 +138,9 @@ impl InvariantChecker {
                     });
                 }
                 Some(_) => {}
+                None if pos == self.seen.len() => self.seen.push((e.term, h, node)),
                 None => {
-                    self.seen.insert((e.index.0, e.term.0), (h, node));
+                    self.seen_more.insert((e.index.0, e.term.0), (h, node));
                 }
             }
         }
@@ -318,6 +339,21 @@ mod tests {
         c.on_log_write(NodeId(1), &w(1, &[1, 1], 7)).unwrap();
         let v = c.on_log_write(NodeId(2), &w(1, &[1, 1], 8)).unwrap_err();
         assert_eq!(v.property, "Log Matching");
+    }
+
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    fn log_matching_holds_for_every_term_written_at_an_index() {
+        let mut c = InvariantChecker::new(3);
+        c.on_log_write(NodeId(1), &w(1, &[1, 1], 7)).unwrap();
+        // Another term at the same indices: no conflict.
+        c.on_log_write(NodeId(2), &w(1, &[2, 2], 8)).unwrap();
+        c.on_log_write(NodeId(3), &w(1, &[2], 8)).unwrap();
+        let v = c.on_log_write(NodeId(3), &w(2, &[2], 9)).unwrap_err();
+        assert_eq!(v.property, "Log Matching");
+        assert_eq!(v.nodes, vec![NodeId(2), NodeId(3)]);
+        let v = c.on_log_write(NodeId(3), &w(1, &[1], 9)).unwrap_err();
+        assert_eq!(v.nodes, vec![NodeId(1), NodeId(3)]);
     }
 
     #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]

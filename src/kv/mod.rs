@@ -27,7 +27,8 @@ pub struct ClientId(pub u32);
 
 impl fmt::Display for ClientId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "C{}", self.0)
+        f.write_str("C")?;
+        write_decimal(f, u64::from(self.0))
     }
 }
 
@@ -133,25 +134,84 @@ impl Op {
 
 impl fmt::Display for Op {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Op::Get { key } => write!(f, "get {key:?}"),
-            Op::Put { key, value } => write!(f, "put {key:?} = {value:?}"),
-            Op::Append { key, value } => write!(f, "append {key:?} += {value:?}"),
-            Op::Delete { key } => write!(f, "delete {key:?}"),
-            Op::Cas {
-                key,
-                expected: Some(e),
-                value,
-            } => {
-                write!(f, "cas {key:?} {e:?} -> {value:?}")
+        write_op(f, self)
+    }
+}
+
+/// Write `op` as its `Display` does. The simulator describes every entry
+/// every node applies, so this writes the pieces directly (into a reused
+/// `String` there) instead of going through `format!`; the text is exactly
+/// what `write!(f, "put {key:?} = {value:?}")` and friends give.
+pub fn write_op(f: &mut impl fmt::Write, op: &Op) -> fmt::Result {
+    match op {
+        Op::Get { key } => {
+            f.write_str("get ")?;
+            write_quoted(f, key)
+        }
+        Op::Put { key, value } => {
+            f.write_str("put ")?;
+            write_quoted(f, key)?;
+            f.write_str(" = ")?;
+            write_quoted(f, value)
+        }
+        Op::Append { key, value } => {
+            f.write_str("append ")?;
+            write_quoted(f, key)?;
+            f.write_str(" += ")?;
+            write_quoted(f, value)
+        }
+        Op::Delete { key } => {
+            f.write_str("delete ")?;
+            write_quoted(f, key)
+        }
+        Op::Cas {
+            key,
+            expected,
+            value,
+        } => {
+            f.write_str("cas ")?;
+            write_quoted(f, key)?;
+            match expected {
+                Some(e) => {
+                    f.write_str(" ")?;
+                    write_quoted(f, e)?;
+                }
+                None => f.write_str(" absent")?,
             }
-            Op::Cas {
-                key,
-                expected: None,
-                value,
-            } => write!(f, "cas {key:?} absent -> {value:?}"),
+            f.write_str(" -> ")?;
+            write_quoted(f, value)
         }
     }
+}
+
+/// Write `s` exactly as `{:?}` does: quoted, with escapes. Plain printable
+/// ASCII without quotes or backslashes needs none, so it is copied as is.
+fn write_quoted(f: &mut impl fmt::Write, s: &str) -> fmt::Result {
+    if s.bytes()
+        .all(|b| (0x20..=0x7e).contains(&b) && b != b'"' && b != b'\\')
+    {
+        f.write_str("\"")?;
+        f.write_str(s)?;
+        f.write_str("\"")
+    } else {
+        write!(f, "{s:?}")
+    }
+}
+
+/// Write `n` in decimal, as `{}` does with no width or precision.
+pub fn write_decimal(f: &mut impl fmt::Write, mut n: u64) -> fmt::Result {
+    let mut buf = [0u8; 20];
+    let mut i = buf.len();
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    // Only ASCII digits were written.
+    f.write_str(std::str::from_utf8(&buf[i..]).unwrap_or_default())
 }
 
 /// What an operation returned.
@@ -341,6 +401,19 @@ impl KvStore {
         Applied::Fresh(result)
     }
 
+    /// Set `key` to `value`, reusing the stored strings when the key exists.
+    fn set(&mut self, key: &str, value: &str) {
+        match self.data.get_mut(key) {
+            Some(v) => {
+                v.clear();
+                v.push_str(value);
+            }
+            None => {
+                self.data.insert(key.to_owned(), value.to_owned());
+            }
+        }
+    }
+
     /// Run an operation against the data, with no session bookkeeping.
     pub fn execute(&mut self, op: &Op) -> OpResult {
         match op {
@@ -348,7 +421,7 @@ impl KvStore {
                 value: self.data.get(key).cloned(),
             },
             Op::Put { key, value } => {
-                self.data.insert(key.clone(), value.clone());
+                self.set(key, value);
                 OpResult::Ok
             }
             Op::Append { key, value } => {
@@ -372,7 +445,7 @@ impl KvStore {
             } => {
                 let current = self.data.get(key).cloned();
                 if current == *expected {
-                    self.data.insert(key.clone(), value.clone());
+                    self.set(key, value);
                     OpResult::Cas { ok: true, current }
                 } else {
                     OpResult::Cas { ok: false, current }
@@ -401,7 +474,8 @@ mod tests {
         }
     }
 
-    #[test]
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
     fn duplicate_append_applies_once() {
         // Dissertation §6.3: a retried command must not run twice.
         let mut kv = KvStore::new();
@@ -424,7 +498,8 @@ mod tests {
         assert_eq!(kv.get("k").map(String::as_str), Some("y"));
     }
 
-    #[test]
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
     fn cas_against_value_and_absent() {
         let mut kv = KvStore::new();
         let absent = Op::Cas {
@@ -461,7 +536,8 @@ mod tests {
         assert_eq!(kv.get("k").map(String::as_str), Some("2"));
     }
 
-    #[test]
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
     fn delete_reports_existence() {
         let mut kv = KvStore::new();
         kv.execute(&put("a", "1"));
@@ -475,7 +551,8 @@ mod tests {
         );
     }
 
-    #[test]
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
     fn validation_rejects_bad_input() {
         assert_eq!(put("", "v").validate(), Err(KvError::EmptyKey));
         let long_key = "k".repeat(MAX_KEY_LEN + 1);
@@ -494,7 +571,8 @@ mod tests {
             .is_ok());
     }
 
-    #[test]
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
     fn append_past_limit_changes_nothing() {
         let mut kv = KvStore::new();
         let chunk = "x".repeat(MAX_VALUE_LEN);
@@ -588,5 +666,79 @@ mod parse_tests {
             matches!(parse_op("frob", "k", None, None), Err(KvError::InvalidCommand(m)) if m.contains("unknown operation"))
         );
         assert_eq!(parse_op("get", "", None, None), Err(KvError::EmptyKey));
+    }
+
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    fn display_is_the_debug_quoted_text() {
+        let texts = [
+            "k1",
+            "",
+            "a b",
+            "q\"uote",
+            "back\\slash",
+            "tab\t",
+            "nl\n",
+            "é",
+            "\u{7f}",
+            "'",
+            "~!",
+            "\u{301}x",
+            "z\u{301}",
+        ];
+        for k in texts {
+            for v in texts {
+                let ops = [
+                    (Op::Get { key: k.into() }, format!("get {k:?}")),
+                    (
+                        Op::Put {
+                            key: k.into(),
+                            value: v.into(),
+                        },
+                        format!("put {k:?} = {v:?}"),
+                    ),
+                    (
+                        Op::Append {
+                            key: k.into(),
+                            value: v.into(),
+                        },
+                        format!("append {k:?} += {v:?}"),
+                    ),
+                    (Op::Delete { key: k.into() }, format!("delete {k:?}")),
+                    (
+                        Op::Cas {
+                            key: k.into(),
+                            expected: Some(v.into()),
+                            value: k.into(),
+                        },
+                        format!("cas {k:?} {v:?} -> {k:?}"),
+                    ),
+                    (
+                        Op::Cas {
+                            key: k.into(),
+                            expected: None,
+                            value: v.into(),
+                        },
+                        format!("cas {k:?} absent -> {v:?}"),
+                    ),
+                ];
+                for (op, want) in ops {
+                    assert_eq!(op.to_string(), want);
+                }
+            }
+        }
+        for n in [0u32, 7, 10, 99, 1000, u32::MAX] {
+            assert_eq!(ClientId(n).to_string(), format!("C{n}"));
+        }
+        let mut s = String::new();
+        write_decimal(&mut s, u64::MAX).unwrap();
+        assert_eq!(s, u64::MAX.to_string());
+        let op = Op::Put {
+            key: "k\"1".into(),
+            value: "v".into(),
+        };
+        let mut s = String::new();
+        write_op(&mut s, &op).unwrap();
+        assert_eq!(s, op.to_string());
     }
 }

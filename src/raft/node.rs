@@ -180,6 +180,20 @@ pub struct Ready<C> {
     pub events: Vec<NodeEvent>,
 }
 
+impl<C> Default for Ready<C> {
+    fn default() -> Self {
+        Ready {
+            hard_state: None,
+            log_write: None,
+            messages: Vec::new(),
+            committed: Vec::new(),
+            reads: Vec::new(),
+            failed_reads: Vec::new(),
+            events: Vec::new(),
+        }
+    }
+}
+
 impl<C> Ready<C> {
     /// True if there is nothing to do.
     pub fn is_empty(&self) -> bool {
@@ -190,6 +204,36 @@ impl<C> Ready<C> {
             && self.reads.is_empty()
             && self.failed_reads.is_empty()
             && self.events.is_empty()
+    }
+}
+
+/// The `quorum`-th largest of `values` (`len` of them), or the default when
+/// there are fewer: the value a majority has reached. Sorts on the stack for
+/// clusters of up to 16 members, so the hot path does not allocate.
+fn quorum_value<T: Ord + Copy + Default>(
+    values: impl Iterator<Item = T>,
+    len: usize,
+    quorum: usize,
+) -> T {
+    const SMALL: usize = 16;
+    if len <= SMALL {
+        let mut buf = [T::default(); SMALL];
+        let mut n = 0;
+        for v in values.take(SMALL) {
+            buf[n] = v;
+            n += 1;
+        }
+        let vals = &mut buf[..n];
+        vals.sort_unstable_by(|a, b| b.cmp(a));
+        vals.get(quorum.wrapping_sub(1))
+            .copied()
+            .unwrap_or_default()
+    } else {
+        let mut vals: Vec<T> = values.collect();
+        vals.sort_unstable_by(|a, b| b.cmp(a));
+        vals.get(quorum.wrapping_sub(1))
+            .copied()
+            .unwrap_or_default()
     }
 }
 
@@ -431,11 +475,6 @@ impl<C: Clone> RaftNode<C> {
         self.members.len() / 2 + 1
     }
 
-    fn peers(&self) -> impl Iterator<Item = NodeId> + '_ {
-        let me = self.id;
-        self.members.iter().copied().filter(move |m| *m != me)
-    }
-
     fn reset_election_timer(&mut self, now: u64) {
         let t = self.rng.range_inclusive(
             self.config.election_timeout_min_us,
@@ -539,8 +578,11 @@ impl<C: Clone> RaftNode<C> {
             return;
         }
         let (last_log_index, last_log_term) = (self.last_index(), self.last_term());
-        let peers: Vec<NodeId> = self.peers().collect();
-        for p in peers {
+        for i in 0..self.members.len() {
+            let p = self.members[i];
+            if p == self.id {
+                continue;
+            }
             self.send(
                 p,
                 Rpc::RequestVote {
@@ -591,8 +633,11 @@ impl<C: Clone> RaftNode<C> {
     fn heartbeat(&mut self, now: u64) {
         self.heartbeat_deadline = now.saturating_add(self.config.heartbeat_interval_us);
         self.round += 1;
-        let peers: Vec<NodeId> = self.peers().collect();
-        for p in peers {
+        for i in 0..self.members.len() {
+            let p = self.members[i];
+            if p == self.id {
+                continue;
+            }
             let pr = &mut self.progress[p.idx()];
             if !pr.inflight.is_empty() && !pr.acked_since_tick {
                 // Nothing came back for a whole interval: assume the
@@ -651,9 +696,11 @@ impl<C: Clone> RaftNode<C> {
     }
 
     fn replicate_all(&mut self) {
-        let peers: Vec<NodeId> = self.peers().collect();
-        for p in peers {
-            self.send_append(p, false);
+        for i in 0..self.members.len() {
+            let p = self.members[i];
+            if p != self.id {
+                self.send_append(p, false);
+            }
         }
     }
 
@@ -708,9 +755,11 @@ impl<C: Clone> RaftNode<C> {
             read_index: self.commit_index,
             round: self.round,
         });
-        let peers: Vec<NodeId> = self.peers().collect();
-        for p in peers {
-            self.send_append(p, true);
+        for i in 0..self.members.len() {
+            let p = self.members[i];
+            if p != self.id {
+                self.send_append(p, true);
+            }
         }
     }
 
@@ -719,31 +768,29 @@ impl<C: Clone> RaftNode<C> {
             return;
         }
         let me = self.id.idx();
-        let mut rounds: Vec<u64> = self
-            .members
-            .iter()
-            .map(|m| {
+        let confirmed = quorum_value(
+            self.members.iter().map(|m| {
                 if m.idx() == me {
                     self.round
                 } else {
                     self.progress[m.idx()].acked_round
                 }
-            })
-            .collect();
-        rounds.sort_unstable_by(|a, b| b.cmp(a));
-        let confirmed = rounds.get(self.quorum() - 1).copied().unwrap_or(0);
-        let mut keep = Vec::new();
-        for r in self.pending_reads.drain(..) {
+            }),
+            self.members.len(),
+            self.quorum(),
+        );
+        let out_reads = &mut self.out_reads;
+        self.pending_reads.retain(|r| {
             if r.round <= confirmed {
-                self.out_reads.push(ReadyRead {
+                out_reads.push(ReadyRead {
                     id: r.id,
                     read_index: r.read_index,
                 });
+                false
             } else {
-                keep.push(r);
+                true
             }
-        }
-        self.pending_reads = keep;
+        });
     }
 
     /// Handle a message from another node.
@@ -1035,7 +1082,8 @@ impl<C: Clone> RaftNode<C> {
             let matched = match_index.min(last);
             pr.inflight.retain(|end| *end > matched);
             pr.acked_since_tick = true;
-            if matched > pr.match_index {
+            let advanced = matched > pr.match_index;
+            if advanced {
                 pr.match_index = matched;
             }
             if pr.probing {
@@ -1045,7 +1093,12 @@ impl<C: Clone> RaftNode<C> {
             } else if pr.next_index <= pr.match_index {
                 pr.next_index = pr.match_index.next();
             }
-            self.maybe_commit();
+            // Every other change that can move the commit point (the
+            // leader's own appends, a new term) already ran `maybe_commit`;
+            // with no match index moved, it would find nothing new.
+            if advanced {
+                self.maybe_commit();
+            }
         } else if let Some(hint) = conflict {
             // Fast backtracking (Raft §5.3): skip the follower's whole
             // conflicting term, or jump to its log end.
@@ -1071,13 +1124,13 @@ impl<C: Clone> RaftNode<C> {
         if self.role != Role::Leader {
             return;
         }
-        let mut matches: Vec<LogIndex> = self
-            .members
-            .iter()
-            .map(|m| self.progress[m.idx()].match_index)
-            .collect();
-        matches.sort_unstable_by(|a, b| b.cmp(a));
-        let candidate = matches.get(self.quorum() - 1).copied().unwrap_or_default();
+        let candidate = quorum_value(
+            self.members
+                .iter()
+                .map(|m| self.progress[m.idx()].match_index),
+            self.members.len(),
+            self.quorum(),
+        );
         // Raft §5.4.2: count replicas only for an entry of the current term.
         if candidate > self.commit_index && self.term_at(candidate) == Some(self.hard.current_term)
         {
@@ -1086,9 +1139,11 @@ impl<C: Clone> RaftNode<C> {
                 to: candidate,
             });
             self.commit_index = candidate;
-            let waiting: Vec<u64> = self.reads_waiting_for_term_commit.drain(..).collect();
-            for id in waiting {
-                self.register_read(id);
+            if !self.reads_waiting_for_term_commit.is_empty() {
+                let waiting = std::mem::take(&mut self.reads_waiting_for_term_commit);
+                for id in waiting {
+                    self.register_read(id);
+                }
             }
         }
     }
@@ -1097,13 +1152,27 @@ impl<C: Clone> RaftNode<C> {
 
     /// Drain everything produced since the last call.
     pub fn take_ready(&mut self) -> Ready<C> {
-        let hard_state = if self.hard_dirty {
+        let mut ready = Ready::default();
+        let committed = self.take_ready_into(&mut ready);
+        let (start, end) = (committed.start as usize, committed.end as usize);
+        ready.committed = self.log[start..end].to_vec();
+        ready
+    }
+
+    /// [`RaftNode::take_ready`] for drivers that run many steps: `out`'s
+    /// buffers are reused (its previous contents are dropped), and the
+    /// committed entries are not copied. `out.committed` is left empty;
+    /// instead the indices to apply are returned (`start + 1..=end` as log
+    /// indices, i.e. positions `start..end` of [`RaftNode::log`]), and stay
+    /// valid until the next input to the node.
+    pub fn take_ready_into(&mut self, out: &mut Ready<C>) -> std::ops::Range<u64> {
+        out.hard_state = if self.hard_dirty {
             self.hard_dirty = false;
             Some(self.hard)
         } else {
             None
         };
-        let log_write = self.log_dirty_from.take().map(|from| {
+        out.log_write = self.log_dirty_from.take().map(|from| {
             let start = (from.0 as usize).saturating_sub(1).min(self.log.len());
             LogWrite {
                 from,
@@ -1111,21 +1180,22 @@ impl<C: Clone> RaftNode<C> {
             }
         });
         let committed = if self.commit_index > self.handed_out {
-            let start = self.handed_out.0 as usize;
-            let end = (self.commit_index.0 as usize).min(self.log.len());
-            self.handed_out = LogIndex(end as u64);
-            self.log[start..end].to_vec()
+            let start = self.handed_out.0;
+            let end = self.commit_index.0.min(self.log.len() as u64);
+            self.handed_out = LogIndex(end);
+            start..end
         } else {
-            Vec::new()
+            0..0
         };
-        Ready {
-            hard_state,
-            log_write,
-            messages: std::mem::take(&mut self.out_messages),
-            committed,
-            reads: std::mem::take(&mut self.out_reads),
-            failed_reads: std::mem::take(&mut self.out_failed_reads),
-            events: std::mem::take(&mut self.out_events),
-        }
+        out.committed.clear();
+        out.messages.clear();
+        std::mem::swap(&mut out.messages, &mut self.out_messages);
+        out.reads.clear();
+        std::mem::swap(&mut out.reads, &mut self.out_reads);
+        out.failed_reads.clear();
+        std::mem::swap(&mut out.failed_reads, &mut self.out_failed_reads);
+        out.events.clear();
+        std::mem::swap(&mut out.events, &mut self.out_events);
+        committed
     }
 }

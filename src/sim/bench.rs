@@ -22,6 +22,17 @@ pub struct BenchRun {
 /// schedule with 5 clients).
 pub const WORKLOADS: [&str; 4] = ["seq1", "conc64", "idle", "fuzz"];
 
+/// What workload `name` simulates, for labelling figures.
+pub fn describe(name: &str) -> Option<&'static str> {
+    Some(match name {
+        "seq1" => "5 nodes, 1 client calling back to back (puts), no faults",
+        "conc64" => "5 nodes, 64 clients calling back to back (puts), no faults",
+        "idle" => "5 nodes, no clients: heartbeats only",
+        "fuzz" => "5 nodes, 5 clients, seeded crashes, partitions, loss (fuzz schedule)",
+        _ => return None,
+    })
+}
+
 fn quiet(seed: u64) -> Simulation {
     let cfg = SimConfig {
         trace_keep: 0,
@@ -34,8 +45,16 @@ fn quiet(seed: u64) -> Simulation {
     }
 }
 
-/// Run workload `name` for `sim_secs` simulated seconds.
+/// Run workload `name` for `sim_secs` simulated seconds, with the safety
+/// invariants checked after every event, as in every simulation.
 pub fn run(name: &str, sim_secs: f64, seed: u64) -> Option<BenchRun> {
+    run_with(name, sim_secs, seed, true)
+}
+
+/// [`run`], choosing whether the invariant checker runs (`checks`), to
+/// measure the simulation alone. `fuzz` always checks: its checks are the
+/// point of the schedule.
+pub fn run_with(name: &str, sim_secs: f64, seed: u64, checks: bool) -> Option<BenchRun> {
     let us = (sim_secs * 1e6) as u64;
     let mut sim = match name {
         "fuzz" => {
@@ -52,6 +71,9 @@ pub fn run(name: &str, sim_secs: f64, seed: u64) -> Option<BenchRun> {
         }
         _ => quiet(seed),
     };
+    if !checks {
+        sim.skip_invariant_checks();
+    }
     let clients = match name {
         "seq1" => 1,
         "conc64" => 64,

@@ -4,7 +4,7 @@
 //! next node, so a retried command still takes effect once
 //! (dissertation §6.3).
 
-use crate::kv::{ClientId, Op};
+use crate::kv::{write_decimal, ClientId, Op};
 use crate::raft::NodeId;
 use crate::rng::Rng;
 use serde::{Deserialize, Serialize};
@@ -87,8 +87,17 @@ impl Clerk {
     /// A random operation for the automatic workload. Values are unique per
     /// client and call so a checker can tell writes apart.
     pub fn random_op(&self, rng: &mut Rng, w: &Workload) -> Op {
-        let key = format!("k{}", rng.range_inclusive(0, u64::from(w.keys.max(1)) - 1));
-        let tag = format!("{}.{}", self.id.0, self.last_seq + 1);
+        // As `format!("k{}", ..)` and `format!("{}.{}", ..)`, one allocation each.
+        let mut key = String::with_capacity(8);
+        key.push('k');
+        let _ = write_decimal(
+            &mut key,
+            rng.range_inclusive(0, u64::from(w.keys.max(1)) - 1),
+        );
+        let mut tag = String::with_capacity(16);
+        let _ = write_decimal(&mut tag, u64::from(self.id.0));
+        tag.push('.');
+        let _ = write_decimal(&mut tag, self.last_seq + 1);
         let roll = rng.range_inclusive(0, 99) as u32;
         if roll < w.get_percent {
             return Op::Get { key };

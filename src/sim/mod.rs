@@ -13,6 +13,18 @@
 //! every message in flight to it; a restart rebuilds it from storage only.
 //! The safety checker ([`InvariantChecker`]) sees every event; a violation
 //! stops the run.
+//!
+//! Speed (measured with `cargo bench --bench sim`; the trace must not
+//! change, `tests/determinism.rs`): the hot path does not allocate per
+//! event. Messages in transit live in a reused slab, not boxed in the heap;
+//! each node's `Ready` is drained into reused buffers
+//! ([`RaftNode::take_ready_into`]); committed entries are applied straight
+//! from the node's log and log writes move into storage instead of being
+//! copied; and when the trace keeps no events, the frequent ones are hashed
+//! field by field without being built (see [`trace::Trace::push_sent`]).
+//! What is left per event is mostly the event queue, the network draws, the
+//! trace hash and Raft itself; per client operation, copies of the command
+//! (each `Op` clone allocates its strings).
 
 pub mod bench;
 pub mod client;
@@ -25,7 +37,9 @@ pub mod view;
 use crate::check::history::History;
 use crate::check::invariants::{InvariantChecker, Violation};
 use crate::kv::{ClientId, Command, KvError, Op, OpResult};
-use crate::raft::{Config, LogIndex, Message, NodeEvent, NodeId, RaftNode, Role, Rpc, Term};
+use crate::raft::{
+    Config, LogIndex, Message, NodeEvent, NodeId, Payload, RaftNode, Ready, Role, Rpc, Term,
+};
 use crate::rng::Rng;
 use crate::storage::{MemStorage, Storage, WriteBatch};
 use client::{Clerk, PendingCall, Workload};
@@ -34,7 +48,7 @@ use serde::{Deserialize, Serialize};
 use server::{Answer, ClientReply, ClientRequest, Server};
 use std::cmp::Ordering;
 use std::collections::{BTreeMap, BinaryHeap, VecDeque};
-use trace::{DropReason, Endpoint, MsgKind, Trace, TraceEvent};
+use trace::{DropReason, Endpoint, MsgKind, Trace, TraceEvent, MSG_KINDS};
 
 /// Everything that shapes a run besides the seed.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -199,6 +213,27 @@ impl Packet {
     }
 }
 
+/// The text of [`TraceEvent::Applied`]: what the entry did, as
+/// `format!("{} #{}: {}", c.client, c.seq, c.op)` (plus a note for a
+/// duplicate) would write it.
+fn write_applied_text(out: &mut String, payload: &Payload<Command>, duplicate: bool) {
+    match payload {
+        Payload::Noop => out.push_str("no-op"),
+        Payload::Command(c) => {
+            // As `ClientId`'s Display. Writing to a String cannot fail.
+            out.push('C');
+            let _ = crate::kv::write_decimal(out, u64::from(c.client.0));
+            out.push_str(" #");
+            let _ = crate::kv::write_decimal(out, c.seq);
+            out.push_str(": ");
+            let _ = crate::kv::write_op(out, &c.op);
+            if duplicate {
+                out.push_str(" (duplicate, not applied again)");
+            }
+        }
+    }
+}
+
 /// A message on its way, for the view.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Flight {
@@ -231,9 +266,11 @@ pub struct Drop {
     pub reason: DropReason,
 }
 
+/// A queued event. Kept small (a delivery is a slot in
+/// [`Simulation::deliveries`]) so the heap moves little data.
 #[derive(Clone, Debug)]
 enum Event {
-    Deliver(Box<Delivery>),
+    Deliver(u32),
     NodeTimer {
         node: NodeId,
         incarnation: u32,
@@ -260,14 +297,22 @@ struct Delivery {
 
 #[derive(Debug)]
 struct Scheduled {
-    at: u64,
-    seq: u64,
+    /// `(time << 64) | insertion order`: one comparison orders by time with
+    /// ties broken by insertion order. The order is total (the insertion
+    /// counter is unique), so the pop order does not depend on the heap.
+    key: u128,
     event: Event,
+}
+
+impl Scheduled {
+    fn at(&self) -> u64 {
+        (self.key >> 64) as u64
+    }
 }
 
 impl PartialEq for Scheduled {
     fn eq(&self, other: &Self) -> bool {
-        self.at == other.at && self.seq == other.seq
+        self.key == other.key
     }
 }
 impl Eq for Scheduled {}
@@ -279,7 +324,7 @@ impl PartialOrd for Scheduled {
 impl Ord for Scheduled {
     fn cmp(&self, other: &Self) -> Ordering {
         // Min-heap on (time, insertion order).
-        other.at.cmp(&self.at).then(other.seq.cmp(&self.seq))
+        other.key.cmp(&self.key)
     }
 }
 
@@ -331,6 +376,13 @@ pub struct Simulation {
     now: u64,
     queue: BinaryHeap<Scheduled>,
     next_event_seq: u64,
+    /// Messages in transit, referenced by [`Event::Deliver`]; freed slots
+    /// are reused (`free_deliveries`), so sending does not allocate.
+    deliveries: Vec<Option<Delivery>>,
+    free_deliveries: Vec<u32>,
+    /// The drained output of the node being processed, kept to reuse its
+    /// buffers.
+    ready: Option<Box<Ready<Command>>>,
     next_flight_id: u64,
     slots: Vec<Slot>,
     network: Network,
@@ -339,12 +391,14 @@ pub struct Simulation {
     trace: Trace,
     history: History,
     checker: InvariantChecker,
+    /// False once [`Simulation::skip_invariant_checks`] was called.
+    checks: bool,
     violation: Option<Violation>,
     flights: BTreeMap<u64, Flight>,
     drops: VecDeque<Drop>,
     events_processed: u64,
     messages_sent: u64,
-    rpc_counts: BTreeMap<MsgKind, u64>,
+    rpc_counts: [u64; MSG_KINDS],
     client_base: u32,
     durability: Durability,
 }
@@ -395,10 +449,14 @@ impl Simulation {
             client_rng: Rng::new(Rng::derive(seed, 2)),
             trace: Trace::new(config.trace_keep),
             checker: InvariantChecker::new(n),
+            checks: true,
             config,
             now: 0,
             queue: BinaryHeap::new(),
             next_event_seq: 0,
+            deliveries: Vec::new(),
+            free_deliveries: Vec::new(),
+            ready: Some(Box::default()),
             next_flight_id: 0,
             slots: Vec::with_capacity(n),
             clients: Vec::new(),
@@ -408,7 +466,7 @@ impl Simulation {
             drops: VecDeque::new(),
             events_processed: 0,
             messages_sent: 0,
-            rpc_counts: BTreeMap::new(),
+            rpc_counts: [0; MSG_KINDS],
             client_base: 0,
             durability: Durability::default(),
         };
@@ -519,6 +577,15 @@ impl Simulation {
     pub fn trace_hash(&self) -> u64 {
         self.trace.hash()
     }
+    /// Stop checking the safety invariants after every event, for
+    /// benchmarks that measure the simulation alone. One way: the checker
+    /// cannot pick up a run it did not follow. The trace is unchanged as long
+    /// as no invariant breaks; [`Simulation::committed_index`] stays at what
+    /// was known at this point.
+    pub fn skip_invariant_checks(&mut self) {
+        self.checks = false;
+    }
+
     /// The first safety violation, if any (the run stops there).
     pub fn violation(&self) -> Option<&Violation> {
         self.violation.as_ref()
@@ -527,16 +594,20 @@ impl Simulation {
     pub fn events_processed(&self) -> u64 {
         self.events_processed
     }
-    /// Messages sent so far by kind.
-    pub fn rpc_counts(&self) -> &BTreeMap<MsgKind, u64> {
-        &self.rpc_counts
+    /// Messages sent so far by kind (kinds never sent are absent).
+    pub fn rpc_counts(&self) -> BTreeMap<MsgKind, u64> {
+        MsgKind::ALL
+            .iter()
+            .map(|k| (*k, self.rpc_counts[*k as usize]))
+            .filter(|(_, v)| *v > 0)
+            .collect()
     }
     /// Messages sent so far between nodes.
     pub fn raft_messages_sent(&self) -> u64 {
-        self.rpc_counts
+        MsgKind::ALL
             .iter()
-            .filter(|(k, _)| !matches!(k, MsgKind::ClientRequest | MsgKind::ClientReply))
-            .map(|(_, v)| v)
+            .filter(|k| !matches!(k, MsgKind::ClientRequest | MsgKind::ClientReply))
+            .map(|k| self.rpc_counts[*k as usize])
             .sum()
     }
     /// Messages in flight.
@@ -549,7 +620,7 @@ impl Simulation {
     }
     /// Time of the next queued event.
     pub fn next_event_at(&self) -> Option<u64> {
-        self.queue.peek().map(|s| s.at)
+        self.queue.peek().map(|s| s.at())
     }
 
     // ----- Running -----------------------------------------------------------
@@ -557,7 +628,24 @@ impl Simulation {
     fn schedule(&mut self, at: u64, event: Event) {
         let seq = self.next_event_seq;
         self.next_event_seq += 1;
-        self.queue.push(Scheduled { at, seq, event });
+        self.queue.push(Scheduled {
+            key: (u128::from(at) << 64) | u128::from(seq),
+            event,
+        });
+    }
+
+    fn schedule_delivery(&mut self, at: u64, d: Delivery) {
+        let slot = match self.free_deliveries.pop() {
+            Some(i) => {
+                self.deliveries[i as usize] = Some(d);
+                i
+            }
+            None => {
+                self.deliveries.push(Some(d));
+                (self.deliveries.len() - 1) as u32
+            }
+        };
+        self.schedule(at, Event::Deliver(slot));
     }
 
     fn record(&mut self, event: TraceEvent) {
@@ -582,17 +670,21 @@ impl Simulation {
         let Some(s) = self.queue.pop() else {
             return false;
         };
-        self.now = self.now.max(s.at);
+        self.now = self.now.max(s.at());
         self.events_processed += 1;
         match s.event {
-            Event::Deliver(d) => {
-                let Delivery {
+            Event::Deliver(slot) => {
+                let Some(Delivery {
                     flight_id,
                     from,
                     to,
                     to_incarnation,
                     packet,
-                } = *d;
+                }) = self.deliveries[slot as usize].take()
+                else {
+                    return self.violation.is_none();
+                };
+                self.free_deliveries.push(slot);
                 self.deliver(flight_id, from, to, to_incarnation, packet)
             }
             Event::NodeTimer {
@@ -695,19 +787,35 @@ impl Simulation {
         let Some(server) = self.slots[id.idx()].server.as_mut() else {
             return;
         };
-        let ready = server.raft.take_ready();
+        // Reuse the buffers of the last drain (no allocation per step).
+        let mut ready = self.ready.take().unwrap_or_default();
+        let committed = server.raft.take_ready_into(&mut ready);
         let commit_now = server.raft.commit_index();
+        self.act_on_ready(id, &mut ready, committed, commit_now);
+        self.ready = Some(ready);
+    }
+
+    fn act_on_ready(
+        &mut self,
+        id: NodeId,
+        ready: &mut Ready<Command>,
+        committed: std::ops::Range<u64>,
+        commit_now: LogIndex,
+    ) {
+        let i = id.idx();
         // What the node did.
-        for ev in ready.events {
+        for ev in ready.events.drain(..) {
             self.node_event(id, ev);
         }
         // 1. Persist.
         let batch = WriteBatch {
-            hard_state: ready.hard_state,
-            log_write: ready.log_write,
+            hard_state: ready.hard_state.take(),
+            log_write: ready.log_write.take(),
         };
         if !batch.is_empty() {
-            if let Err(e) = self.slots[id.idx()].storage.write(&batch) {
+            let durable_copy = self.durability.enabled.then(|| batch.clone());
+            let written = batch.log_write.as_ref().map(|w| w.from);
+            if let Err(e) = self.slots[i].storage.write_owned(batch) {
                 self.fail(Violation {
                     property: "Durability".into(),
                     nodes: vec![id],
@@ -717,65 +825,75 @@ impl Simulation {
                 });
                 return;
             }
-            if self.durability.enabled {
-                self.issue_durable(
-                    Endpoint::Node(id),
-                    DurableRecord::Node {
-                        node: id,
-                        batch: batch.clone(),
-                    },
-                );
+            if let Some(batch) = durable_copy {
+                self.issue_durable(Endpoint::Node(id), DurableRecord::Node { node: id, batch });
             }
-            if let Some(w) = &batch.log_write {
-                if let Err(v) = self.checker.on_log_write(id, w) {
-                    self.fail(v);
-                }
-                if let (Some(first), Some(last)) = (w.entries.first(), w.entries.last()) {
-                    self.record(TraceEvent::Appended {
+            if let Some(from) = written {
+                // The entries just written, read back from storage.
+                let log = &self.slots[i].storage.durable().log;
+                let entries = log.get(from.0 as usize - 1..).unwrap_or(&[]);
+                let checked = if self.checks {
+                    self.checker.on_log_entries(id, from, entries)
+                } else {
+                    Ok(())
+                };
+                let appended = match (entries.first(), entries.last()) {
+                    (Some(first), Some(last)) => Some(TraceEvent::Appended {
                         node: id,
                         from: first.index,
                         to: last.index,
                         last_term: last.term,
-                    });
+                    }),
+                    _ => None,
+                };
+                if let Err(v) = checked {
+                    self.fail(v);
+                }
+                if let Some(ev) = appended {
+                    self.record(ev);
                 }
             }
         }
         // Checks that depend on the durable log.
-        if let Err(v) = self.checker.on_commit(id, commit_now) {
-            self.fail(v);
+        if self.checks {
+            if let Err(v) = self.checker.on_commit(id, commit_now) {
+                self.fail(v);
+            }
         }
         // 2. Send.
-        for m in ready.messages {
+        for m in ready.messages.drain(..) {
             let (from, to) = (Endpoint::Node(m.from), Endpoint::Node(m.to));
             self.send(from, to, Packet::Raft(m));
         }
-        // 3. Apply.
-        for e in &ready.committed {
-            if let Err(v) = self.checker.on_apply(id, e) {
-                self.fail(v);
-            }
-            let Some(server) = self.slots[id.idx()].server.as_mut() else {
+        // 3. Apply, straight from the node's log (no copies).
+        for pos in committed {
+            let index = LogIndex(pos + 1);
+            let Some(e) = self.slots[i]
+                .server
+                .as_ref()
+                .and_then(|s| s.raft.entry(index))
+            else {
                 return;
             };
-            let (applied, reply) = server.apply(e);
-            let what = match (&e.payload, &applied) {
-                (crate::raft::Payload::Noop, _) => "no-op".to_string(),
-                (crate::raft::Payload::Command(c), Some(crate::kv::Applied::Duplicate(_))) => {
-                    format!(
-                        "{} #{}: {} (duplicate, not applied again)",
-                        c.client, c.seq, c.op
-                    )
+            if self.checks {
+                if let Err(v) = self.checker.on_apply(id, e) {
+                    self.fail(v);
                 }
-                (crate::raft::Payload::Command(c), _) => {
-                    format!("{} #{}: {}", c.client, c.seq, c.op)
-                }
+            }
+            let Some(server) = self.slots[i].server.as_mut() else {
+                return;
             };
-            self.record(TraceEvent::Applied {
-                node: id,
-                index: e.index,
-                term: e.term,
-                what,
-            });
+            let Some((applied, reply)) = server.apply_index(index) else {
+                return;
+            };
+            let Some(e) = server.raft.entry(index) else {
+                return;
+            };
+            let duplicate = matches!(applied, Some(crate::kv::Applied::Duplicate(_)));
+            self.trace
+                .push_applied(self.now, id, e.index, e.term, |out| {
+                    write_applied_text(out, &e.payload, duplicate)
+                });
             if let Some(r) = reply {
                 self.send(
                     Endpoint::Node(id),
@@ -785,9 +903,16 @@ impl Simulation {
             }
         }
         // 4. Reads.
-        let Some(server) = self.slots[id.idx()].server.as_mut() else {
+        let Some(server) = self.slots[i].server.as_mut() else {
             return;
         };
+        if ready.reads.is_empty()
+            && ready.failed_reads.is_empty()
+            && server.confirmed_reads_waiting() == 0
+        {
+            self.schedule_node_timer(id);
+            return;
+        }
         let mut replies = server.on_reads(&ready.reads, &ready.failed_reads);
         let served = server.serve_reads();
         for s in served {
@@ -829,8 +954,10 @@ impl Simulation {
             NodeEvent::BecameLeader { term, votes } => {
                 // Checked before the no-op of this term reaches the checker's
                 // mirror; the no-op cannot hide a missing committed entry.
-                if let Err(v) = self.checker.on_leader(id, term) {
-                    self.fail(v);
+                if self.checks {
+                    if let Err(v) = self.checker.on_leader(id, term) {
+                        self.fail(v);
+                    }
                 }
                 TraceEvent::BecameLeader {
                     node: id,
@@ -879,7 +1006,7 @@ impl Simulation {
 
     fn route(&mut self, from: Endpoint, to: Endpoint, packet: Packet) {
         let kind = packet.kind();
-        *self.rpc_counts.entry(kind).or_insert(0) += 1;
+        self.rpc_counts[kind as usize] += 1;
         self.messages_sent += 1;
         let to_incarnation = match to {
             Endpoint::Node(n) => self.slots.get(n.idx()).map(|s| s.incarnation).unwrap_or(0),
@@ -914,44 +1041,51 @@ impl Simulation {
                     self.push_drop(flight, reason);
                 }
             }
-            Fate::Deliver(delays) => {
-                let n = delays.len();
-                let mut packet = Some(packet);
-                for (i, d) in delays.into_iter().enumerate() {
-                    let id = self.next_flight_id;
-                    self.next_flight_id += 1;
-                    let duplicate = i > 0;
-                    self.record(TraceEvent::Sent {
-                        id,
-                        from,
-                        to,
-                        kind,
-                        duplicate,
-                    });
-                    let Some(p) = (if i + 1 == n {
-                        packet.take()
-                    } else {
-                        packet.clone()
-                    }) else {
-                        break;
-                    };
-                    if self.config.track_flights {
-                        let f = self.flight(id, from, to, &p, self.now + d, duplicate);
-                        self.flights.insert(id, f);
-                    }
-                    self.schedule(
-                        self.now + d,
-                        Event::Deliver(Box::new(Delivery {
-                            flight_id: id,
-                            from,
-                            to,
-                            to_incarnation,
-                            packet: p,
-                        })),
-                    );
-                }
+            Fate::Deliver {
+                delay,
+                duplicate: None,
+            } => self.dispatch(from, to, to_incarnation, kind, packet, delay, false),
+            Fate::Deliver {
+                delay,
+                duplicate: Some(again),
+            } => {
+                let copy = packet.clone();
+                self.dispatch(from, to, to_incarnation, kind, copy, delay, false);
+                self.dispatch(from, to, to_incarnation, kind, packet, again, true);
             }
         }
+    }
+
+    /// Put one copy of a message on its way.
+    #[allow(clippy::too_many_arguments)]
+    fn dispatch(
+        &mut self,
+        from: Endpoint,
+        to: Endpoint,
+        to_incarnation: u32,
+        kind: MsgKind,
+        packet: Packet,
+        delay: u64,
+        duplicate: bool,
+    ) {
+        let id = self.next_flight_id;
+        self.next_flight_id += 1;
+        self.trace
+            .push_sent(self.now, id, from, to, kind, duplicate);
+        if self.config.track_flights {
+            let f = self.flight(id, from, to, &packet, self.now + delay, duplicate);
+            self.flights.insert(id, f);
+        }
+        self.schedule_delivery(
+            self.now + delay,
+            Delivery {
+                flight_id: id,
+                from,
+                to,
+                to_incarnation,
+                packet,
+            },
+        );
     }
 
     fn flight(
@@ -992,7 +1126,11 @@ impl Simulation {
         to_incarnation: u32,
         packet: Packet,
     ) {
-        let flight = self.flights.remove(&flight_id);
+        let flight = if self.flights.is_empty() {
+            None
+        } else {
+            self.flights.remove(&flight_id)
+        };
         let kind = packet.kind();
         match to {
             Endpoint::Node(n) => {
@@ -1010,12 +1148,8 @@ impl Simulation {
                     }
                     return;
                 }
-                self.record(TraceEvent::Delivered {
-                    id: flight_id,
-                    from,
-                    to,
-                    kind,
-                });
+                self.trace
+                    .push_delivered(self.now, flight_id, from, to, kind);
                 let now = self.now;
                 let Some(server) = self.slots[n.idx()].server.as_mut() else {
                     return;
@@ -1034,12 +1168,8 @@ impl Simulation {
                 self.process_node(n);
             }
             Endpoint::Client(c) => {
-                self.record(TraceEvent::Delivered {
-                    id: flight_id,
-                    from,
-                    to,
-                    kind,
-                });
+                self.trace
+                    .push_delivered(self.now, flight_id, from, to, kind);
                 if let (Packet::Reply(r), Endpoint::Node(node)) = (packet, from) {
                     self.client_reply(c, node, r);
                 }
@@ -1363,10 +1493,14 @@ impl Simulation {
                 self.issue_durable(Endpoint::Client(client), DurableRecord::Call(call));
             }
         }
-        let c = self.clerk_mut(client)?;
-        c.current = Some(PendingCall {
+        let slot = client.0.wrapping_sub(self.client_base + 1) as usize;
+        let c = self
+            .clients
+            .get_mut(slot)
+            .ok_or(SimError::NoSuchClient(client.0))?;
+        let call = c.current.insert(PendingCall {
             seq,
-            op: op.clone(),
+            op,
             history_id: Some(hid),
             invoked_at: now,
             attempts: 0,
@@ -1374,7 +1508,7 @@ impl Simulation {
             stale_node: None,
             timer_gen: 0,
         });
-        self.record(TraceEvent::ClientInvoke { client, seq, op });
+        self.trace.push_client_invoke(now, client, seq, &call.op);
         self.client_send(client);
         Ok(seq)
     }

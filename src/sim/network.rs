@@ -56,14 +56,20 @@ impl LinkParams {
 }
 
 /// What the network decided for one message: zero, one or two deliveries.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Fate {
     /// Dropped because the link is cut.
     Cut,
     /// Lost at random.
     Lost,
-    /// Delivered after each delay (two entries when duplicated).
-    Deliver(Vec<u64>),
+    /// Delivered after `delay`, and once more after `duplicate` if the
+    /// network duplicated it.
+    Deliver {
+        /// Delay of the (first) copy, µs.
+        delay: u64,
+        /// Delay of the duplicate copy, µs.
+        duplicate: Option<u64>,
+    },
 }
 
 /// The network model.
@@ -128,27 +134,34 @@ impl Network {
 
     /// Decide what happens to a message sent now.
     pub fn route(&mut self, from: Endpoint, to: Endpoint) -> Fate {
-        if self.is_cut(from, to) {
+        if !self.cuts.is_empty() && self.is_cut(from, to) {
             return Fate::Cut;
         }
-        let p = self.params(from, to).clone();
-        if self.rng.chance(p.loss) {
+        let p = if self.overrides.is_empty() {
+            &self.defaults
+        } else {
+            self.overrides.get(&(from, to)).unwrap_or(&self.defaults)
+        };
+        let rng = &mut self.rng;
+        if rng.chance(p.loss) {
             return Fate::Lost;
         }
-        let mut delays = vec![self.delay(&p)];
-        if self.rng.chance(p.duplicate) {
-            delays.push(self.delay(&p));
-        }
-        Fate::Deliver(delays)
+        let delay = draw_delay(rng, p);
+        let duplicate = if rng.chance(p.duplicate) {
+            Some(draw_delay(rng, p))
+        } else {
+            None
+        };
+        Fate::Deliver { delay, duplicate }
     }
+}
 
-    fn delay(&mut self, p: &LinkParams) -> u64 {
-        let mut d = self.rng.range_inclusive(p.latency_min_us, p.latency_max_us);
-        if self.rng.chance(p.reorder) {
-            d += self.rng.range_inclusive(0, 3 * p.latency_max_us.max(1));
-        }
-        d.max(1)
+fn draw_delay(rng: &mut Rng, p: &LinkParams) -> u64 {
+    let mut d = rng.range_inclusive(p.latency_min_us, p.latency_max_us);
+    if rng.chance(p.reorder) {
+        d += rng.range_inclusive(0, 3 * p.latency_max_us.max(1));
     }
+    d.max(1)
 }
 
 /// Every directed link among `n` nodes.

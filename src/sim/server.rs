@@ -97,13 +97,19 @@ impl Server {
         self.pending_writes.len() + self.reads_in_confirmation.len() + self.reads_confirmed.len()
     }
 
+    /// Confirmed reads waiting for the state machine to catch up.
+    pub fn confirmed_reads_waiting(&self) -> usize {
+        self.reads_confirmed.len()
+    }
+
     /// Handle a client request. Returns an immediate answer, or `None` when
     /// the answer comes later (after commit or read confirmation).
     pub fn handle_request(&mut self, now: u64, req: ClientRequest) -> Option<ClientReply> {
+        let (client, seq) = (req.client, req.seq);
         let reply = |answer| {
             Some(ClientReply {
-                client: req.client,
-                seq: req.seq,
+                client,
+                seq,
                 answer,
             })
         };
@@ -149,7 +155,7 @@ impl Server {
         let cmd = Command {
             client: req.client,
             seq: req.seq,
-            op: req.op.clone(),
+            op: req.op,
         };
         match self.raft.propose(now, cmd) {
             Ok(index) => {
@@ -175,27 +181,18 @@ impl Server {
     /// Apply one committed entry; returns what it did and the reply owed to a
     /// client waiting on this index, if any.
     pub fn apply(&mut self, entry: &Entry<Command>) -> (Option<Applied>, Option<ClientReply>) {
-        let applied = match &entry.payload {
-            Payload::Noop => None,
-            Payload::Command(cmd) => Some(self.kv.apply(cmd)),
-        };
-        let waiting = self.pending_writes.remove(&entry.index);
-        let reply = waiting.map(|(client, seq)| {
-            let answer = match (&entry.payload, &applied) {
-                (Payload::Command(cmd), Some(a)) if cmd.client == client && cmd.seq == seq => a
-                    .result()
-                    .cloned()
-                    .map(Answer::Done)
-                    .unwrap_or(Answer::Retry),
-                _ => Answer::Retry,
-            };
-            ClientReply {
-                client,
-                seq,
-                answer,
-            }
-        });
-        (applied, reply)
+        apply_entry(&mut self.kv, &mut self.pending_writes, entry)
+    }
+
+    /// Apply the committed entry at `index` of this node's own log, without
+    /// copying it out ([`RaftNode::take_ready_into`] names the indices).
+    /// `None` if the log has no such entry.
+    pub fn apply_index(
+        &mut self,
+        index: LogIndex,
+    ) -> Option<(Option<Applied>, Option<ClientReply>)> {
+        let entry = self.raft.entry(index)?;
+        Some(apply_entry(&mut self.kv, &mut self.pending_writes, entry))
     }
 
     /// Take the node's read confirmations and failures.
@@ -243,4 +240,32 @@ impl Server {
         self.reads_confirmed = keep;
         out
     }
+}
+
+fn apply_entry(
+    kv: &mut KvStore,
+    pending_writes: &mut BTreeMap<LogIndex, (ClientId, u64)>,
+    entry: &Entry<Command>,
+) -> (Option<Applied>, Option<ClientReply>) {
+    let applied = match &entry.payload {
+        Payload::Noop => None,
+        Payload::Command(cmd) => Some(kv.apply(cmd)),
+    };
+    let waiting = pending_writes.remove(&entry.index);
+    let reply = waiting.map(|(client, seq)| {
+        let answer = match (&entry.payload, &applied) {
+            (Payload::Command(cmd), Some(a)) if cmd.client == client && cmd.seq == seq => a
+                .result()
+                .cloned()
+                .map(Answer::Done)
+                .unwrap_or(Answer::Retry),
+            _ => Answer::Retry,
+        };
+        ClientReply {
+            client,
+            seq,
+            answer,
+        }
+    });
+    (applied, reply)
 }

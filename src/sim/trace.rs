@@ -47,7 +47,21 @@ pub enum MsgKind {
     ClientReply,
 }
 
+/// How many [`MsgKind`]s there are.
+pub const MSG_KINDS: usize = 7;
+
 impl MsgKind {
+    /// Every kind, in order.
+    pub const ALL: [MsgKind; MSG_KINDS] = [
+        MsgKind::RequestVote,
+        MsgKind::RequestVoteReply,
+        MsgKind::AppendEntries,
+        MsgKind::Heartbeat,
+        MsgKind::AppendEntriesReply,
+        MsgKind::ClientRequest,
+        MsgKind::ClientReply,
+    ];
+
     /// The name as the page shows it.
     pub fn name(self) -> &'static str {
         match self {
@@ -220,6 +234,13 @@ pub enum TraceEvent {
     Violation { message: String },
 }
 
+// Positions of the variants [`Trace`] hashes without building them, hashed
+// as the derived `Hash` hashes a discriminant (an `isize`).
+const APPLIED_DISCRIMINANT: isize = 8;
+const SENT_DISCRIMINANT: isize = 10;
+const DELIVERED_DISCRIMINANT: isize = 11;
+const CLIENT_INVOKE_DISCRIMINANT: isize = 13;
+
 /// A trace event with its virtual time.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Stamped {
@@ -239,6 +260,8 @@ pub struct Trace {
     events: VecDeque<Stamped>,
     keep: usize,
     count: u64,
+    /// Reused buffer for text that is hashed but not kept.
+    scratch: String,
 }
 
 impl Trace {
@@ -249,6 +272,7 @@ impl Trace {
             events: VecDeque::new(),
             keep,
             count: 0,
+            scratch: String::new(),
         }
     }
 
@@ -267,6 +291,110 @@ impl Trace {
             }
             self.events.push_back(s);
         }
+    }
+
+    /// Record [`TraceEvent::Applied`] with the text `write_what` writes.
+    /// When no events are kept, the text goes to a reused buffer and is
+    /// hashed from there: same hash, no allocation.
+    pub fn push_applied(
+        &mut self,
+        at_us: u64,
+        node: NodeId,
+        index: LogIndex,
+        term: Term,
+        write_what: impl FnOnce(&mut String),
+    ) {
+        if self.keep > 0 {
+            let mut what = String::new();
+            write_what(&mut what);
+            return self.push(
+                at_us,
+                TraceEvent::Applied {
+                    node,
+                    index,
+                    term,
+                    what,
+                },
+            );
+        }
+        let mut what = std::mem::take(&mut self.scratch);
+        what.clear();
+        write_what(&mut what);
+        let h = self.hash_head(at_us, APPLIED_DISCRIMINANT);
+        node.hash(h);
+        index.hash(h);
+        term.hash(h);
+        what.hash(h);
+        self.scratch = what;
+    }
+
+    /// Record [`TraceEvent::ClientInvoke`]; the operation is copied only
+    /// when events are kept.
+    pub fn push_client_invoke(&mut self, at_us: u64, client: ClientId, seq: u64, op: &Op) {
+        if self.keep > 0 {
+            let op = op.clone();
+            return self.push(at_us, TraceEvent::ClientInvoke { client, seq, op });
+        }
+        let h = self.hash_head(at_us, CLIENT_INVOKE_DISCRIMINANT);
+        client.hash(h);
+        seq.hash(h);
+        op.hash(h);
+    }
+
+    /// Record [`TraceEvent::Sent`] (the most frequent event, with
+    /// `Delivered`): hashed field by field, built only when kept.
+    pub fn push_sent(
+        &mut self,
+        at_us: u64,
+        id: u64,
+        from: Endpoint,
+        to: Endpoint,
+        kind: MsgKind,
+        duplicate: bool,
+    ) {
+        if self.keep > 0 {
+            return self.push(
+                at_us,
+                TraceEvent::Sent {
+                    id,
+                    from,
+                    to,
+                    kind,
+                    duplicate,
+                },
+            );
+        }
+        let h = self.hash_head(at_us, SENT_DISCRIMINANT);
+        (id, from, to, kind, duplicate).hash(h);
+    }
+
+    /// Record [`TraceEvent::Delivered`], as [`Trace::push_sent`].
+    pub fn push_delivered(
+        &mut self,
+        at_us: u64,
+        id: u64,
+        from: Endpoint,
+        to: Endpoint,
+        kind: MsgKind,
+    ) {
+        if self.keep > 0 {
+            return self.push(at_us, TraceEvent::Delivered { id, from, to, kind });
+        }
+        let h = self.hash_head(at_us, DELIVERED_DISCRIMINANT);
+        (id, from, to, kind).hash(h);
+    }
+
+    /// Hash the start of an event that is not kept, field by field as
+    /// `#[derive(Hash)]` does for [`Stamped`] and [`TraceEvent`] (the tests
+    /// check each fast path against the derived hash); the caller hashes the
+    /// variant's fields next.
+    fn hash_head(&mut self, at_us: u64, discriminant: isize) -> &mut StableHasher {
+        let h = &mut self.hasher;
+        self.count.hash(h);
+        at_us.hash(h);
+        discriminant.hash(h);
+        self.count += 1;
+        h
     }
 
     /// The hash of every event so far; equal hashes mean equal runs.
@@ -300,5 +428,50 @@ impl Trace {
         while self.events.len() > keep {
             self.events.pop_front();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    fn fast_paths_hash_like_the_derived_hash() {
+        let texts = ["no-op", "C1 #2: put \"k3\" = \"1.2\"", ""];
+        let mut kept = Trace::new(10);
+        let mut hashed = Trace::new(0);
+        for (i, what) in texts.iter().enumerate() {
+            let (node, index, term) = (NodeId(i as u32 + 1), LogIndex(40 + i as u64), Term(7));
+            kept.push(3, TraceEvent::Crashed { node });
+            hashed.push(3, TraceEvent::Crashed { node });
+            kept.push_applied(1_000 + i as u64, node, index, term, |s| s.push_str(what));
+            hashed.push_applied(1_000 + i as u64, node, index, term, |s| s.push_str(what));
+            assert_eq!(kept.hash(), hashed.hash(), "{what:?}");
+        }
+        let op = Op::Put {
+            key: "k1".into(),
+            value: "v\"2".into(),
+        };
+        kept.push_client_invoke(5, ClientId(3), 9, &op);
+        hashed.push_client_invoke(5, ClientId(3), 9, &op);
+        assert_eq!(kept.hash(), hashed.hash());
+        let (a, b) = (Endpoint::Node(NodeId(2)), Endpoint::Client(ClientId(4)));
+        for (i, kind) in MsgKind::ALL.into_iter().enumerate() {
+            kept.push_sent(9, i as u64, a, b, kind, i % 2 == 0);
+            hashed.push_sent(9, i as u64, a, b, kind, i % 2 == 0);
+            assert_eq!(kept.hash(), hashed.hash());
+            kept.push_delivered(11, i as u64, b, a, kind);
+            hashed.push_delivered(11, i as u64, b, a, kind);
+            assert_eq!(kept.hash(), hashed.hash());
+        }
+        kept.push_client_invoke(5, ClientId(3), 9, &op);
+        hashed.push_client_invoke(5, ClientId(3), 9, &op);
+        assert_eq!(kept.hash(), hashed.hash());
+        assert_eq!(kept.len(), hashed.len());
+        assert!(matches!(
+            kept.events().last().map(|s| &s.event),
+            Some(TraceEvent::ClientInvoke { op: o, .. }) if *o == op
+        ));
     }
 }
