@@ -7,6 +7,10 @@
 //
 //   make build && node scripts/measure-frames.mjs [--seconds 10] [--seed 7]
 //
+// The page runs in memory here (`persist=0`): with IndexedDB on, high speeds
+// are limited while saving, so "10×" would not be 10×. What persistence
+// costs is measured by scripts/measure-persistence.mjs.
+//
 // Targets: p95 ≤ 4 ms per frame; wasm ≤ 250 KB raw after wasm-opt. This is
 // a measurement, not a test: it prints numbers (and writes
 // test-artifacts/frames.json) and exits 0 whatever they are.
@@ -32,7 +36,7 @@ const gz = gzipSync(wasm, { level: 9 }).length;
 const env = await start();
 const results = {};
 try {
-  const { page, errors } = await open(env, `seed=${seed}&speed=1`);
+  const { page, errors } = await open(env, `seed=${seed}&speed=1&persist=0`);
   await waitView(page, (v) => v.leader);
   await page.evaluate(() => window.raftlab.sim.addWorkload(8));
   for (const speed of [1, 10]) {

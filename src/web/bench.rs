@@ -1,6 +1,13 @@
-//! Benchmark entry point for the wasm build: runs the same workloads as
-//! `cargo bench` so `scripts/bench-wasm.mjs` can compare wasm with native.
+//! Benchmark entry points for the wasm build: the same workloads as
+//! `cargo bench`, so that `benches/sim.rs` can time them in Node.js (through
+//! `scripts/bench-wasm.mjs`) beside the native ones.
+//!
+//! Only built with the `wasm-bench` feature (`make bench` turns it on): the
+//! page never calls these, and they would pull the fuzz schedule into its
+//! wasm.
 
+use crate::check::history::History;
+use crate::check::linearizability;
 use wasm_bindgen::prelude::*;
 
 /// Run benchmark workload `name` (seq1, conc64, idle, fuzz) for `sim_secs`
@@ -16,4 +23,29 @@ pub fn bench_workload(name: &str, sim_secs: f64) -> Result<f64, JsError> {
                 crate::sim::bench::WORKLOADS
             ))
         })
+}
+
+/// A generated linearizable history
+/// ([`linearizability::generate_random_history`]), so that the caller can
+/// time [`BenchHistory::check`] alone.
+#[wasm_bindgen]
+pub struct BenchHistory(History);
+
+#[wasm_bindgen]
+impl BenchHistory {
+    /// `calls` calls of `clients` clients on `keys` keys, drawn from `seed`.
+    #[wasm_bindgen(constructor)]
+    pub fn new(seed: u32, calls: u32, clients: u32, keys: u32) -> BenchHistory {
+        BenchHistory(linearizability::generate_random_history(
+            u64::from(seed),
+            calls as usize,
+            clients as usize,
+            keys as usize,
+        ))
+    }
+
+    /// Run the linearizability checker; true if linearizable.
+    pub fn check(&self) -> bool {
+        linearizability::check(&self.0).is_ok()
+    }
 }
