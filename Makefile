@@ -18,6 +18,8 @@ SEEDS     ?= 0..1000
 BIN       ?=
 ARTIFACTS ?= test-artifacts
 PKG_DIR   := www/pkg
+# The benchmark workloads built for Node.js (`make bench`).
+PKG_NODE  := target/pkg-node
 
 # wasm-bindgen-test-runner: seconds for a whole test binary (default 20), and
 # for a WebDriver to come up (default 5). Seed sweeps in a browser and a busy
@@ -39,18 +41,18 @@ BROWSERS         ?= chrome firefox
 WASM_TEST_ARGS   ?=
 
 .PHONY: help setup setup-serve build wasm serve test lint fmt-check clippy \
-  test-native test-browser e2e count-tests bench fuzz clean distclean
+  test-native fuzz-sweep test-browser e2e count-tests bench fuzz clean distclean
 
 help:
 	@echo "make serve   set up, build the wasm, serve www/ (PORT=$(PORT)) and print the URL"
 	@echo "make test    set up, then fmt, clippy, cargo test, browser tests (Chrome +"
 	@echo "             Firefox, headless), end-to-end page tests, native/browser count check"
-	@echo "make build   wasm-pack build --target web --release into $(PKG_DIR), then wasm-opt -O3"
-	@echo "make bench   cargo bench --bench sim"
+	@echo "make build   wasm-pack build --target web (size profile) into $(PKG_DIR), then wasm-opt -Oz"
+	@echo "make bench   simulator and checker benchmarks, native and wasm (Node.js) in one run"
 	@echo "make fuzz    seeded simulator runs: SEEDS=$(SEEDS)"
 	@echo "make setup   install everything the project needs (idempotent)"
 	@echo "make clean   remove build outputs (target/, $(PKG_DIR), $(ARTIFACTS)/)"
-	@echo "parts of test: lint fmt-check clippy test-native test-browser e2e count-tests"
+	@echo "parts of test: lint fmt-check clippy test-native fuzz-sweep test-browser e2e count-tests"
 
 # --- setup -------------------------------------------------------------------
 
@@ -65,18 +67,20 @@ setup-serve:
 build: setup-serve wasm
 
 # The wasm build proper, without setup (used by `test` after the full setup).
-# wasm-pack's own wasm-opt step is off in Cargo.toml (it would download
-# binaryen); scripts/optimize-wasm.sh runs npm's binaryen instead.
+# Built for size: cargo profile `wasm-page` (opt-level "z"; reasons in
+# Cargo.toml), then wasm-opt -Oz. wasm-pack's own wasm-opt step is off in
+# Cargo.toml (it would download binaryen); scripts/optimize-wasm.sh runs
+# npm's binaryen instead.
 wasm:
-	wasm-pack build --target web --release --out-dir $(PKG_DIR)
-	bash scripts/optimize-wasm.sh $(PKG_DIR)
+	wasm-pack build --target web --profile wasm-page --out-dir $(PKG_DIR)
+	WASM_OPT_LEVEL=-Oz bash scripts/optimize-wasm.sh $(PKG_DIR)
 
 serve: build
 	@PORT=$(PORT) HOST=$(HOST) bash scripts/serve.sh
 
 # --- test ------------------------------------------------------------------------
 
-test: setup lint test-native test-browser wasm e2e count-tests
+test: setup lint test-native fuzz-sweep test-browser wasm e2e count-tests
 
 lint: fmt-check clippy
 
@@ -84,10 +88,11 @@ fmt-check: setup
 	cargo fmt --all -- --check
 
 # Natively, and for wasm32 too: the wasm-bindgen facade (src/web) only
-# compiles there, so a native clippy never sees it.
+# compiles there, so a native clippy never sees it (--all-features: with the
+# benchmark exports of `make bench`).
 clippy: setup
 	cargo clippy --all-targets -- -D warnings
-	cargo clippy --target wasm32-unknown-unknown --lib --tests -- -D warnings
+	cargo clippy --target wasm32-unknown-unknown --lib --tests --all-features -- -D warnings
 
 test-native: setup
 	@mkdir -p $(ARTIFACTS)
@@ -121,11 +126,23 @@ count-tests:
 
 # --- simulator runs ----------------------------------------------------------------
 
-bench:
+# One command, one run: build the benchmark workloads for Node.js with the
+# speed profile (`release`, opt-level 3, as natively; `wasm-bench` adds their
+# exports) and wasm-opt -O3, then `cargo bench`, which runs native and wasm
+# interleaved and prints wasm's speed as a ratio of native's.
+bench: setup-serve
+	wasm-pack build --target nodejs --release --out-dir $(PKG_NODE) -- --features wasm-bench
+	WASM_OPT_LEVEL=-O3 bash scripts/optimize-wasm.sh $(PKG_NODE)
 	cargo bench --bench sim
 
 fuzz:
 	cargo run --release $(if $(BIN),--bin $(BIN)) -- fuzz --seeds $(SEEDS)
+
+# Part of `make test`: 500 seeded runs of 60 simulated seconds each, every one
+# with its own fault schedule, invariants after every event, linearizability
+# and liveness at the end. A failing seed is printed with its replay command.
+fuzz-sweep: setup
+	cargo run --release $(if $(BIN),--bin $(BIN)) -- fuzz --seeds 0..500 --duration 60 --quiet
 
 # --- clean ---------------------------------------------------------------------------
 

@@ -624,6 +624,13 @@ async fn whole_cluster_round_trip() {
         assert_eq!(raft.log(), &stored[i].log[..], "{id}'s log");
     }
     assert_eq!(sim.inner().history().calls, history.calls);
+    // The background clients running at the power loss run again (the
+    // recorded actions, replayed); stop them so the put below is alone.
+    // (The stored record has the first `add_workload(3)`; the stop came
+    // after the last write set and was lost with the power.)
+    let writers = sim.inner().clients().iter().filter(|c| c.auto.is_some());
+    assert_eq!(writers.count(), 3);
+    sim.stop_workload();
     // It carries on, persisting again, with clients of a new epoch.
     let base = sim.enable_persistence().expect("enable");
     JsFuture::from(store.write(base)).await.expect("write base");
@@ -743,4 +750,130 @@ async fn disabling_persistence_releases_everything_held() {
         .is_none());
     sim.advance(3000.0).expect("advance");
     assert!(sim.inner().leader().is_some());
+}
+
+/// What a resumed cluster gets back from the recorded actions
+/// (`src/web/actions.rs`): the link cuts and the background clients as
+/// they were; a node that was down comes back up (a power loss restarts
+/// every node); the list itself is kept for the next reload. A damaged
+/// action is an error that names it.
+#[wasm_bindgen_test]
+fn resume_replays_the_recorded_actions() {
+    use raftlab::sim::trace::Endpoint;
+    let mut sim = Simulation::new("515", 5).expect("sim");
+    sim.advance(1000.0).expect("advance");
+    sim.set_cut(1, 2, true).expect("cut");
+    sim.isolate(3).expect("isolate");
+    sim.set_cut(3, 4, false).expect("heal one way");
+    sim.add_workload(2).expect("workload");
+    sim.stop_workload();
+    sim.add_workload(3).expect("workload");
+    sim.crash(5).expect("crash");
+    sim.set_timing(200.0, 400.0, 60.0).expect("timing");
+    sim.advance(500.0).expect("advance");
+    let cuts: Vec<_> = sim.inner().network().cuts().copied().collect();
+    let meta = sim.meta();
+    assert_eq!(meta.actions.len(), 8, "{:?}", meta.actions);
+    let loaded = Loaded {
+        meta: Some(meta.clone()),
+        nodes: sim
+            .inner()
+            .node_ids()
+            .into_iter()
+            .map(|id| {
+                sim.inner()
+                    .slot(id)
+                    .expect("slot")
+                    .storage
+                    .durable()
+                    .clone()
+            })
+            .collect(),
+        calls: sim.inner().history().calls.clone(),
+    };
+    let resumed = Simulation::from_loaded(loaded.clone(), None).expect("resume");
+    let inner = resumed.inner();
+    let again: Vec<_> = inner.network().cuts().copied().collect();
+    assert_eq!(again, cuts, "the link cuts are back");
+    assert!(inner
+        .network()
+        .is_cut(Endpoint::Node(NodeId(1)), Endpoint::Node(NodeId(2))));
+    assert!(!inner
+        .network()
+        .is_cut(Endpoint::Node(NodeId(3)), Endpoint::Node(NodeId(4))));
+    let writers = inner.clients().iter().filter(|c| c.auto.is_some()).count();
+    assert_eq!(writers, 3, "as many background clients run again");
+    assert!(inner.clients().iter().all(|c| c.id.0 > 1000), "a new epoch");
+    assert!(inner.is_up(NodeId(5)), "a power loss restarts every node");
+    assert_eq!(inner.config().raft.election_timeout_min_us, 200_000);
+    assert_eq!(
+        resumed.meta().actions,
+        meta.actions,
+        "kept for the next reload"
+    );
+    // A damaged action names itself.
+    let mut bad = loaded;
+    if let Some(m) = bad.meta.as_mut() {
+        m.actions[1] = serde_json::json!({"action": "teleport", "at_us": 1});
+    }
+    match Simulation::from_loaded(bad, None) {
+        Err(e) => assert!(e.contains("action 1"), "{e}"),
+        Ok(_) => panic!("a damaged action was accepted"),
+    }
+}
+
+/// `storageReport`'s per-node view: nothing is known to be in IndexedDB
+/// until the baseline is stored; then writes taken but not confirmed show
+/// as unsaved (log entries from the first one that differs), and once
+/// confirmed IndexedDB holds exactly what every node wrote. Histories
+/// assembled outside (across reloads) can be checked for linearizability.
+#[wasm_bindgen_test]
+fn storage_report_tells_disk_from_memory() {
+    let mut sim = Simulation::new("616", 3).expect("sim");
+    let _base = sim.enable_persistence().expect("enable");
+    assert!(sim.node_storage().iter().all(|n| n.on_disk.is_none()));
+    sim.baseline_stored();
+    assert!(sim
+        .node_storage()
+        .iter()
+        .all(|n| n.on_disk.as_ref() == Some(&n.written)));
+    sim.add_workload(2).expect("workload");
+    let mut saw_unsaved = false;
+    for _ in 0..200 {
+        sim.advance(10.0).expect("advance");
+        let Some(json) = sim.take_durable_writes_json(None).expect("take") else {
+            continue;
+        };
+        let set: WriteSet = serde_json::from_str(&json).expect("json");
+        let report = sim.node_storage();
+        if report
+            .iter()
+            .any(|n| n.unsaved_from.is_some() || n.unsaved_hard_state)
+        {
+            saw_unsaved = true;
+        }
+        for n in &report {
+            if let (Some(from), Some(disk)) = (n.unsaved_from, n.on_disk.as_ref()) {
+                assert!(from <= disk.log_len + 1.0, "{n:?}");
+                assert!(from <= n.written.log_len, "{n:?}");
+            }
+        }
+        if let Some(last) = set.last_id() {
+            sim.confirm_durable_js(Some(last as f64)).expect("confirm");
+        }
+        for n in sim.node_storage() {
+            assert_eq!(n.on_disk.as_ref(), Some(&n.written), "node {}", n.id);
+            assert!(n.unsaved_from.is_none() && !n.unsaved_hard_state && !n.unsaved_truncation);
+        }
+    }
+    assert!(saw_unsaved, "no write was ever shown as unsaved");
+    assert!(sim.inner().committed_index().0 > 3, "too little happened");
+    let history = sim.history_json();
+    assert_eq!(
+        raftlab::web::check_history_linearizable(&history).ok(),
+        Some(None)
+    );
+    assert!(raftlab::web::check_history_linearizable("{}").is_err());
+    sim.disable_persistence();
+    assert!(sim.node_storage().iter().all(|n| n.on_disk.is_none()));
 }

@@ -84,12 +84,32 @@ export class Controls {
       this.showClusterError(err || "");
     });
     const help = $("#help");
-    $("#help-open").addEventListener("click", () => help.showModal());
+    $("#help-open").addEventListener("click", () => this.openHelp());
+    // A closed <dialog> must not keep focus: Chromium sometimes leaves it on
+    // the Close button when the dialog was opened from the body, and then
+    // Space would press that invisible button instead of pausing. Give focus
+    // back to whatever opened the dialog, or to nothing.
+    help.addEventListener("close", () => {
+      const back = this.helpOpener;
+      this.helpOpener = null;
+      if (back && back.isConnected && back !== document.body && typeof back.focus === "function") {
+        back.focus();
+      }
+      if (help.contains(document.activeElement)) document.activeElement.blur();
+    });
     $("#panic-new").addEventListener("click", () => {
       const err = app.newCluster($("#seed").value.trim() || app.randomSeed(), Number($("#node-count").value));
       this.showClusterError(err || "");
     });
     $("#panic-reload").addEventListener("click", () => location.reload());
+  }
+
+  /** Open the keyboard help, remembering what had focus to give it back. */
+  openHelp() {
+    const help = $("#help");
+    if (help.open) return;
+    this.helpOpener = document.activeElement;
+    help.showModal();
   }
 
   showClusterError(msg) {
@@ -602,7 +622,7 @@ export class Controls {
       const t = e.target;
       const typing = t instanceof HTMLInputElement && t.type !== "range" && t.type !== "checkbox" && t.type !== "radio";
       if (typing || t instanceof HTMLSelectElement || t instanceof HTMLTextAreaElement) return;
-      if ($("#help").open) return;
+      if ($("#help").open || $("#store-dialog").open) return;
       const k = e.key;
       let handled = true;
       if (k === " " && !(t instanceof HTMLButtonElement) && !(t instanceof Element && t.getAttribute("role") === "button")) {
@@ -626,7 +646,7 @@ export class Controls {
       } else if (k === "n" || k === "N") {
         $("#seed").focus();
         $("#seed").select();
-      } else if (k === "?") $("#help").showModal();
+      } else if (k === "?") this.openHelp();
       else if (k === "Escape") {
         this.closeLink(true);
         this.closeNode(true);

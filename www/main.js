@@ -5,6 +5,11 @@
 //
 // Scripts (and the end-to-end tests) drive the page through `window.raftlab`:
 // the live `Simulation` and a few helpers, documented in the README.
+//
+// Persistence (persistence.js) decides the first cluster (the saved one,
+// resumed, or a new one) and, after each frame is drawn, stores what the
+// frame wrote in IndexedDB; the simulator holds messages and answers until
+// it has.
 
 import init, * as wasm from "./pkg/raftlab.js";
 import { initGuard, guard, hasPanicked, clearPanic } from "./guard.js";
@@ -16,6 +21,7 @@ import { Narration } from "./narration.js";
 import { Controls, SPEEDS, DEFAULT_SPEED } from "./controls.js";
 import { setText, setHidden } from "./dom.js";
 import { nodeName } from "./render/palette.js";
+import { Persistence } from "./persistence.js";
 
 const $ = (sel) => document.querySelector(sel);
 
@@ -65,6 +71,7 @@ let kv;
 let inspector;
 let narration;
 let controls;
+let persistence;
 
 // ---------------------------------------------------------------- actions
 
@@ -82,6 +89,8 @@ function act(fn, errorEl) {
   if (!state.sim) return null;
   const r = guard(() => fn(state.sim));
   redraw();
+  // The action is recorded in the saved cluster's record: save it soon.
+  if (r.ok && persistence) persistence.touch();
   if (errorEl) errorEl.textContent = r.ok ? "" : r.error;
   return r.ok ? { value: r.value } : null;
 }
@@ -120,11 +129,21 @@ function select(id) {
   }
 }
 
-/** Start a new cluster. Returns an error message, or null. */
+/** Start a new cluster (it replaces the saved one). Returns an error message, or null. */
 function newCluster(seed, nodes) {
   const r = guard(() => new wasm.Simulation(String(seed), Number(nodes)));
   if (!r.ok) return r.error;
-  if (state.sim) {
+  adopt(r.value, Number(nodes));
+  if (persistence) {
+    persistence.hideResumeNote();
+    persistence.replaced(r.value);
+  }
+  return null;
+}
+
+/** Make `sim` (new or resumed, `nodes` nodes) the live simulation. */
+function adopt(sim, nodes) {
+  if (state.sim && state.sim !== sim) {
     try {
       state.sim.free();
     } catch {
@@ -133,7 +152,7 @@ function newCluster(seed, nodes) {
   }
   clearPanic();
   setHidden($("#panic"), true);
-  state.sim = r.value;
+  state.sim = sim;
   state.n = Number(nodes);
   state.consoleIds = new Set();
   state.selected = 1;
@@ -143,13 +162,12 @@ function newCluster(seed, nodes) {
   kv.setup(state.n);
   narration.setup(state.n);
   setText($("#ticker"), "");
-  controls.onNewCluster(state.n, r.value.seed());
+  controls.onNewCluster(state.n, sim.seed());
   const url = new URL(location.href);
-  url.searchParams.set("seed", r.value.seed());
+  url.searchParams.set("seed", sim.seed());
   url.searchParams.set("nodes", String(state.n));
   history.replaceState(null, "", url);
   redraw();
-  return null;
 }
 
 function onPanic(message) {
@@ -205,8 +223,11 @@ function renderNow() {
   lap("logs");
   if (onScreen.kv) kv.render(view);
   lap("kv");
-  if (onScreen.inspector) inspector.render(view, state.selected);
+  const rep = guard(() => JSON.parse(state.sim.storageReportJson()));
+  const report = rep.ok ? rep.value : null;
+  if (onScreen.inspector) inspector.render(view, state.selected, report);
   lap("inspector");
+  persistence.render(report);
   controls.render(view);
   renderStatus(view);
   lap("controls");
@@ -239,12 +260,24 @@ function frame(ts) {
   if (!state.sim || hasPanicked()) return;
   if (state.paused && !state.dirty) {
     // Scripts may call the simulation directly: look again now and then.
-    if (ts - state.lastPausedDraw < 250) return;
+    if (ts - state.lastPausedDraw < 250) {
+      persistence.frame(state.sim, ts);
+      return;
+    }
   }
   state.lastPausedDraw = ts;
   const t0 = performance.now();
   if (!state.paused) {
-    state.carry += dt * SPEEDS[state.speedIndex];
+    const wanted = dt * SPEEDS[state.speedIndex];
+    state.carry += wanted;
+    // While saving, whatever a frame writes is sent only once IndexedDB has
+    // it, after the frame: a frame must not outrun Raft's timers (see
+    // persistence.js, frameCapMs). The time over the cap is dropped: the
+    // clock runs slower instead of in bursts.
+    const cap = persistence.frameCapMs(state.view, state.sim.nowMs());
+    const dropped = Math.max(0, state.carry - cap);
+    state.carry -= dropped;
+    persistence.noteFrame(ts, wanted, dropped);
     const us = Math.floor(state.carry * 1000);
     if (us > 0) {
       state.carry -= us / 1000;
@@ -256,6 +289,8 @@ function frame(ts) {
   state.dirty = false;
   renderNow();
   if (!state.paused) stats.push(performance.now() - t0, t1 - t0);
+  // After drawing: store what this frame wrote (timed by persistence.js).
+  persistence.frame(state.sim, ts);
 }
 
 // ---------------------------------------------------------------- start
@@ -315,16 +350,24 @@ async function start() {
   watchVisibility();
 
   const params = new URLSearchParams(location.search);
-  const seed = params.get("seed") || wasm.randomSeed();
-  const nodes = Number(params.get("nodes")) || 5;
   const speed = Number(params.get("speed"));
   if (speed > 0) setSpeedIndex(nearestSpeed(speed));
   if (params.get("paused") === "1") state.paused = true;
-  const err = newCluster(seed, nodes);
-  if (err) {
-    controls.showClusterError(err);
-    newCluster(wasm.randomSeed(), 5);
-  }
+  persistence = new Persistence(wasm, {
+    makeSim(seed, nodes) {
+      const r = guard(() => new wasm.Simulation(String(seed), Number(nodes)));
+      if (!r.ok) {
+        controls.showClusterError(r.error);
+        throw new Error(r.error);
+      }
+      return r.value;
+    },
+    adopt,
+    current: () => state.sim,
+    redraw,
+  });
+  requestAnimationFrame(frame);
+  await persistence.start(params);
 
   window.raftlab = {
     /** The live Simulation (replaced by newCluster). */
@@ -350,21 +393,32 @@ async function start() {
     newCluster: (seed, nodes = 5) => newCluster(seed ?? wasm.randomSeed(), nodes),
     /** Redraw after driving `sim` directly while paused. */
     redraw,
-    /** Per-frame timings in ms (advance + render), since the last reset. */
+    /**
+     * Per-frame timings in ms (advance + render), since the last reset, and
+     * `persist`: the persistence work per frame (`perFrame`: every
+     * takeDurableWrites and the store's synchronous part of each write
+     * since the frame before) and per write set (`perWrite`), the
+     * IndexedDB commit latency per write set (`commit`), and the size of
+     * each write set (`bytes`).
+     */
     frameStats({ reset = false } = {}) {
       const s = stats.summary();
       s.parts = { ...parts };
+      s.persist = persistence.stats({ reset });
       if (reset) {
         stats.reset();
         for (const k of Object.keys(parts)) parts[k] = 0;
       }
       return s;
     },
+    /** The saved cluster: `{ name, mode, reason, inflight, writesStored, resumed, lastError }`. */
+    storage: () => persistence.info(),
+    /** The parsed storage report of the live simulation (see storageReport in the README). */
+    storageReport: () => JSON.parse(state.sim.storageReportJson()),
     ready: true,
   };
   document.documentElement.dataset.ready = "1";
   window.dispatchEvent(new Event("raftlab:ready"));
-  requestAnimationFrame(frame);
 }
 
 function nearestSpeed(x) {

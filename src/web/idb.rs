@@ -111,8 +111,9 @@ pub struct SimMeta {
     /// The highest epoch (page session) whose client ids are in use; a
     /// resumed cluster must use a higher one.
     pub epoch: u32,
-    /// The user's actions, in order (reserved: not recorded yet, always
-    /// empty).
+    /// The person's actions, in order, each `{"at_us": …, "action":
+    /// "set_cut", …}` (see [`super::actions`]): a resume replays the link
+    /// cuts and background clients among them.
     #[serde(default)]
     pub actions: Vec<serde_json::Value>,
 }

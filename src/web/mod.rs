@@ -5,6 +5,8 @@
 //! Errors become `JsError`s with a readable message; a panic is recorded
 //! and can be read with [`last_panic`] so the page can show it.
 
+pub mod actions;
+#[cfg(feature = "wasm-bench")]
 pub mod bench;
 pub mod idb;
 pub mod persist;
@@ -14,6 +16,8 @@ use crate::raft::NodeId;
 use crate::sim::network::LinkParams;
 use crate::sim::view::narrate;
 use crate::sim::{self, SimConfig};
+use actions::{ActionLog, UserAction};
+use persist::DiskMirror;
 use serde::Serialize;
 use std::cell::RefCell;
 use wasm_bindgen::prelude::*;
@@ -89,6 +93,10 @@ fn ms_to_us(ms: f64, what: &str) -> Result<u64, JsError> {
 pub struct Simulation {
     inner: sim::Simulation,
     console_clients: Vec<ClientId>,
+    /// The person's actions, saved with the cluster (see [`actions`]).
+    actions: ActionLog,
+    /// What IndexedDB holds, as far as confirmed (see [`persist`]).
+    disk: DiskMirror,
 }
 
 #[wasm_bindgen]
@@ -103,10 +111,7 @@ impl Simulation {
             ..SimConfig::default()
         };
         let inner = sim::Simulation::new(seed, cfg).map_err(js_err)?;
-        Ok(Simulation {
-            inner,
-            console_clients: Vec::new(),
-        })
+        Ok(Simulation::wrap(inner))
     }
 
     /// The seed, as a decimal string.
@@ -208,18 +213,24 @@ impl Simulation {
 
     /// Crash node `node` (1-based).
     pub fn crash(&mut self, node: u32) -> Result<(), JsError> {
-        self.inner.crash(NodeId(node)).map_err(js_err)
+        self.inner.crash(NodeId(node)).map_err(js_err)?;
+        self.record(UserAction::Crash { node });
+        Ok(())
     }
 
     /// Restart node `node` from its storage.
     pub fn restart(&mut self, node: u32) -> Result<(), JsError> {
-        self.inner.restart(NodeId(node)).map_err(js_err)
+        self.inner.restart(NodeId(node)).map_err(js_err)?;
+        self.record(UserAction::Restart { node });
+        Ok(())
     }
 
     /// Make node `node`'s election timer fire now.
     #[wasm_bindgen(js_name = forceTimeout)]
     pub fn force_timeout(&mut self, node: u32) -> Result<(), JsError> {
-        self.inner.force_timeout(NodeId(node)).map_err(js_err)
+        self.inner.force_timeout(NodeId(node)).map_err(js_err)?;
+        self.record(UserAction::ForceTimeout { node });
+        Ok(())
     }
 
     /// Cut (`cut = true`) or heal the one-way link `from -> to`.
@@ -230,12 +241,16 @@ impl Simulation {
         }
         self.inner
             .set_cut(NodeId(from), NodeId(to), cut)
-            .map_err(js_err)
+            .map_err(js_err)?;
+        self.record(UserAction::SetCut { from, to, cut });
+        Ok(())
     }
 
     /// Cut every link to and from `node`.
     pub fn isolate(&mut self, node: u32) -> Result<(), JsError> {
-        self.inner.isolate(NodeId(node)).map_err(js_err)
+        self.inner.isolate(NodeId(node)).map_err(js_err)?;
+        self.record(UserAction::Isolate { node });
+        Ok(())
     }
 
     /// Partition the nodes: `groups` is an array of arrays of node ids;
@@ -243,17 +258,20 @@ impl Simulation {
     pub fn partition(&mut self, groups: JsValue) -> Result<(), JsError> {
         let groups: Vec<Vec<u32>> = serde_wasm_bindgen::from_value(groups)
             .map_err(|e| JsError::new(&format!("groups must be arrays of node ids: {e}")))?;
-        let groups: Vec<Vec<NodeId>> = groups
-            .into_iter()
-            .map(|g| g.into_iter().map(NodeId).collect())
+        let ids: Vec<Vec<NodeId>> = groups
+            .iter()
+            .map(|g| g.iter().copied().map(NodeId).collect())
             .collect();
-        self.inner.partition(&groups).map_err(js_err)
+        self.inner.partition(&ids).map_err(js_err)?;
+        self.record(UserAction::Partition { groups });
+        Ok(())
     }
 
     /// Heal every cut.
     #[wasm_bindgen(js_name = healAll)]
     pub fn heal_all(&mut self) {
         self.inner.heal_all();
+        self.record(UserAction::HealAll);
     }
 
     /// Set every link's latency range (ms) and loss, duplication and
@@ -274,7 +292,16 @@ impl Simulation {
             duplicate,
             reorder,
         };
-        self.inner.set_link_params(p).map_err(js_err)
+        let action = UserAction::SetNetwork {
+            latency_min_us: p.latency_min_us,
+            latency_max_us: p.latency_max_us,
+            loss,
+            duplicate,
+            reorder,
+        };
+        self.inner.set_link_params(p).map_err(js_err)?;
+        self.record(action);
+        Ok(())
     }
 
     /// Set the election timeout range and heartbeat interval (ms).
@@ -289,7 +316,14 @@ impl Simulation {
         c.election_timeout_min_us = ms_to_us(election_min_ms, "the minimum election timeout")?;
         c.election_timeout_max_us = ms_to_us(election_max_ms, "the maximum election timeout")?;
         c.heartbeat_interval_us = ms_to_us(heartbeat_ms, "the heartbeat interval")?;
-        self.inner.set_raft_config(c).map_err(js_err)
+        let action = UserAction::SetTiming {
+            election_min_us: c.election_timeout_min_us,
+            election_max_us: c.election_timeout_max_us,
+            heartbeat_us: c.heartbeat_interval_us,
+        };
+        self.inner.set_raft_config(c).map_err(js_err)?;
+        self.record(action);
+        Ok(())
     }
 
     /// Set all followers' election timers to fire `delay_ms` from now,
@@ -299,6 +333,10 @@ impl Simulation {
         let d = ms_to_us(delay_ms, "the delay")?;
         let s = ms_to_us(spread_ms, "the spread")?;
         self.inner.align_timers(d, s);
+        self.record(UserAction::AlignTimers {
+            delay_us: d,
+            spread_us: s,
+        });
         Ok(())
     }
 
@@ -318,8 +356,13 @@ impl Simulation {
         let op = parse_op(op, key, value, expected)?;
         let client = self.idle_console_client();
         self.inner
-            .invoke(client, op, via.map(NodeId))
+            .invoke(client, op.clone(), via.map(NodeId))
             .map_err(js_err)?;
+        self.record(UserAction::Submit {
+            client: client.0,
+            call: op,
+            via,
+        });
         Ok(client.0)
     }
 
@@ -331,6 +374,11 @@ impl Simulation {
         self.inner
             .stale_read(client, NodeId(node), key.to_string())
             .map_err(js_err)?;
+        self.record(UserAction::StaleRead {
+            client: client.0,
+            node,
+            key: key.to_string(),
+        });
         Ok(client.0)
     }
 
@@ -342,6 +390,7 @@ impl Simulation {
         }
         self.inner
             .add_auto_clients(n as usize, sim::client::Workload::default());
+        self.record(UserAction::AddWorkload { n });
         Ok(())
     }
 
@@ -349,6 +398,7 @@ impl Simulation {
     #[wasm_bindgen(js_name = stopWorkload)]
     pub fn stop_workload(&mut self) {
         self.inner.stop_auto_clients();
+        self.record(UserAction::StopWorkload);
     }
 
     /// The hash of the whole trace so far, as 16 hex digits.
@@ -374,6 +424,27 @@ impl Simulation {
 }
 
 impl Simulation {
+    /// Wrap a simulation, with no actions recorded and nothing stored.
+    fn wrap(inner: sim::Simulation) -> Simulation {
+        Simulation {
+            inner,
+            console_clients: Vec::new(),
+            actions: ActionLog::default(),
+            disk: DiskMirror::default(),
+        }
+    }
+
+    /// Record one of the person's actions (saved with the cluster).
+    fn record(&mut self, action: UserAction) {
+        let now = self.inner.now();
+        self.actions.record(&self.inner, now, action);
+    }
+
+    /// The person's actions so far, as saved.
+    pub fn actions(&self) -> &ActionLog {
+        &self.actions
+    }
+
     fn idle_console_client(&mut self) -> ClientId {
         for c in &self.console_clients {
             if self.inner.client(*c).is_some_and(|x| x.current.is_none()) {
@@ -389,6 +460,18 @@ impl Simulation {
     pub fn inner(&self) -> &sim::Simulation {
         &self.inner
     }
+}
+
+/// `checkHistoryLinearizable(json)`: check a history in the JSON format of
+/// `historyJson()` (for instance one assembled across page reloads) for
+/// linearizability. Returns `undefined` when it is linearizable, else the
+/// explanation; throws if the JSON is not a history.
+#[wasm_bindgen(js_name = checkHistoryLinearizable)]
+pub fn check_history_linearizable(json: &str) -> Result<Option<String>, JsError> {
+    let history = crate::check::history::History::from_json(json).map_err(|e| JsError::new(&e))?;
+    Ok(crate::check::linearizability::check(&history)
+        .err()
+        .map(|v| v.to_string()))
 }
 
 /// Turn the console's fields into an operation, with a clear error for

@@ -13,9 +13,10 @@
 //!
 //! ```js
 //! await store.write(sim.enablePersistence());   // everything so far, once
-//! // every frame, after sim.advance(...):
+//! sim.baselineStored();
+//! // every frame, after sim.advance(...), one write at a time:
 //! const json = sim.takeDurableWrites();          // undefined: nothing new
-//! if (json !== undefined) store.write(json).then((id) => sim.confirmDurable(id));
+//! if (json !== undefined) sim.confirmDurable(await store.write(json));
 //! // after a reload:
 //! sim = Simulation.resume(await store.load());
 //! await store.write(sim.enablePersistence());
@@ -25,21 +26,37 @@
 //! `store.write` after the other, which IndexedDB then runs in order).
 //! After a failed write, later ones must not be stored without it: call
 //! `disablePersistence()` (carry on in memory) or re-base with
-//! `enablePersistence()`.
+//! `enablePersistence()`. The page (`www/persistence.js`) keeps one write
+//! in flight and takes what the frames wrote meanwhile when it completes,
+//! which gives both for free.
 //!
-//! The facade keeps no state of its own for this (its fields belong to
-//! `web/mod.rs`): the epoch is read back from the client ids in use, and
-//! confirmations rely on the barrier's ids being issued, and confirmed,
-//! in order. User actions are not recorded yet: [`SimMeta::actions`] is
-//! always empty, so link cuts and the like are not restored by a resume.
+//! The epoch is read back from the client ids in use, and confirmations
+//! rely on the barrier's ids being issued, and confirmed, in order. The
+//! person's actions are recorded ([`super::actions`]) and stored in
+//! [`SimMeta::actions`]; a resume replays those that shape the cluster now
+//! (link cuts, background clients).
+//!
+//! # What is on disk
+//!
+//! The facade keeps a [`DiskMirror`]: a summary (term, vote, the term of
+//! each log entry) of what IndexedDB holds for each node, built from the
+//! baseline once the page says it is stored (`baselineStored()`) and
+//! brought forward by each confirmed write. `storageReport()` sets it
+//! beside each node's own storage, so the page can show what would survive
+//! a reload and what is written but still on its way to IndexedDB. A crash
+//! of one node in the page keeps its storage, saved or not (its process
+//! died, its disk did not); a reload keeps only what IndexedDB holds.
 
+use super::actions::{self, ActionLog};
 use super::idb::{Baseline, Loaded, SimMeta, WriteSet};
 use super::{js_err, to_js, Simulation};
 use crate::check::history::History;
-use crate::kv::ClientId;
-use crate::sim;
+use crate::kv::{ClientId, Command};
+use crate::raft::{HardState, LogIndex, NodeId, Term};
+use crate::sim::{self, DurableRecord};
 use crate::storage::Durable;
 use serde::Serialize;
+use std::collections::VecDeque;
 use wasm_bindgen::prelude::*;
 
 /// Clients of epoch `e` get ids from `e * 1000 + 1` (see
@@ -55,12 +72,151 @@ fn epoch_of(client: ClientId) -> u32 {
 struct StorageReport {
     /// Whether the barrier is on.
     enabled: bool,
+    /// Whether the baseline (everything as of `enablePersistence()`) is
+    /// known to be stored.
+    baseline_stored: bool,
     /// Durable writes issued (taken or not) and not yet confirmed.
     unconfirmed_writes: usize,
     /// Messages and client answers held until their write is confirmed.
     held_messages: usize,
     /// The highest epoch whose client ids are in use.
     epoch: u32,
+    /// How many of the person's actions are recorded.
+    actions: usize,
+    /// Per node, what IndexedDB holds beside what the node has written.
+    nodes: Vec<NodeStorage>,
+}
+
+/// One node's durable state, as a summary.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct DurableSummary {
+    /// Current term.
+    pub term: f64,
+    /// Vote in that term.
+    pub voted_for: Option<u32>,
+    /// Number of log entries.
+    pub log_len: f64,
+    /// Term of the last entry (0 for an empty log).
+    pub last_term: f64,
+}
+
+/// One node in `storageReport()`.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct NodeStorage {
+    /// Node id.
+    pub id: u32,
+    /// What the node has written (its storage in the page: what a crash
+    /// and restart in the page rebuilds it from).
+    pub written: DurableSummary,
+    /// What IndexedDB holds (what a reload rebuilds it from); `null` when
+    /// persistence is off or the baseline is not stored yet.
+    pub on_disk: Option<DurableSummary>,
+    /// The term or vote written differs from the stored one.
+    pub unsaved_hard_state: bool,
+    /// Log entries written but not (or not the same) in IndexedDB: the
+    /// first index, or `null` if none.
+    pub unsaved_from: Option<f64>,
+    /// The stored log is longer than the written one: entries removed
+    /// (a conflicting suffix truncated, Raft §5.3) but still stored.
+    pub unsaved_truncation: bool,
+}
+
+/// What IndexedDB holds for one node, in summary.
+#[derive(Clone, Debug, Default)]
+struct NodeDisk {
+    hard: HardState,
+    terms: Vec<Term>,
+}
+
+impl NodeDisk {
+    fn of(d: &Durable<Command>) -> NodeDisk {
+        NodeDisk {
+            hard: d.hard_state,
+            terms: d.log.iter().map(|e| e.term).collect(),
+        }
+    }
+
+    fn summary(&self) -> DurableSummary {
+        DurableSummary {
+            term: self.hard.current_term.0 as f64,
+            voted_for: self.hard.voted_for.map(|v| v.0),
+            log_len: self.terms.len() as f64,
+            last_term: self.terms.last().map_or(0.0, |t| t.0 as f64),
+        }
+    }
+}
+
+/// A taken node write, in summary, until it is confirmed.
+#[derive(Clone, Debug)]
+struct QueuedWrite {
+    id: u64,
+    node: NodeId,
+    hard: Option<HardState>,
+    log: Option<(LogIndex, Vec<Term>)>,
+}
+
+/// A summary of what IndexedDB holds, per node (see the module docs).
+#[derive(Clone, Debug, Default)]
+pub struct DiskMirror {
+    /// Confirmed: what IndexedDB holds. `None` until the baseline is
+    /// stored, or while persistence is off.
+    stored: Option<Vec<NodeDisk>>,
+    /// The baseline taken by `enablePersistence()`, until it is stored.
+    staged: Option<Vec<NodeDisk>>,
+    /// Node writes taken and not yet confirmed, in id order.
+    queued: VecDeque<QueuedWrite>,
+}
+
+impl DiskMirror {
+    fn apply(&mut self, w: QueuedWrite) {
+        let Some(d) = self.stored.as_mut().and_then(|n| n.get_mut(w.node.idx())) else {
+            return;
+        };
+        if let Some(h) = w.hard {
+            d.hard = h;
+        }
+        if let Some((from, terms)) = w.log {
+            d.terms.truncate(from.0.saturating_sub(1) as usize);
+            d.terms.extend(terms);
+        }
+    }
+}
+
+/// Compare what a node wrote with what is stored.
+fn node_storage(id: u32, written: &Durable<Command>, stored: Option<&NodeDisk>) -> NodeStorage {
+    let len = written.log.len();
+    let summary = DurableSummary {
+        term: written.hard_state.current_term.0 as f64,
+        voted_for: written.hard_state.voted_for.map(|v| v.0),
+        log_len: len as f64,
+        last_term: written.log.last().map_or(0.0, |e| e.term.0 as f64),
+    };
+    let Some(s) = stored else {
+        return NodeStorage {
+            id,
+            written: summary,
+            on_disk: None,
+            unsaved_hard_state: false,
+            unsaved_from: None,
+            unsaved_truncation: false,
+        };
+    };
+    // Log Matching (Raft §5.3): entries with the same index and term are
+    // the same, and so is everything before them. Walk back from the end
+    // of the shorter log to the last entry both hold alike: usually no
+    // step at all.
+    let mut same = len.min(s.terms.len());
+    while same > 0 && written.log[same - 1].term != s.terms[same - 1] {
+        same -= 1;
+    }
+    NodeStorage {
+        id,
+        written: summary,
+        on_disk: Some(s.summary()),
+        unsaved_hard_state: s.hard != written.hard_state,
+        unsaved_from: (same < len).then_some(same as f64 + 1.0),
+        unsaved_truncation: s.terms.len() > len,
+    }
 }
 
 impl Simulation {
@@ -85,7 +241,7 @@ impl Simulation {
             config: self.inner.config().clone(),
             now_us: self.inner.now(),
             epoch: self.epoch_in_use(),
-            actions: Vec::new(),
+            actions: self.actions.values().to_vec(),
         }
     }
 
@@ -96,12 +252,17 @@ impl Simulation {
     pub fn baseline_write_set(&mut self) -> WriteSet {
         self.inner.set_async_durability(false);
         self.inner.set_async_durability(true);
-        let nodes: Vec<Durable<crate::kv::Command>> = self
+        let nodes: Vec<Durable<Command>> = self
             .inner
             .node_ids()
             .into_iter()
             .filter_map(|id| self.inner.slot(id).map(|s| s.storage.durable().clone()))
             .collect();
+        self.disk = DiskMirror {
+            stored: None,
+            staged: Some(nodes.iter().map(NodeDisk::of).collect()),
+            queued: VecDeque::new(),
+        };
         WriteSet {
             base: Some(Baseline {
                 nodes,
@@ -123,6 +284,19 @@ impl Simulation {
         if writes.is_empty() && !always {
             return None;
         }
+        for w in &writes {
+            if let DurableRecord::Node { node, batch } = &w.record {
+                self.disk.queued.push_back(QueuedWrite {
+                    id: w.id,
+                    node: *node,
+                    hard: batch.hard_state,
+                    log: batch
+                        .log_write
+                        .as_ref()
+                        .map(|l| (l.from, l.entries.iter().map(|e| e.term).collect())),
+                });
+            }
+        }
         Some(WriteSet {
             base: None,
             writes,
@@ -143,7 +317,52 @@ impl Simulation {
         for id in lo..=up_to {
             self.inner.confirm_durable(id);
         }
+        while self.disk.queued.front().is_some_and(|w| w.id <= up_to) {
+            if let Some(w) = self.disk.queued.pop_front() {
+                self.disk.apply(w);
+            }
+        }
         before - self.inner.unconfirmed_writes()
+    }
+
+    fn report(&self) -> StorageReport {
+        StorageReport {
+            enabled: self.inner.async_durability(),
+            baseline_stored: self.disk.stored.is_some() && self.inner.async_durability(),
+            unconfirmed_writes: self.inner.unconfirmed_writes(),
+            held_messages: self.inner.held_messages(),
+            epoch: self.epoch_in_use(),
+            actions: self.actions.len(),
+            nodes: self.node_storage(),
+        }
+    }
+
+    /// The baseline returned by the last `enablePersistence()` is stored.
+    pub fn mark_baseline_stored(&mut self) {
+        if let Some(nodes) = self.disk.staged.take() {
+            self.disk.stored = Some(nodes);
+        }
+    }
+
+    /// Each node's written state beside what IndexedDB holds.
+    pub fn node_storage(&self) -> Vec<NodeStorage> {
+        let stored = self
+            .disk
+            .stored
+            .as_ref()
+            .filter(|_| self.inner.async_durability());
+        self.inner
+            .node_ids()
+            .into_iter()
+            .filter_map(|id| {
+                let slot = self.inner.slot(id)?;
+                Some(node_storage(
+                    id.0,
+                    slot.storage.durable(),
+                    stored.and_then(|s| s.get(id.idx())),
+                ))
+            })
+            .collect()
     }
 
     /// Rebuild a cluster from what a store held (see
@@ -191,7 +410,8 @@ impl Simulation {
             .max(meta.epoch);
         let lowest = in_use.saturating_add(1);
         let epoch = epoch.map_or(lowest, |e| e.max(lowest));
-        let inner = sim::Simulation::resume(
+        let recorded = ActionLog::parse(&meta.actions)?;
+        let mut inner = sim::Simulation::resume(
             seed,
             meta.config,
             meta.now_us,
@@ -202,10 +422,10 @@ impl Simulation {
             },
         )
         .map_err(|e| format!("cannot resume the saved cluster: {e}"))?;
-        Ok(Simulation {
-            inner,
-            console_clients: Vec::new(),
-        })
+        actions::replay(&mut inner, &recorded)?;
+        let mut sim = Simulation::wrap(inner);
+        sim.actions = ActionLog::from_recorded(&recorded);
+        Ok(sim)
     }
 }
 
@@ -231,6 +451,15 @@ impl Simulation {
     #[wasm_bindgen(js_name = disablePersistence)]
     pub fn disable_persistence(&mut self) {
         self.inner.set_async_durability(false);
+        self.disk = DiskMirror::default();
+    }
+
+    /// The baseline that `enablePersistence()` returned is stored (call it
+    /// once `store.write` of it resolved): from now on `storageReport()`
+    /// shows what IndexedDB holds for each node.
+    #[wasm_bindgen(js_name = baselineStored)]
+    pub fn baseline_stored(&mut self) {
+        self.mark_baseline_stored();
     }
 
     /// Whether persistence is on.
@@ -269,16 +498,24 @@ impl Simulation {
         Ok(self.confirm_up_to(up_to as u64) as u32)
     }
 
-    /// `{enabled, unconfirmed_writes, held_messages, epoch}`: how far
-    /// storage lags behind.
+    /// `{enabled, baseline_stored, unconfirmed_writes, held_messages,
+    /// epoch, actions, nodes}`: how far storage lags behind. Each of
+    /// `nodes` is `{id, written, on_disk, unsaved_hard_state,
+    /// unsaved_from, unsaved_truncation}`, where `written` and `on_disk`
+    /// are `{term, voted_for, log_len, last_term}`: what the node wrote
+    /// (what a restart in the page rebuilds it from) and what IndexedDB
+    /// holds (what a reload rebuilds it from; `null` while persistence is
+    /// off or the baseline is not stored).
     #[wasm_bindgen(js_name = storageReport)]
     pub fn storage_report(&self) -> Result<JsValue, JsError> {
-        to_js(&StorageReport {
-            enabled: self.inner.async_durability(),
-            unconfirmed_writes: self.inner.unconfirmed_writes(),
-            held_messages: self.inner.held_messages(),
-            epoch: self.epoch_in_use(),
-        })
+        to_js(&self.report())
+    }
+
+    /// The same as [`Simulation::storage_report`], as a JSON string
+    /// (cheaper to take every frame).
+    #[wasm_bindgen(js_name = storageReportJson)]
+    pub fn storage_report_json(&self) -> Result<String, JsError> {
+        serde_json::to_string(&self.report()).map_err(js_err)
     }
 
     /// The meta record that would be stored now, as JSON (seed, config,

@@ -1,7 +1,8 @@
 // Accessibility audit with axe-core (WCAG 2.x A/AA rules and best
 // practices) in headless Chromium: no serious or critical violations, at
 // desktop and phone widths, with each control panel, a node's box, the link
-// box and the help dialog open. Lesser findings are printed, and the full
+// box and the help dialog open, and with the resumed notice and the storage
+// dialog shown. Lesser findings are printed, and the full
 // results are saved to test-artifacts/e2e/axe-*.json.
 
 import { test, before, after } from "node:test";
@@ -82,6 +83,25 @@ test("axe: the page at 390 px wide", async () => {
   await waitView(page, (v) => v.leader);
   await page.waitForTimeout(300);
   await audit(page, "mobile");
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
+test("axe: the resumed notice, the storage line and the storage dialog", async () => {
+  const { page, errors } = await open(env, "seed=23&speed=1");
+  await waitView(page, (v) => v.leader);
+  await page.waitForFunction(() => window.raftlab.storageReport().baseline_stored);
+  await page.reload();
+  await page.waitForFunction(() => window.raftlab && window.raftlab.ready);
+  await page.waitForSelector("#resume-note:not([hidden])");
+  await audit(page, "desktop-resumed");
+  await page.click("#reset-cluster");
+  await page.waitForSelector("#store-dialog[open]");
+  // The dialog takes the focus, on the choice that deletes nothing.
+  assert.equal(await page.evaluate(() => document.activeElement.dataset.choice), "cancel");
+  await audit(page, "desktop-store-dialog");
+  await page.keyboard.press("Escape");
+  await page.waitForSelector("#store-dialog", { state: "hidden" });
   assert.deepEqual(errors, []);
   await page.close();
 });

@@ -81,11 +81,26 @@ export async function start() {
   };
 }
 
+let pages = 0;
+
 /**
- * Open the page. Returns { page, errors } where `errors` collects console
- * errors and uncaught exceptions.
+ * The query with a `cluster=` of its own unless it names one: every page
+ * saves its cluster in IndexedDB, and tests that share the browser profile
+ * must not resume each other's clusters.
+ */
+export function ownCluster(query) {
+  if (/(^|&)cluster=/.test(query)) return query;
+  const name = `e2e-${process.pid}-${++pages}`;
+  return query ? `${query}&cluster=${name}` : `cluster=${name}`;
+}
+
+/**
+ * Open the page (on a saved cluster of its own, see `ownCluster`). Returns
+ * { page, errors } where `errors` collects console errors and uncaught
+ * exceptions.
  */
 export async function open(env, query = "", viewport = { width: 1280, height: 800 }) {
+  query = ownCluster(query);
   const page = await env.context.newPage();
   await page.setViewportSize(viewport);
   const errors = [];

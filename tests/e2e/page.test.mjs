@@ -247,6 +247,8 @@ test("keyboard: pause, step, speed, node shortcuts and the help dialog", async (
   await shot(page, "07-help");
   await page.keyboard.press("Escape");
   assert.equal(await page.locator("#help").isVisible(), false);
+  // Focus leaves the closed dialog (it must not stay on its hidden Close button).
+  await page.waitForFunction(() => !document.querySelector("#help").contains(document.activeElement));
   const focused = await page.evaluate(() => document.activeElement && (document.activeElement.id || document.activeElement.tagName));
   await page.keyboard.press("Space");
   assert.equal(await page.evaluate(() => window.raftlab.isPaused()), false, "Space did not resume; focus was on " + focused);

@@ -1,6 +1,10 @@
-// The selected node, in full: its volatile state (lost on a crash) beside
-// its durable state (what survives on disk, Raft Figure 2's "persistent
-// state"), and on a leader each follower's nextIndex and matchIndex.
+// The selected node, in full: what lives only in memory (lost on a crash)
+// beside its durable state (Raft Figure 2's "persistent state"), and on a
+// leader each follower's nextIndex and matchIndex. The durable state is
+// shown twice: as the node wrote it (what a crash and restart in the page
+// rebuilds it from) and as IndexedDB holds it (what a reload rebuilds it
+// from), from the facade's storageReport; what is written but not yet in
+// IndexedDB is named.
 
 import { h, setText, setHidden, setAttr, setStyle } from "../dom.js";
 import { nodeName, termColor } from "./palette.js";
@@ -18,13 +22,30 @@ const VOLATILE = [
   ["keys", "keys applied"],
 ];
 const DURABLE = [
-  ["term", "current term"],
-  ["voted", "voted for"],
+  ["term", "term"],
+  ["voted", "vote"],
   ["len", "log length"],
-  ["lastTerm", "last entry's term"],
-  ["writes", "write batches"],
+  ["lastTerm", "last term"],
+];
+const EXTRA = [
+  ["writes", "writes"],
   ["inc", "restarts"],
 ];
+
+function table(tbody, spec) {
+  const out = {};
+  for (const [k, label] of spec) {
+    const written = h("td");
+    const disk = h("td");
+    tbody.append(h("tr", {}, h("th", { scope: "row", text: label }), written, disk));
+    out[k] = { written, disk };
+  }
+  return out;
+}
+
+const termText = (t) => `T${t}`;
+const voteText = (v) => (v ? nodeName(v) : "nobody");
+const lastTermText = (d) => (d.log_len ? `T${d.last_term}` : "—");
 
 function dl(el, spec) {
   const out = {};
@@ -41,7 +62,12 @@ export class Inspector {
     this.title = root.querySelector("#insp-title");
     this.badge = root.querySelector("#insp-badge");
     this.vol = dl(root.querySelector("#insp-vol"), VOLATILE);
-    this.dur = dl(root.querySelector("#insp-dur"), DURABLE);
+    const tbody = root.querySelector("#insp-dur tbody");
+    this.dur = table(tbody, DURABLE);
+    this.extra = table(tbody, EXTRA);
+    this.durTitle = root.querySelector("#insp-dur-title");
+    this.durNote = root.querySelector("#insp-dur-note");
+    this.unsaved = root.querySelector("#insp-unsaved");
     this.progWrap = root.querySelector("#insp-progress-wrap");
     this.progBody = root.querySelector("#insp-progress tbody");
     this.crashBtn = root.querySelector("#act-crash");
@@ -53,7 +79,8 @@ export class Inspector {
     this.vol.timer.append(this.timerBar, this.timerText);
   }
 
-  render(view, id) {
+  /** `storage` is the parsed storageReportJson() (or null). */
+  render(view, id, storage) {
     const nv = view.nodes[id - 1];
     if (!nv) return;
     const isLeader = view.leader === id;
@@ -89,13 +116,7 @@ export class Inspector {
     }
     setText(v.keys, nv.up ? Object.keys(nv.kv).length : na);
 
-    const d = this.dur;
-    setText(d.term, `T${nv.durable.term}`);
-    setText(d.voted, nv.durable.voted_for ? nodeName(nv.durable.voted_for) : "nobody");
-    setText(d.len, nv.durable.log_len);
-    setText(d.lastTerm, nv.durable.log_len ? `T${nv.durable.last_term}` : "—");
-    setText(d.writes, nv.durable.writes);
-    setText(d.inc, nv.incarnation);
+    this.renderDurable(nv, storage);
 
     setHidden(this.progWrap, !(nv.up && isLeader && nv.progress.length));
     if (nv.up && isLeader) {
@@ -124,5 +145,53 @@ export class Inspector {
         }
       }
     }
+  }
+
+  renderDurable(nv, storage) {
+    const w = nv.durable;
+    const ns = storage && storage.nodes ? storage.nodes[nv.id - 1] : null;
+    const disk = ns ? ns.on_disk : null;
+    const d = this.dur;
+    const pairs = [
+      [d.term, termText(w.term), disk && termText(disk.term), disk && disk.term !== w.term],
+      [d.voted, voteText(w.voted_for), disk && voteText(disk.voted_for), disk && disk.voted_for !== w.voted_for],
+      [d.len, String(w.log_len), disk && String(disk.log_len), disk && disk.log_len !== w.log_len],
+      [d.lastTerm, lastTermText(w), disk && lastTermText(disk), disk && lastTermText(disk) !== lastTermText(w)],
+    ];
+    for (const [cells, written, stored, differs] of pairs) {
+      setText(cells.written, written);
+      // A stored value that lags behind is marked with a word-like sign, not colour alone.
+      setText(cells.disk, stored === null ? "—" : differs ? `${stored} ≠` : stored);
+      setAttr(cells.disk, "class", differs ? "differs" : null);
+      setAttr(cells.disk, "title", differs ? "IndexedDB does not hold what the node wrote yet" : null);
+    }
+    setText(this.extra.writes.written, w.writes);
+    setText(this.extra.writes.disk, "—");
+    setText(this.extra.inc.written, nv.incarnation);
+    setText(this.extra.inc.disk, "—");
+
+    const enabled = !!(storage && storage.enabled);
+    setText(this.durTitle, enabled ? "Durable" : "Durable (in memory only)");
+    let note = "";
+    let unsaved = "";
+    if (!enabled) {
+      note = "Not saved in this browser: a crash in the page keeps it, a reload starts over.";
+    } else if (!disk) {
+      note = "Saving the cluster to IndexedDB…";
+    } else {
+      const parts = [];
+      if (ns.unsaved_from !== null) {
+        const from = ns.unsaved_from;
+        const to = w.log_len;
+        parts.push(from === to ? `log entry ${from}` : `log entries ${from}–${to}`);
+      }
+      if (ns.unsaved_truncation) parts.push(`removing entries after ${w.log_len}`);
+      if (ns.unsaved_hard_state) parts.push("the term and vote");
+      unsaved = parts.length
+        ? `Written, not yet in IndexedDB: ${parts.join(", ")}. Its messages wait until they are.`
+        : "Everything it wrote is in IndexedDB.";
+    }
+    setText(this.durNote, note);
+    setText(this.unsaved, unsaved);
   }
 }
