@@ -206,3 +206,56 @@ fn power_loss_at_random_moments_loses_no_acknowledged_write() {
         }
     }
 }
+
+/// Saved numbers come from outside (a stored record, a script): an epoch or
+/// a clock out of range is refused with an error, never an overflow; the
+/// largest allowed epoch still gives distinct client ids.
+#[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+#[cfg_attr(not(target_arch = "wasm32"), test)]
+fn resume_refuses_out_of_range_numbers() {
+    use raftlab::sim::{MAX_EPOCH, MAX_TIME_US};
+    let cfg = SimConfig {
+        nodes: 3,
+        ..SimConfig::default()
+    };
+    let disks = || -> Vec<Durable<raftlab::kv::Command>> {
+        (0..3)
+            .map(|_| Durable {
+                hard_state: Default::default(),
+                log: Vec::new(),
+            })
+            .collect()
+    };
+    let e = Simulation::resume(
+        1,
+        cfg.clone(),
+        0,
+        MAX_EPOCH + 1,
+        disks(),
+        History::default(),
+    )
+    .err()
+    .expect("epoch out of range accepted");
+    assert!(e.to_string().contains("epoch"), "{e}");
+    let e = Simulation::resume(
+        1,
+        cfg.clone(),
+        MAX_TIME_US + 1,
+        1,
+        disks(),
+        History::default(),
+    )
+    .err()
+    .expect("clock out of range accepted");
+    assert!(e.to_string().contains("virtual time"), "{e}");
+    let mut sim =
+        Simulation::resume(1, cfg, MAX_TIME_US, MAX_EPOCH, disks(), History::default()).unwrap();
+    let a = sim.add_client();
+    let b = sim.add_client();
+    assert!(a != b && a.0 > MAX_EPOCH * 1000, "{a:?} {b:?}");
+    sim.run_for(2 * SEC);
+    assert!(
+        sim.leader().is_some(),
+        "no leader after resuming late in time"
+    );
+}

@@ -165,6 +165,16 @@ fn bad_commands_are_rejected() {
     assert!(e.to_string().contains("limit"), "{e}");
     let e = sim.stale_read(c, NodeId(9), "k".into()).unwrap_err();
     assert_eq!(e, SimError::NoSuchNode(9));
+    // Node ids start at 1: S0 names no node (it must not act on S1).
+    for id in [0, 6] {
+        assert_eq!(sim.crash(NodeId(id)), Err(SimError::NoSuchNode(id)));
+        assert_eq!(sim.restart(NodeId(id)), Err(SimError::NoSuchNode(id)));
+        assert_eq!(sim.force_timeout(NodeId(id)), Err(SimError::NoSuchNode(id)));
+    }
+    assert!(
+        sim.view().nodes.iter().all(|n| n.up),
+        "a bad node id touched a node"
+    );
     sim.run_for(SEC);
     assert_eq!(
         max_last_index(&sim),

@@ -826,8 +826,15 @@ impl<C: Clone> RaftNode<C> {
                         },
                     );
                 }
-                Rpc::AppendEntries { round, .. } => {
+                Rpc::AppendEntries { .. } => {
                     let t = self.hard.current_term;
+                    // Round 0, not the request's round: the request's round
+                    // counts an older term's heartbeats, and this reply
+                    // carries the current term, so a leader of the current
+                    // term (perhaps the same node, re-elected) would take
+                    // it as an ack of its own round and confirm ReadIndex
+                    // reads without a real quorum (dissertation §6.4).
+                    // Every read waits for a round ≥ 1.
                     self.send(
                         msg.from,
                         Rpc::AppendEntriesReply {
@@ -835,7 +842,7 @@ impl<C: Clone> RaftNode<C> {
                             success: false,
                             match_index: LogIndex(0),
                             conflict: None,
-                            round,
+                            round: 0,
                         },
                     );
                 }
@@ -1073,7 +1080,10 @@ impl<C: Clone> RaftNode<C> {
             return;
         }
         let last = self.last_index();
-        {
+        // A round this leader never started is not an ack of anything it
+        // sent (a reply built from a stale or forged request): ignore it, so
+        // it cannot confirm reads (dissertation §6.4).
+        if round <= self.round {
             let pr = &mut self.progress[from.idx()];
             pr.acked_round = pr.acked_round.max(round);
         }

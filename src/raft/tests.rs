@@ -359,6 +359,47 @@ both! {
 }
 
 both! {
+    /// Dissertation §6.4: the rejection of an AppendEntries from an older
+    /// term carries round 0, not the old leader's round. Echoing it, tagged
+    /// with the current term, would let a re-elected leader count it as an
+    /// ack of its own (lower-numbered) rounds and confirm reads without a
+    /// quorum.
+    fn stale_term_rejection_acks_no_round() {
+        let mut f = node(3, 3);
+        f.handle_message(T, msg(2, 3, vote_req(3, 0, 0)));
+        f.take_ready();
+        let mut old = append(1, (0, 0), vec![], 0);
+        if let Rpc::AppendEntries { round, .. } = &mut old {
+            *round = 200;
+        }
+        f.handle_message(T, msg(1, 3, old));
+        let r = f.take_ready();
+        assert!(
+            matches!(replies(&r)[..], [Rpc::AppendEntriesReply { term: Term(3), success: false, round: 0, .. }]),
+            "{:?}",
+            replies(&r)
+        );
+    }
+}
+
+both! {
+    /// Dissertation §6.4: an ack of a round the leader has not started yet
+    /// confirms nothing; only acks of a round started after the read count.
+    fn read_index_ignores_acks_of_unstarted_rounds() {
+        let mut l = leader(3);
+        l.handle_message(T, msg(2, 1, Rpc::AppendEntriesReply { term: Term(1), success: true, match_index: LogIndex(1), conflict: None, round: 0 }));
+        l.take_ready();
+        l.read_index(T, 1).unwrap();
+        let r = l.take_ready();
+        let round = r.messages.iter().filter_map(|m| match m.rpc { Rpc::AppendEntries { round, .. } => Some(round), _ => None }).max().unwrap();
+        l.handle_message(T, msg(2, 1, Rpc::AppendEntriesReply { term: Term(1), success: false, match_index: LogIndex(0), conflict: None, round: round + 100 }));
+        assert!(l.take_ready().reads.is_empty(), "confirmed by a round never sent");
+        l.handle_message(T, msg(3, 1, Rpc::AppendEntriesReply { term: Term(1), success: true, match_index: LogIndex(1), conflict: None, round }));
+        assert_eq!(l.take_ready().reads, vec![ReadyRead { id: 1, read_index: LogIndex(1) }]);
+    }
+}
+
+both! {
     /// Figure 2: after a restart from storage, term, vote and log are back;
     /// commit index and role start over, and the node will not vote twice.
     fn restart_from_storage_keeps_vote() {

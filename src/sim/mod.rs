@@ -1180,6 +1180,7 @@ impl Simulation {
     /// Crash a node: its volatile state and the messages in flight to it are
     /// lost; its storage stays.
     pub fn crash(&mut self, id: NodeId) -> Result<(), SimError> {
+        self.check_node(id)?;
         let slot = self
             .slots
             .get_mut(id.idx())
@@ -1207,6 +1208,7 @@ impl Simulation {
 
     /// Restart a crashed node from its storage only.
     pub fn restart(&mut self, id: NodeId) -> Result<(), SimError> {
+        self.check_node(id)?;
         let members = self.members();
         let seed = {
             let slot = self.slots.get(id.idx()).ok_or(SimError::NoSuchNode(id.0))?;
@@ -1253,6 +1255,7 @@ impl Simulation {
 
     /// Make a node's election timer fire now.
     pub fn force_timeout(&mut self, id: NodeId) -> Result<(), SimError> {
+        self.check_node(id)?;
         let now = self.now;
         let server = self
             .slots
@@ -1413,7 +1416,8 @@ impl Simulation {
 
     /// Add a client; returns its id.
     pub fn add_client(&mut self) -> ClientId {
-        let id = ClientId(self.client_base + self.clients.len() as u32 + 1);
+        let n = u32::try_from(self.clients.len()).unwrap_or(u32::MAX);
+        let id = ClientId(self.client_base.saturating_add(n).saturating_add(1));
         let first = NodeId::from_idx(self.client_rng.index(self.slots.len()));
         self.clients.push(Clerk::new(id, first));
         id
@@ -1842,6 +1846,19 @@ impl Simulation {
         durable: Vec<crate::storage::Durable<Command>>,
         history: History,
     ) -> Result<Simulation, SimError> {
+        // Saved numbers come from outside (a stored record, a script): keep
+        // them where the arithmetic on them cannot overflow. Client ids are
+        // `epoch * 1000 + n` in a u32; virtual time gets delays added.
+        if epoch > MAX_EPOCH {
+            return Err(SimError::BadConfig(format!(
+                "the epoch {epoch} is out of range (at most {MAX_EPOCH})"
+            )));
+        }
+        if now_us > MAX_TIME_US {
+            return Err(SimError::BadConfig(format!(
+                "the virtual time {now_us} µs is out of range (at most {MAX_TIME_US} µs)"
+            )));
+        }
         if durable.len() != config.nodes {
             return Err(SimError::BadConfig(format!(
                 "storage holds {} nodes but the configuration has {}",
@@ -1890,6 +1907,14 @@ impl Simulation {
         self.checker.committed_index()
     }
 }
+
+/// The highest epoch [`Simulation::resume`] accepts: client ids of epoch
+/// `e` start at `e * 1000 + 1` and must fit a u32 with room for 1000 more.
+pub const MAX_EPOCH: u32 = u32::MAX / 1000 - 1;
+
+/// The latest virtual time [`Simulation::resume`] accepts, in µs (about 142
+/// years): far from u64's end, so adding delays never overflows.
+pub const MAX_TIME_US: u64 = 1 << 52;
 
 /// Seeds in the cross-platform determinism fixture.
 pub const FIXTURE_SEEDS: u64 = 8;

@@ -55,7 +55,7 @@
 use crate::check::history::Call;
 use crate::kv::Command;
 use crate::raft::{Entry, HardState};
-use crate::sim::{DurableRecord, DurableWrite, SimConfig};
+use crate::sim::{DurableRecord, DurableWrite, SimConfig, MAX_NODES};
 use crate::storage::{Durable, StorageError};
 use serde::{Deserialize, Serialize};
 use std::cell::{Cell, RefCell};
@@ -795,8 +795,8 @@ fn assemble(
     for (k, v) in hard.0.iter().zip(hard.1.iter()) {
         let record = format!("{HARD_STATE} {}", show_key(&k));
         let node = whole(&k)
-            .filter(|n| *n >= 1)
-            .ok_or_else(|| IdbError::corrupt(&record, "the key is not a node id"))?;
+            .filter(|n| (1..=MAX_NODES as u64).contains(n))
+            .ok_or_else(|| IdbError::corrupt(&record, "the key is not a node id (1 to 9)"))?;
         hard_states.push((node, parse_json(&record, &v)?));
     }
     let mut log_keys: Vec<(u64, u64)> = Vec::new();
@@ -806,7 +806,7 @@ fn assemble(
             .dyn_ref::<js_sys::Array>()
             .filter(|a| a.length() == 2)
             .and_then(|a| Some((whole(&a.get(0))?, whole(&a.get(1))?)))
-            .filter(|(n, i)| *n >= 1 && *i >= 1)
+            .filter(|(n, i)| (1..=MAX_NODES as u64).contains(n) && *i >= 1)
             .ok_or_else(|| IdbError::corrupt(&record, "the key is not [node, index]"))?;
         log_keys.push(pair);
     }
@@ -819,6 +819,19 @@ fn assemble(
     let n = nodes
         .or(meta.as_ref().map(|m| m.config.nodes))
         .unwrap_or(highest);
+    if n > MAX_NODES {
+        // Before allocating anything for it: a damaged count must not
+        // exhaust memory.
+        return Err(match nodes {
+            Some(_) => {
+                IdbError::InvalidInput(format!("a cluster has 1 to {MAX_NODES} nodes, not {n}"))
+            }
+            None => IdbError::corrupt(
+                format!("{SIM} {META_KEY:?}"),
+                format!("the configuration says {n} nodes; a cluster has 1 to {MAX_NODES}"),
+            ),
+        });
+    }
     let mut out: Vec<Durable<Command>> = (0..n)
         .map(|_| Durable {
             hard_state: HardState::default(),
