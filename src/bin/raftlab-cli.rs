@@ -152,8 +152,44 @@ mod native {
             #[arg(long)]
             messages: bool,
         },
+        /// Check a history file (as written by `run --history-out`, or by any
+        /// tool in that format; see src/check/history.rs) for linearizability.
+        Check {
+            /// The history file (JSON, format "raftlab-history/1").
+            history: std::path::PathBuf,
+        },
         /// Print the seed → trace-hash fixture checked by the browser tests.
         Fixture,
+    }
+
+    /// Read and check a history file: `Ok(true)` if linearizable, `Ok(false)`
+    /// (with the explanation printed) if not, `Err` for a file that cannot
+    /// be read or is not a valid history.
+    fn check_file(path: &std::path::Path) -> Result<bool, String> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        let history = raftlab::check::history::History::from_json(&text)
+            .map_err(|e| format!("{}: {e}", path.display()))?;
+        let keys: std::collections::BTreeSet<&str> =
+            history.calls.iter().map(|c| c.op.key()).collect();
+        let started = std::time::Instant::now();
+        let verdict = raftlab::check::linearizability::check(&history);
+        let took = started.elapsed();
+        match verdict {
+            Ok(()) => {
+                println!(
+                    "linearizable: {} calls on {} keys, checked in {:.1} ms",
+                    history.calls.len(),
+                    keys.len(),
+                    took.as_secs_f64() * 1e3
+                );
+                Ok(true)
+            }
+            Err(v) => {
+                println!("NOT linearizable:\n{v}");
+                Ok(false)
+            }
+        }
     }
 
     fn parse_range(s: &str) -> Result<(u64, u64), String> {
@@ -362,6 +398,7 @@ mod native {
                 }
                 Ok(0)
             }
+            Command::Check { history } => Ok(if check_file(&history)? { 0 } else { 1 }),
             Command::Fixture => {
                 let mut map = serde_json::Map::new();
                 for seed in 0..raftlab::sim::FIXTURE_SEEDS {
@@ -376,6 +413,70 @@ mod native {
                 );
                 Ok(0)
             }
+        }
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+
+        #[test]
+        fn seed_ranges_parse_or_explain() {
+            assert_eq!(parse_range("0..500"), Ok((0, 500)));
+            assert_eq!(parse_range(" 7 .. 9 "), Ok((7, 9)));
+            assert!(parse_range("5").unwrap_err().contains("A..B"));
+            assert!(parse_range("x..3").unwrap_err().contains("start"));
+            assert!(parse_range("3..y").unwrap_err().contains("end"));
+            assert!(parse_range("9..9").unwrap_err().contains("empty"));
+        }
+
+        #[test]
+        fn the_command_line_is_well_formed() {
+            use clap::CommandFactory;
+            Cli::command().debug_assert();
+            assert!(
+                Cli::try_parse_from(["raftlab", "run"]).is_err(),
+                "run needs --seed"
+            );
+            assert!(
+                Cli::try_parse_from(["raftlab", "fuzz", "--seeds", "0..10", "--jobs", "2"]).is_ok()
+            );
+        }
+
+        fn temp(name: &str, text: &str) -> std::path::PathBuf {
+            let p = std::env::temp_dir().join(format!("raftlab-cli-{}-{name}", std::process::id()));
+            std::fs::write(&p, text).expect("temp file");
+            p
+        }
+
+        #[test]
+        fn check_reads_a_history_written_by_run() {
+            let cli = Cli::try_parse_from(["raftlab", "run", "--seed", "3", "--duration", "5"])
+                .unwrap_or_else(|e| panic!("{e}"));
+            let Command::Run { args, .. } = cli.command else {
+                panic!("not a run command")
+            };
+            let opts = args.options().expect("options");
+            let mut sim = fuzz::build(3, &opts, 0).expect("builds");
+            let o = fuzz::run_seed(&mut sim, &opts, |_, _| {});
+            assert!(o.failure.is_none(), "{:?}", o.failure);
+            assert!(!sim.history().calls.is_empty());
+            let p = temp("good.json", &sim.history().to_json());
+            assert_eq!(check_file(&p), Ok(true));
+            let _ = std::fs::remove_file(p);
+        }
+
+        #[test]
+        fn check_refuses_bad_files_with_a_message() {
+            let missing = std::env::temp_dir().join("raftlab-cli-no-such-file.json");
+            assert!(check_file(&missing).unwrap_err().contains("cannot read"));
+            let p = temp(
+                "bad.json",
+                "{\"format\": \"raftlab-history/1\", \"calls\": [1, 2]}",
+            );
+            let e = check_file(&p).unwrap_err();
+            assert!(e.contains("not a history file"), "{e}");
+            let _ = std::fs::remove_file(p);
         }
     }
 }

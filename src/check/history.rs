@@ -99,6 +99,47 @@ impl History {
                 file.format
             ));
         }
+        for c in &file.calls {
+            c.validate()?;
+        }
         Ok(History { calls: file.calls })
+    }
+}
+
+impl Call {
+    /// Check that the call is self-consistent: it returns no earlier than
+    /// it was invoked, has an answer exactly when it has a return time, and
+    /// the answer is of the kind its operation gives. What a file from
+    /// outside must pass before the checker reads it.
+    pub fn validate(&self) -> Result<(), String> {
+        let id = self.id;
+        match (self.return_us, &self.outcome) {
+            (Some(r), Some(_)) if r < self.invoke_us => {
+                return Err(format!(
+                    "call #{id} returns at {r} µs, before it was invoked at {} µs",
+                    self.invoke_us
+                ))
+            }
+            (Some(_), None) => return Err(format!("call #{id} has a return time but no outcome")),
+            (None, Some(_)) => return Err(format!("call #{id} has an outcome but no return time")),
+            _ => {}
+        }
+        if let Some(o) = &self.outcome {
+            let fits = matches!(
+                (&self.op, o),
+                (Op::Get { .. }, OpResult::Value { .. })
+                    | (Op::Put { .. }, OpResult::Ok)
+                    | (Op::Append { .. }, OpResult::Ok | OpResult::TooLarge)
+                    | (Op::Delete { .. }, OpResult::Deleted { .. })
+                    | (Op::Cas { .. }, OpResult::Cas { .. })
+            );
+            if !fits {
+                return Err(format!(
+                    "call #{id}: a {} cannot answer {o}",
+                    self.op.name()
+                ));
+            }
+        }
+        Ok(())
     }
 }

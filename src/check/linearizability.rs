@@ -2199,18 +2199,51 @@ mod tests {
 
     #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
     #[cfg_attr(not(target_arch = "wasm32"), test)]
-    fn ten_thousand_calls_check_quickly() {
+    /// The benchmark's history (10,000 calls, 10 clients, 100 keys) is
+    /// linearizable and the checker says so; its time is measured by
+    /// `make bench`, not here.
+    fn ten_thousand_calls_check() {
         let h = generate_random_history(2024, 10_000, 10, 100);
-        #[cfg(not(target_arch = "wasm32"))]
-        let started = std::time::Instant::now();
         assert_eq!(check(&h), Ok(()));
-        #[cfg(not(target_arch = "wasm32"))]
-        {
-            let took = started.elapsed();
-            eprintln!("10,000 calls, 10 clients, 100 keys: checked in {took:?}");
-            if !cfg!(debug_assertions) {
-                assert!(took < std::time::Duration::from_secs(1), "took {took:?}");
-            }
-        }
+        let mut bad = h.clone();
+        mutate_a_get(&mut bad);
+        assert!(check(&bad).is_err());
+    }
+
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    /// A history file from outside is read with a clear error, never a
+    /// panic or a wrong verdict: not JSON, another format, a call that
+    /// returns before it starts, an outcome without a return, an answer of
+    /// the wrong kind.
+    fn bad_history_files_are_refused() {
+        use crate::check::history::HISTORY_FORMAT;
+        let err = |text: &str| History::from_json(text).expect_err(text);
+        assert!(err("").contains("not a history file"));
+        assert!(err("{\"format\":\"other/1\",\"calls\":[]}").contains("unknown history format"));
+        let call = |rest: &str| {
+            format!(
+                "{{\"format\":\"{HISTORY_FORMAT}\",\"calls\":[{{\"id\":3,\"client\":1,\"op\":\"put\",\"key\":\"x\",\"value\":\"1\",{rest}}}]}}"
+            )
+        };
+        let ok = call("\"invoke_us\":5,\"return_us\":9,\"outcome\":{\"result\":\"ok\"}");
+        assert_eq!(History::from_json(&ok).map(|h| h.calls.len()), Ok(1));
+        let pending = call("\"invoke_us\":5,\"return_us\":null,\"outcome\":null");
+        assert!(History::from_json(&pending).is_ok());
+        assert!(err(&call(
+            "\"invoke_us\":5,\"return_us\":4,\"outcome\":{\"result\":\"ok\"}"
+        ))
+        .contains("before it was invoked"));
+        assert!(err(&call(
+            "\"invoke_us\":5,\"return_us\":null,\"outcome\":{\"result\":\"ok\"}"
+        ))
+        .contains("no return time"));
+        assert!(
+            err(&call("\"invoke_us\":5,\"return_us\":9,\"outcome\":null")).contains("no outcome")
+        );
+        assert!(err(&call(
+            "\"invoke_us\":5,\"return_us\":9,\"outcome\":{\"result\":\"deleted\",\"existed\":true}"
+        ))
+        .contains("cannot answer"));
     }
 }
