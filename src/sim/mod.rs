@@ -1012,7 +1012,7 @@ impl Simulation {
             Endpoint::Node(n) => self.slots.get(n.idx()).map(|s| s.incarnation).unwrap_or(0),
             Endpoint::Client(_) => 0,
         };
-        let fate = self.network.route(from, to);
+        let fate = self.network.route(self.now, from, to);
         match fate {
             Fate::Cut | Fate::Lost => {
                 let id = self.next_flight_id;
