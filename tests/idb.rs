@@ -451,6 +451,30 @@ async fn corrupt_record_is_an_error_naming_it() {
     .await;
     let err = store.load_cluster(None).await.expect_err("bad call");
     assert_eq!(corrupt_record(&err), Some("calls 0"), "{err}");
+    raw_delete(&db, CALLS, &JsValue::from_f64(0.0)).await;
+    store.load_cluster(None).await.expect("repaired");
+
+    // A node id outside 1..=9, or a node count beyond 9: an error before
+    // anything is allocated for it, never a panic or an exhausted memory.
+    raw_put(
+        &db,
+        LOG,
+        &pair(10, 1),
+        &JsValue::from_str(&serde_json::to_string(&entry(1, 1, "a")).expect("json")),
+    )
+    .await;
+    let err = store
+        .load_cluster(None)
+        .await
+        .expect_err("node out of range");
+    assert!(err.to_string().contains("not [node, index]"), "{err}");
+    raw_delete(&db, LOG, &pair(10, 1)).await;
+    let err = store
+        .load_cluster(Some(1 << 30))
+        .await
+        .expect_err("too many nodes");
+    assert!(matches!(err, IdbError::InvalidInput(_)), "{err}");
+    assert!(err.to_string().contains("1 to 9"), "{err}");
     store.close();
     Store::remove(&name).await.expect("delete");
 }
