@@ -92,9 +92,15 @@ pub struct Network {
     /// Per directed link, when its latest in-order message arrives: a later
     /// in-order message arrives no earlier (FIFO links; ties go in send
     /// order, as the event queue breaks ties by insertion).
+    /// Node-to-node links in a flat array (the hot path), links to and
+    /// from clients in a map.
+    node_tails: Vec<u64>,
     tails: BTreeMap<(Endpoint, Endpoint), u64>,
     rng: Rng,
 }
+
+/// Side of the flat array of node-to-node link tails.
+const TAIL_SIDE: usize = crate::sim::MAX_NODES;
 
 impl Network {
     /// A healthy network.
@@ -103,6 +109,7 @@ impl Network {
             defaults,
             overrides: BTreeMap::new(),
             cuts: BTreeSet::new(),
+            node_tails: vec![0; TAIL_SIDE * TAIL_SIDE],
             tails: BTreeMap::new(),
             rng: Rng::new(seed),
         }
@@ -168,7 +175,14 @@ impl Network {
             None
         };
         if !reordered {
-            let tail = self.tails.entry((from, to)).or_insert(0);
+            let tail = match (from, to) {
+                (Endpoint::Node(a), Endpoint::Node(b))
+                    if a.idx() < TAIL_SIDE && b.idx() < TAIL_SIDE =>
+                {
+                    &mut self.node_tails[a.idx() * TAIL_SIDE + b.idx()]
+                }
+                _ => self.tails.entry((from, to)).or_insert(0),
+            };
             let at = now.saturating_add(delay).max(*tail);
             *tail = at;
             delay = at - now;
