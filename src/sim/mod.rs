@@ -1838,6 +1838,19 @@ impl Simulation {
     /// every node): each node restarts from `durable[i]` only; the clock
     /// resumes at `now_us`; the clients' history so far is `history`; new
     /// clients get ids above `epoch * 1000` so they never reuse a session.
+    ///
+    /// The invariant checker starts over too, seeded only with every node's
+    /// durable log (so Log Matching across the restored logs is checked at
+    /// once): which node led which term before, and what was committed,
+    /// were volatile knowledge of the lost session. Safety *across* a
+    /// power loss is therefore checked from the outside, on what clients
+    /// saw: `tests/durability.rs` natively and the page's 20-reload test
+    /// check that every acknowledged write survives and that the whole
+    /// history, before and after every reload, is linearizable. (Carrying
+    /// the checker's commit knowledge over would flag commits that no one
+    /// could have observed: a leader counts itself before its own write is
+    /// durable, which is safe because nothing that depends on the commit
+    /// leaves it before then.)
     pub fn resume(
         seed: u64,
         config: SimConfig,
