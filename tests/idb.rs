@@ -575,6 +575,7 @@ async fn whole_cluster_round_trip() {
     assert!(sim.persistence_enabled());
     let r = JsFuture::from(store.write(base)).await.expect("write base");
     assert!(r.is_undefined());
+    sim.baseline_stored();
     sim.add_workload(3).expect("workload");
     let mut stored_sets = 0;
     for _ in 0..300 {
@@ -658,6 +659,7 @@ async fn whole_cluster_round_trip() {
     // It carries on, persisting again, with clients of a new epoch.
     let base = sim.enable_persistence().expect("enable");
     JsFuture::from(store.write(base)).await.expect("write base");
+    sim.baseline_stored();
     let client = sim.submit("put", "after", Some("reload".into()), None, None);
     let Ok(client) = client else {
         panic!("submit failed")

@@ -93,6 +93,7 @@ export class Persistence {
     this.lastError = null;
     this.resumed = null;
     this.writesStored = 0;
+    this.failures = 0;
     this.lastWrite = Promise.resolve();
     this.perFrame = new Samples();
     this.commit = new Samples();
@@ -127,7 +128,19 @@ export class Persistence {
       this.fresh(seed, nodes);
       return;
     }
-    if (!(await acquireLock(this.name))) {
+    const lock = await acquireLock(this.name);
+    if (lock === null) {
+      // Without Web Locks (an http:// address other than localhost is not
+      // a secure context) two tabs could both write the saved cluster and
+      // interleave two runs in it: read it, never write it.
+      await this.startCopy(
+        seed,
+        nodes,
+        "this address offers no Web Locks (open the page at http://localhost to save), so this tab runs in memory; a saved cluster is kept as it was"
+      );
+      return;
+    }
+    if (!lock) {
       await this.startCopy(seed, nodes);
       return;
     }
@@ -141,6 +154,13 @@ export class Persistence {
       if (await this.wasm.Store.exists(this.name)) {
         this.store = await this.wasm.Store.open(this.name);
         if (await this.store.hasMeta()) loaded = await this.store.load();
+        else if (holdsData(await this.store.load())) {
+          // Logs or calls without the simulation's own record (an older
+          // raftlab's database, or a damaged one): never replace it unasked.
+          const e = new Error('the saved cluster holds logs or calls but no simulation record (sim "meta"): an older raftlab wrote it, or it is damaged');
+          e.name = "CorruptError";
+          throw e;
+        }
       } else {
         this.store = await this.wasm.Store.open(this.name);
       }
@@ -191,8 +211,8 @@ export class Persistence {
   }
 
   /** Another tab owns the saved cluster: run a copy of it here, in memory. */
-  async startCopy(seed, nodes) {
-    this.setMode("memory", "another tab is running the saved cluster; this tab runs a copy in memory");
+  async startCopy(seed, nodes, reason = "another tab is running the saved cluster; this tab runs a copy in memory") {
+    this.setMode("memory", reason);
     try {
       if (await this.wasm.Store.exists(this.name)) {
         const store = await this.wasm.Store.open(this.name);
@@ -413,10 +433,14 @@ export class Persistence {
 
   /**
    * Most virtual ms the frame may advance now: `Infinity` unless saving;
-   * 0 while IndexedDB lags too far behind (see FRAME_CAP_OF_ELECTION_TIMEOUT
+   * 0 after a failed save, and while IndexedDB lags too far behind (see FRAME_CAP_OF_ELECTION_TIMEOUT
    * and MAX_LAG_OF_ELECTION_TIMEOUT).
    */
   frameCapMs(view, nowMs) {
+    // While a failed save waits for the person's choice the clock stands
+    // still: everything is held anyway, and running on would pile up
+    // writes and held messages in memory for nothing.
+    if (this.mode === "failed") return 0;
     if (this.mode !== "saving" || !view) return Infinity;
     const timeout = view.settings.election_min_ms;
     const cap = Math.max(1, timeout * FRAME_CAP_OF_ELECTION_TIMEOUT);
@@ -446,6 +470,7 @@ export class Persistence {
 
   async onWriteError(e) {
     if (this.mode === "failed") return;
+    this.failures++;
     this.gen++; // nothing more is stored without the failed write
     this.lastError = e;
     this.setMode("failed", "saving failed");
@@ -573,6 +598,7 @@ export class Persistence {
       reason: this.reason,
       inflight: this.inflight,
       writesStored: this.writesStored,
+      failures: this.failures,
       resumed: this.resumed,
       lastError: this.lastError ? describeError(this.lastError) : null,
     };
@@ -597,13 +623,22 @@ export class Persistence {
   }
 }
 
+/** Whether a loaded store (the JSON of `store.load()`) holds anything at all. */
+function holdsData(json) {
+  const l = JSON.parse(json);
+  const nodes = Array.isArray(l.nodes) ? l.nodes : [];
+  const calls = Array.isArray(l.calls) ? l.calls : [];
+  return calls.length > 0 || nodes.some((n) => (n.log && n.log.length > 0) || (n.hard_state && Number(n.hard_state.current_term) > 0));
+}
+
 /**
  * Hold the Web Lock of cluster `name` for as long as the page lives, so
  * that one tab at a time writes it. Waits a little for a page being
- * replaced (a reload) to let go; false if another tab keeps it.
+ * replaced (a reload) to let go; false if another tab keeps it, null if
+ * this page has no Web Locks at all.
  */
 function acquireLock(name) {
-  if (!navigator.locks || !navigator.locks.request) return Promise.resolve(true);
+  if (!navigator.locks || !navigator.locks.request) return Promise.resolve(null);
   return new Promise((resolve) => {
     const ctl = new AbortController();
     const timer = setTimeout(() => ctl.abort(), LOCK_WAIT_MS);

@@ -413,6 +413,10 @@ struct Durability {
     last_confirmed: BTreeMap<Endpoint, u64>,
     owner: BTreeMap<u64, Endpoint>,
     held: BTreeMap<Endpoint, VecDeque<(u64, Endpoint, Packet)>>,
+    /// The write id of a re-base ([`Simulation::rebase_durability`]) not yet
+    /// confirmed: every node, and every client with an unconfirmed write,
+    /// waits for it.
+    baseline: Option<u64>,
 }
 
 /// A record that must reach durable storage, with the id to confirm.
@@ -1769,6 +1773,59 @@ impl Simulation {
             }
             self.durability.pending.clear();
             self.durability.owner.clear();
+            self.durability.baseline = None;
+        }
+    }
+
+    /// Turn the barrier on (or keep it on) with a fresh start: one write,
+    /// whose id this returns, will store everything there is now (a
+    /// baseline: every node's durable state and the whole history), and
+    /// supersedes every write issued before, which is dropped whether or
+    /// not it was taken. What those writes held back stays held, and every
+    /// node now waits for the baseline too (its state may never have been
+    /// stored), until [`Simulation::confirm_baseline`]. Writes issued after
+    /// this get higher ids and are stored after the baseline.
+    ///
+    /// This is how a page starts persisting, and how it retries after a
+    /// failed write: turning the barrier off and on would release, before
+    /// anything is stored, answers that depend on the failed write.
+    pub fn rebase_durability(&mut self) -> u64 {
+        let d = &mut self.durability;
+        d.enabled = true;
+        d.pending.clear();
+        d.owner.clear();
+        let id = d.next_id;
+        d.next_id += 1;
+        for n in 0..self.slots.len() {
+            d.last_issued
+                .insert(Endpoint::Node(NodeId::from_idx(n)), id);
+        }
+        for (ep, issued) in d.last_issued.iter_mut() {
+            if d.last_confirmed.get(ep) != Some(issued) {
+                *issued = id;
+            }
+        }
+        d.baseline = Some(id);
+        id
+    }
+
+    /// The baseline of the last [`Simulation::rebase_durability`] is
+    /// stored: release what waited for it.
+    pub fn confirm_baseline(&mut self) {
+        let Some(id) = self.durability.baseline.take() else {
+            return;
+        };
+        let eps: Vec<Endpoint> = self
+            .durability
+            .last_issued
+            .iter()
+            .filter(|(_, i)| **i <= id)
+            .map(|(ep, _)| *ep)
+            .collect();
+        for ep in eps {
+            let c = self.durability.last_confirmed.entry(ep).or_insert(id);
+            *c = (*c).max(id);
+            self.release(ep);
         }
     }
 

@@ -248,10 +248,11 @@ impl Simulation {
     /// Turn the barrier on afresh and return everything to store first:
     /// every node's durable state, the whole history and the meta record,
     /// replacing whatever the store held. Writes issued before are
-    /// forgotten (released, as if confirmed).
+    /// superseded by it; what they held back stays held, and every node
+    /// waits, until the baseline is stored ([`Simulation::mark_baseline_stored`]),
+    /// so a retry after a failed write releases nothing early.
     pub fn baseline_write_set(&mut self) -> WriteSet {
-        self.inner.set_async_durability(false);
-        self.inner.set_async_durability(true);
+        self.inner.rebase_durability();
         let nodes: Vec<Durable<Command>> = self
             .inner
             .node_ids()
@@ -342,6 +343,7 @@ impl Simulation {
         if let Some(nodes) = self.disk.staged.take() {
             self.disk.stored = Some(nodes);
         }
+        self.inner.confirm_baseline();
     }
 
     /// Each node's written state beside what IndexedDB holds.

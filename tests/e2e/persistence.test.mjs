@@ -332,6 +332,44 @@ test("a damaged record: the dialog names it; carry on in memory keeps it; start 
   await page.close();
 });
 
+test("a saved cluster without its simulation record (an older raftlab's) is reported, not replaced", async () => {
+  const name = `nometa-${process.pid}`;
+  const { page, errors } = await open(env, `seed=49&speed=1&cluster=${name}`);
+  await waitView(page, (v) => v.leader);
+  await saved(page);
+  await page.evaluate(() => window.raftlab.pause());
+  await page.waitForFunction(() => window.raftlab.storageReport().unconfirmed_writes === 0);
+  const before = await rawRead(page, name, "log", [1, 1]);
+  await page.evaluate(
+    (db) =>
+      new Promise((resolve, reject) => {
+        const req = indexedDB.open(db);
+        req.onerror = () => reject(new Error(String(req.error)));
+        req.onsuccess = () => {
+          const d = req.result;
+          const tx = d.transaction("sim", "readwrite");
+          tx.objectStore("sim").delete("meta");
+          tx.oncomplete = () => {
+            d.close();
+            resolve();
+          };
+          tx.onerror = () => reject(new Error(String(tx.error)));
+        };
+      }),
+    "raftlab-" + name
+  );
+  await page.reload();
+  assert.equal(await settled(page), true, "a store with logs but no simulation record opens the dialog");
+  assert.match(await page.textContent("#store-dialog-title"), /damaged/);
+  assert.match(await page.textContent("#store-dialog-detail"), /no simulation record/);
+  await page.click('#store-dialog [data-choice="memory"]');
+  await page.waitForFunction(() => window.raftlab && window.raftlab.ready);
+  const after = await rawRead(page, name, "log", [1, 1]);
+  assert.equal(after.value, before.value, "the saved logs were replaced without asking");
+  noErrors(errors);
+  await page.close();
+});
+
 test("a database from a newer schema is refused and kept", async () => {
   const name = `newer-${process.pid}`;
   const { page, errors } = await openRaw(name, "seed=44&speed=1", {
@@ -406,6 +444,49 @@ test("a failing write (quota used up) stalls the cluster until the person choose
     timeout: 20000,
   });
   assert.match(await page.textContent("#storage-status"), /in memory only/);
+  noErrors(errors);
+  await page.close();
+});
+
+test("Try again after a failed write: nothing is answered until everything is saved again, then the cluster carries on saving", async () => {
+  const name = `retry-${process.pid}`;
+  const { page, errors } = await open(env, `seed=48&speed=1&cluster=${name}`);
+  await waitView(page, (v) => v.leader);
+  await saved(page);
+  await page.click("#load-add");
+  await page.waitForFunction(() => JSON.parse(window.raftlab.sim.historyJson()).calls.filter((c) => c.outcome).length >= 3, null, {
+    timeout: 20000,
+  });
+  // Every put fails, as on a full disk; keep the real one to give back.
+  await page.evaluate(() => {
+    window.__realPut = IDBObjectStore.prototype.put;
+    IDBObjectStore.prototype.put = function () {
+      throw new DOMException("the test filled the quota", "QuotaExceededError");
+    };
+  });
+  await page.waitForSelector("#store-dialog[open]");
+  assert.equal(await page.evaluate(() => window.raftlab.storage().failures), 1);
+  // The clock stands still while the dialog waits.
+  const t0 = await page.evaluate(() => window.raftlab.view().now_ms);
+  await page.waitForTimeout(500);
+  assert.equal(await page.evaluate(() => window.raftlab.view().now_ms), t0, "the clock ran while saving had failed");
+  const stalled = (await acknowledged(page)).length;
+  // Try again while the disk is still full: the baseline fails too, and
+  // nothing is answered meanwhile.
+  await page.click('#store-dialog [data-choice="retry"]');
+  await page.waitForFunction(() => window.raftlab.storage().failures === 2);
+  await page.waitForSelector("#store-dialog[open]");
+  assert.equal((await acknowledged(page)).length, stalled, "an answer left before the retry's baseline was stored");
+  // Room again: the retry saves everything, then the cluster carries on saving.
+  await page.evaluate(() => {
+    IDBObjectStore.prototype.put = window.__realPut;
+  });
+  await page.click('#store-dialog [data-choice="retry"]');
+  await saved(page);
+  await page.waitForFunction((n) => JSON.parse(window.raftlab.sim.historyJson()).calls.filter((c) => c.outcome).length > n + 3, stalled, {
+    timeout: 20000,
+  });
+  assert.match(await page.textContent("#storage-status"), /saved to IndexedDB/);
   noErrors(errors);
   await page.close();
 });
