@@ -22,14 +22,20 @@
 //! from the node's log and log writes move into storage instead of being
 //! copied; and when the trace keeps no events, the frequent ones are hashed
 //! field by field without being built (see [`trace::Trace::push_sent`]).
-//! What is left per event is mostly the event queue, the network draws, the
-//! trace hash and Raft itself; per client operation, copies of the command
-//! (each `Op` clone allocates its strings).
+//! The event queue ([`queue::EventQueue`]) is a heap of small `Copy`
+//! entries, and the send path (`send`, `route`, `dispatch`) is inlined into
+//! its callers. What is left per event (an idle cluster: about 1,200
+//! instructions, most of them moving messages: `Message` → `Packet` →
+//! `Delivery` → slab and back, with store-forwarding stalls where a copy
+//! re-reads bytes just written narrower) is spread thin over the network
+//! draws, the trace hash, the drained `Ready` and Raft itself; per client
+//! operation, copies of the command (each `Op` clone allocates its strings).
 
 pub mod bench;
 pub mod client;
 pub mod fuzz;
 pub mod network;
+pub mod queue;
 pub mod server;
 pub mod trace;
 pub mod view;
@@ -44,10 +50,10 @@ use crate::rng::Rng;
 use crate::storage::{MemStorage, Storage, WriteBatch};
 use client::{Clerk, PendingCall, Workload};
 use network::{Fate, LinkParams, Network};
+use queue::EventQueue;
 use serde::{Deserialize, Serialize};
 use server::{Answer, ClientReply, ClientRequest, Server};
-use std::cmp::Ordering;
-use std::collections::{BTreeMap, BinaryHeap, VecDeque};
+use std::collections::{BTreeMap, VecDeque};
 use trace::{DropReason, Endpoint, MsgKind, Trace, TraceEvent, MSG_KINDS};
 
 /// Everything that shapes a run besides the seed.
@@ -266,9 +272,9 @@ pub struct Drop {
     pub reason: DropReason,
 }
 
-/// A queued event. Kept small (a delivery is a slot in
-/// [`Simulation::deliveries`]) so the heap moves little data.
-#[derive(Clone, Debug)]
+/// A queued event. Kept small and `Copy` (a delivery is a slot in
+/// [`Simulation::deliveries`]) so the queue moves little data.
+#[derive(Clone, Copy, Debug)]
 enum Event {
     Deliver(u32),
     NodeTimer {
@@ -293,39 +299,6 @@ struct Delivery {
     to: Endpoint,
     to_incarnation: u32,
     packet: Packet,
-}
-
-#[derive(Debug)]
-struct Scheduled {
-    /// `(time << 64) | insertion order`: one comparison orders by time with
-    /// ties broken by insertion order. The order is total (the insertion
-    /// counter is unique), so the pop order does not depend on the heap.
-    key: u128,
-    event: Event,
-}
-
-impl Scheduled {
-    fn at(&self) -> u64 {
-        (self.key >> 64) as u64
-    }
-}
-
-impl PartialEq for Scheduled {
-    fn eq(&self, other: &Self) -> bool {
-        self.key == other.key
-    }
-}
-impl Eq for Scheduled {}
-impl PartialOrd for Scheduled {
-    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
-        Some(self.cmp(other))
-    }
-}
-impl Ord for Scheduled {
-    fn cmp(&self, other: &Self) -> Ordering {
-        // Min-heap on (time, insertion order).
-        other.key.cmp(&self.key)
-    }
 }
 
 /// One node's place in the world: its server while up, its storage always.
@@ -374,8 +347,7 @@ pub struct Simulation {
     seed: u64,
     config: SimConfig,
     now: u64,
-    queue: BinaryHeap<Scheduled>,
-    next_event_seq: u64,
+    queue: EventQueue<Event>,
     /// Messages in transit, referenced by [`Event::Deliver`]; freed slots
     /// are reused (`free_deliveries`), so sending does not allocate.
     deliveries: Vec<Option<Delivery>>,
@@ -456,8 +428,7 @@ impl Simulation {
             checks: true,
             config,
             now: 0,
-            queue: BinaryHeap::new(),
-            next_event_seq: 0,
+            queue: EventQueue::default(),
             deliveries: Vec::new(),
             free_deliveries: Vec::new(),
             ready: Some(Box::default()),
@@ -624,20 +595,17 @@ impl Simulation {
     }
     /// Time of the next queued event.
     pub fn next_event_at(&self) -> Option<u64> {
-        self.queue.peek().map(|s| s.at())
+        self.queue.peek_time()
     }
 
     // ----- Running -----------------------------------------------------------
 
+    #[inline(always)]
     fn schedule(&mut self, at: u64, event: Event) {
-        let seq = self.next_event_seq;
-        self.next_event_seq += 1;
-        self.queue.push(Scheduled {
-            key: (u128::from(at) << 64) | u128::from(seq),
-            event,
-        });
+        self.queue.push(at, event);
     }
 
+    #[inline(always)]
     fn schedule_delivery(&mut self, at: u64, d: Delivery) {
         let slot = match self.free_deliveries.pop() {
             Some(i) => {
@@ -671,12 +639,12 @@ impl Simulation {
         if self.violation.is_some() {
             return false;
         }
-        let Some(s) = self.queue.pop() else {
+        let Some((at, event)) = self.queue.pop() else {
             return false;
         };
-        self.now = self.now.max(s.at());
+        self.now = self.now.max(at);
         self.events_processed += 1;
-        match s.event {
+        match event {
             Event::Deliver(slot) => {
                 let Some(Delivery {
                     flight_id,
@@ -990,6 +958,7 @@ impl Simulation {
         self.record(te);
     }
 
+    #[inline(always)]
     fn send(&mut self, from: Endpoint, to: Endpoint, packet: Packet) {
         if self.durability.enabled {
             let issued = self.durability.last_issued.get(&from).copied();
@@ -1008,6 +977,7 @@ impl Simulation {
         self.route(from, to, packet);
     }
 
+    #[inline(always)]
     fn route(&mut self, from: Endpoint, to: Endpoint, packet: Packet) {
         let kind = packet.kind();
         self.rpc_counts[kind as usize] += 1;
@@ -1062,6 +1032,7 @@ impl Simulation {
 
     /// Put one copy of a message on its way.
     #[allow(clippy::too_many_arguments)]
+    #[inline(always)]
     fn dispatch(
         &mut self,
         from: Endpoint,
