@@ -248,6 +248,26 @@ fn resume_refuses_out_of_range_numbers() {
     .err()
     .expect("clock out of range accepted");
     assert!(e.to_string().contains("virtual time"), "{e}");
+    // Timings from a stored record are bounded too (adding them to the
+    // clock must not overflow).
+    for bad in [
+        SimConfig {
+            client_timeout_us: u64::MAX,
+            ..cfg.clone()
+        },
+        SimConfig {
+            raft: raftlab::raft::Config {
+                election_timeout_max_us: u64::MAX,
+                ..cfg.raft.clone()
+            },
+            ..cfg.clone()
+        },
+    ] {
+        let e = Simulation::resume(1, bad, 0, 1, disks(), History::default())
+            .err()
+            .expect("timing out of range accepted");
+        assert!(e.to_string().contains("at most"), "{e}");
+    }
     let mut sim =
         Simulation::resume(1, cfg, MAX_TIME_US, MAX_EPOCH, disks(), History::default()).unwrap();
     let a = sim.add_client();

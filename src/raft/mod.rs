@@ -30,7 +30,9 @@
 mod node;
 mod types;
 
-pub use node::{Config, LogWrite, NodeEvent, ProposeError, RaftNode, Ready, ReadyRead};
+pub use node::{
+    Config, LogWrite, NodeEvent, ProposeError, RaftNode, Ready, ReadyRead, MAX_TIMING_US,
+};
 pub use types::*;
 
 #[cfg(test)]

@@ -6,6 +6,11 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
 use std::fmt;
 
+/// The longest timeout or latency a configuration may hold, µs (1e9 ms,
+/// what the page's controls accept): far enough from `u64`'s end that
+/// adding it to any virtual time never overflows.
+pub const MAX_TIMING_US: u64 = 1_000_000_000_000;
+
 /// Timing and flow-control settings. Times are virtual microseconds.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Config {
@@ -44,6 +49,14 @@ impl Config {
         }
         if self.max_entries_per_message == 0 || self.max_inflight == 0 {
             return Err("batch size and in-flight bound must be at least 1".into());
+        }
+        if self.election_timeout_max_us > MAX_TIMING_US
+            || self.heartbeat_interval_us > MAX_TIMING_US
+        {
+            return Err(format!(
+                "timeouts must be at most {} ms",
+                MAX_TIMING_US / 1000
+            ));
         }
         Ok(())
     }

@@ -106,6 +106,14 @@ impl SimConfig {
         if self.client_timeout_us == 0 {
             return Err("the client timeout must be positive".into());
         }
+        if self.client_timeout_us > crate::raft::MAX_TIMING_US
+            || self.client_backoff_us > crate::raft::MAX_TIMING_US
+        {
+            return Err(format!(
+                "client timeouts must be at most {} ms",
+                crate::raft::MAX_TIMING_US / 1000
+            ));
+        }
         Ok(())
     }
 }

@@ -61,6 +61,12 @@ impl LinkParams {
         if self.latency_max_us < self.latency_min_us {
             return Err("the latency maximum is below its minimum".into());
         }
+        if self.latency_max_us > crate::raft::MAX_TIMING_US {
+            return Err(format!(
+                "the latency must be at most {} ms",
+                crate::raft::MAX_TIMING_US / 1000
+            ));
+        }
         Ok(())
     }
 }

@@ -59,6 +59,9 @@ use serde::Serialize;
 use std::collections::VecDeque;
 use wasm_bindgen::prelude::*;
 
+/// The most trace events a resumed page keeps in memory.
+const MAX_PAGE_TRACE_KEEP: usize = 50_000;
+
 /// Clients of epoch `e` get ids from `e * 1000 + 1` (see
 /// [`sim::Simulation::resume`]).
 const IDS_PER_EPOCH: u32 = 1000;
@@ -413,9 +416,13 @@ impl Simulation {
         let lowest = in_use.saturating_add(1);
         let epoch = epoch.map_or(lowest, |e| e.max(lowest));
         let recorded = ActionLog::parse(&meta.actions)?;
+        // The page keeps a short trace (the narration's window); a stored
+        // record must not make it keep everything.
+        let mut config = meta.config;
+        config.trace_keep = config.trace_keep.min(MAX_PAGE_TRACE_KEEP);
         let mut inner = sim::Simulation::resume(
             seed,
-            meta.config,
+            config,
             meta.now_us,
             epoch,
             loaded.nodes,
