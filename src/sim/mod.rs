@@ -24,7 +24,9 @@
 //! field by field without being built (see [`trace::Trace::push_sent`]).
 //! The event queue ([`queue::EventQueue`]) is a heap of small `Copy`
 //! entries, and the send path (`send`, `route`, `dispatch`) is inlined into
-//! its callers. What is left per event (an idle cluster: about 1,200
+//! its callers natively (not in wasm, where forcing it cost the page's
+//! download 15 KB; the wasm/native ratio of `make bench` stayed within its
+//! run-to-run noise, 0.78–0.87×). What is left per event (an idle cluster: about 1,200
 //! instructions, most of them moving messages: `Message` → `Packet` →
 //! `Delivery` → slab and back, with store-forwarding stalls where a copy
 //! re-reads bytes just written narrower) is spread thin over the network
@@ -608,12 +610,12 @@ impl Simulation {
 
     // ----- Running -----------------------------------------------------------
 
-    #[inline(always)]
+    #[cfg_attr(not(target_arch = "wasm32"), inline(always))]
     fn schedule(&mut self, at: u64, event: Event) {
         self.queue.push(at, event);
     }
 
-    #[inline(always)]
+    #[cfg_attr(not(target_arch = "wasm32"), inline(always))]
     fn schedule_delivery(&mut self, at: u64, d: Delivery) {
         let slot = match self.free_deliveries.pop() {
             Some(i) => {
@@ -966,7 +968,7 @@ impl Simulation {
         self.record(te);
     }
 
-    #[inline(always)]
+    #[cfg_attr(not(target_arch = "wasm32"), inline(always))]
     fn send(&mut self, from: Endpoint, to: Endpoint, packet: Packet) {
         if self.durability.enabled {
             let issued = self.durability.last_issued.get(&from).copied();
@@ -985,7 +987,7 @@ impl Simulation {
         self.route(from, to, packet);
     }
 
-    #[inline(always)]
+    #[cfg_attr(not(target_arch = "wasm32"), inline(always))]
     fn route(&mut self, from: Endpoint, to: Endpoint, packet: Packet) {
         let kind = packet.kind();
         self.rpc_counts[kind as usize] += 1;
@@ -1040,7 +1042,7 @@ impl Simulation {
 
     /// Put one copy of a message on its way.
     #[allow(clippy::too_many_arguments)]
-    #[inline(always)]
+    #[cfg_attr(not(target_arch = "wasm32"), inline(always))]
     fn dispatch(
         &mut self,
         from: Endpoint,
