@@ -10,6 +10,7 @@ import { mkdtempSync, mkdirSync, existsSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
+import assert from "node:assert/strict";
 import { chromium } from "playwright-core";
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
@@ -132,4 +133,9 @@ export async function waitView(page, fn, { timeout = 20000, arg = null } = {}) {
     { timeout, polling: 50 }
   );
   return h.jsonValue();
+}
+
+/** The page's console errors (collected by `open`) must stay empty. */
+export function noErrors(errors) {
+  assert.deepEqual(errors, [], "browser console errors:\n" + errors.join("\n"));
 }

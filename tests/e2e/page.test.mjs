@@ -5,7 +5,7 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { start, open, shot, waitView, ARTIFACTS } from "./harness.mjs";
+import { start, open, shot, waitView, ARTIFACTS, noErrors } from "./harness.mjs";
 
 let env;
 before(async () => {
@@ -15,10 +15,6 @@ after(async () => {
   if (env) await env.stop();
 });
 
-/** Console errors must stay empty (the panic test filters its own). */
-function noErrors(errors) {
-  assert.deepEqual(errors, [], "browser console errors:\n" + errors.join("\n"));
-}
 
 async function leaderOf(page) {
   return waitView(page, (v) => v.leader);

@@ -8,7 +8,7 @@
 
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { start, open, shot, waitView } from "./harness.mjs";
+import { start, open, shot, waitView, noErrors } from "./harness.mjs";
 
 let env;
 before(async () => {
@@ -18,9 +18,6 @@ after(async () => {
   if (env) await env.stop();
 });
 
-function noErrors(errors) {
-  assert.deepEqual(errors, [], "browser console errors:\n" + errors.join("\n"));
-}
 
 /** A small seeded PRNG (mulberry32): the reload moments are reproducible. */
 function prng(seed) {
@@ -108,16 +105,27 @@ async function rawRead(page, name, store, key) {
 }
 
 /** Raw IndexedDB, in the page: put a (bad) value at `key` of `store`. */
+/** Put `value` at `key` in a store of the saved cluster, behind the page's back. */
 async function rawPut(page, name, store, key, value) {
+  await rawWrite(page, name, store, "put", key, value);
+}
+
+/** Delete `key` from a store of the saved cluster, behind the page's back. */
+async function rawDelete(page, name, store, key) {
+  await rawWrite(page, name, store, "delete", key);
+}
+
+async function rawWrite(page, name, store, op, key, value) {
   await page.evaluate(
-    ([db, store, key, value]) =>
+    ([db, store, op, key, value]) =>
       new Promise((resolve, reject) => {
         const req = indexedDB.open(db);
         req.onerror = () => reject(new Error(String(req.error)));
         req.onsuccess = () => {
           const d = req.result;
           const tx = d.transaction(store, "readwrite");
-          tx.objectStore(store).put(value, key);
+          if (op === "put") tx.objectStore(store).put(value, key);
+          else tx.objectStore(store).delete(key);
           tx.oncomplete = () => {
             d.close();
             resolve();
@@ -125,8 +133,31 @@ async function rawPut(page, name, store, key, value) {
           tx.onerror = () => reject(new Error(String(tx.error)));
         };
       }),
-    ["raftlab-" + name, store, key, value]
+    ["raftlab-" + name, store, op, key, value]
   );
+}
+
+/**
+ * Once a leader is elected and the page saves, start 4 writers, let them
+ * get answers, then make every IndexedDB put fail as a full disk would
+ * (the real put is kept in `window.__realPut` to give back).
+ */
+async function writersThenFullDisk(page) {
+  await waitView(page, (v) => v.leader);
+  await saved(page);
+  await page.click("#load-add");
+  await answeredMoreThan(page, 2);
+  await page.evaluate(() => {
+    window.__realPut = IDBObjectStore.prototype.put;
+    IDBObjectStore.prototype.put = function () {
+      throw new DOMException("the test filled the quota", "QuotaExceededError");
+    };
+  });
+}
+
+/** Wait until more than `n` calls were answered. */
+async function answeredMoreThan(page, n, timeout = 20000) {
+  await page.waitForFunction((n) => JSON.parse(window.raftlab.sim.historyJson()).calls.filter((c) => c.outcome).length > n, n, { timeout });
 }
 
 /** The calls the clients saw answered, by id (from the live history). */
@@ -143,9 +174,7 @@ test("a reload resumes the cluster where it was: clock, cuts, writers, and the i
   // A link cut and background writers: actions the resume must restore.
   await page.evaluate(() => window.raftlab.sim.setCut(1, 2, true));
   await page.click("#load-add");
-  await page.waitForFunction(() => JSON.parse(window.raftlab.sim.historyJson()).calls.filter((c) => c.outcome).length >= 5, null, {
-    timeout: 20000,
-  });
+  await answeredMoreThan(page, 4);
   await page.waitForFunction(() => /saved to IndexedDB/.test(document.querySelector("#storage-status").textContent));
   // Paused, once IndexedDB holds the clock as it stands, the reload must
   // resume at exactly that time. (The 20-reload test reloads a running page.)
@@ -174,9 +203,7 @@ test("a reload resumes the cluster where it was: clock, cuts, writers, and the i
   // The clock runs, a leader is elected, the writers' calls are answered.
   await waitView(page, (v) => v.leader);
   const acked = (await acknowledged(page)).length;
-  await page.waitForFunction((n) => JSON.parse(window.raftlab.sim.historyJson()).calls.filter((c) => c.outcome).length > n + 3, acked, {
-    timeout: 20000,
-  });
+  await answeredMoreThan(page, acked + 3);
   assert.match(await page.textContent("#storage-status"), /saved to IndexedDB/);
   // The inspector: what the node wrote beside what IndexedDB holds.
   const leader = await waitView(page, (v) => v.leader);
@@ -220,9 +247,7 @@ test("20 reloads at random moments of a run with writing clients: no acknowledge
     // Let this page's clients get at least one answer, then wait a random
     // 0.1 to 1.5 s more: the moment of the reload.
     const start = (await acknowledged(page)).length;
-    await page.waitForFunction((n) => JSON.parse(window.raftlab.sim.historyJson()).calls.filter((c) => c.outcome).length > n, start, {
-      timeout: 30000,
-    });
+    await answeredMoreThan(page, start, 30000);
     await page.waitForTimeout(100 + Math.floor(rand() * 1400));
     const v = await page.evaluate(() => window.raftlab.view());
     assert.equal(v.violation, null, `invariant broken before reload ${i + 1}: ${v.violation}`);
@@ -340,24 +365,7 @@ test("a saved cluster without its simulation record (an older raftlab's) is repo
   await page.evaluate(() => window.raftlab.pause());
   await page.waitForFunction(() => window.raftlab.storageReport().unconfirmed_writes === 0);
   const before = await rawRead(page, name, "log", [1, 1]);
-  await page.evaluate(
-    (db) =>
-      new Promise((resolve, reject) => {
-        const req = indexedDB.open(db);
-        req.onerror = () => reject(new Error(String(req.error)));
-        req.onsuccess = () => {
-          const d = req.result;
-          const tx = d.transaction("sim", "readwrite");
-          tx.objectStore("sim").delete("meta");
-          tx.oncomplete = () => {
-            d.close();
-            resolve();
-          };
-          tx.onerror = () => reject(new Error(String(tx.error)));
-        };
-      }),
-    "raftlab-" + name
-  );
+  await rawDelete(page, name, "sim", "meta");
   await page.reload();
   assert.equal(await settled(page), true, "a store with logs but no simulation record opens the dialog");
   assert.match(await page.textContent("#store-dialog-title"), /damaged/);
@@ -412,18 +420,7 @@ test("no IndexedDB (private browsing): the page says so and runs in memory", asy
 test("a failing write (quota used up) stalls the cluster until the person chooses; carry on in memory runs on", async () => {
   const name = `quota-${process.pid}`;
   const { page, errors } = await open(env, `seed=46&speed=1&cluster=${name}`);
-  await waitView(page, (v) => v.leader);
-  await saved(page);
-  await page.click("#load-add");
-  await page.waitForFunction(() => JSON.parse(window.raftlab.sim.historyJson()).calls.filter((c) => c.outcome).length >= 3, null, {
-    timeout: 20000,
-  });
-  // From now on every IndexedDB put fails as a full disk would.
-  await page.evaluate(() => {
-    IDBObjectStore.prototype.put = function () {
-      throw new DOMException("the test filled the quota", "QuotaExceededError");
-    };
-  });
+  await writersThenFullDisk(page);
   await page.waitForSelector("#store-dialog[open]");
   assert.match(await page.textContent("#store-dialog-title"), /Saving the cluster failed/);
   assert.match(await page.textContent("#store-dialog-detail"), /QuotaExceededError/);
@@ -440,9 +437,7 @@ test("a failing write (quota used up) stalls the cluster until the person choose
   await page.waitForTimeout(700);
   assert.equal((await acknowledged(page)).length, stalled, "an answer left before its write was stored");
   await page.click('#store-dialog [data-choice="memory"]');
-  await page.waitForFunction((n) => JSON.parse(window.raftlab.sim.historyJson()).calls.filter((c) => c.outcome).length > n + 3, stalled, {
-    timeout: 20000,
-  });
+  await answeredMoreThan(page, stalled + 3);
   assert.match(await page.textContent("#storage-status"), /in memory only/);
   noErrors(errors);
   await page.close();
@@ -451,19 +446,7 @@ test("a failing write (quota used up) stalls the cluster until the person choose
 test("Try again after a failed write: nothing is answered until everything is saved again, then the cluster carries on saving", async () => {
   const name = `retry-${process.pid}`;
   const { page, errors } = await open(env, `seed=48&speed=1&cluster=${name}`);
-  await waitView(page, (v) => v.leader);
-  await saved(page);
-  await page.click("#load-add");
-  await page.waitForFunction(() => JSON.parse(window.raftlab.sim.historyJson()).calls.filter((c) => c.outcome).length >= 3, null, {
-    timeout: 20000,
-  });
-  // Every put fails, as on a full disk; keep the real one to give back.
-  await page.evaluate(() => {
-    window.__realPut = IDBObjectStore.prototype.put;
-    IDBObjectStore.prototype.put = function () {
-      throw new DOMException("the test filled the quota", "QuotaExceededError");
-    };
-  });
+  await writersThenFullDisk(page);
   await page.waitForSelector("#store-dialog[open]");
   assert.equal(await page.evaluate(() => window.raftlab.storage().failures), 1);
   // The clock stands still while the dialog waits.
@@ -483,9 +466,7 @@ test("Try again after a failed write: nothing is answered until everything is sa
   });
   await page.click('#store-dialog [data-choice="retry"]');
   await saved(page);
-  await page.waitForFunction((n) => JSON.parse(window.raftlab.sim.historyJson()).calls.filter((c) => c.outcome).length > n + 3, stalled, {
-    timeout: 20000,
-  });
+  await answeredMoreThan(page, stalled + 3);
   assert.match(await page.textContent("#storage-status"), /saved to IndexedDB/);
   noErrors(errors);
   await page.close();
@@ -497,9 +478,7 @@ test("Reset cluster asks first, then deletes the saved cluster and starts over",
   await waitView(page, (v) => v.leader);
   await saved(page);
   await page.click("#load-add");
-  await page.waitForFunction(() => JSON.parse(window.raftlab.sim.historyJson()).calls.filter((c) => c.outcome).length >= 5, null, {
-    timeout: 20000,
-  });
+  await answeredMoreThan(page, 4);
   const t = await page.evaluate(() => window.raftlab.view().now_ms);
   // Cancel keeps everything.
   await page.click("#reset-cluster");
