@@ -18,13 +18,8 @@
 import { readFileSync, writeFileSync, mkdirSync } from "node:fs";
 import { gzipSync } from "node:zlib";
 import { join } from "node:path";
-import { start, open, waitView, ROOT } from "../tests/e2e/harness.mjs";
+import { start, open, waitView, ROOT, cliArg as arg } from "../tests/e2e/harness.mjs";
 
-const args = process.argv.slice(2);
-const arg = (name, def) => {
-  const i = args.indexOf("--" + name);
-  return i >= 0 ? args[i + 1] : def;
-};
 const seconds = Number(arg("seconds", "10"));
 const seed = arg("seed", "7");
 

@@ -1745,12 +1745,14 @@ impl Simulation {
     pub fn set_async_durability(&mut self, on: bool) {
         self.durability.enabled = on;
         if !on {
-            let eps: Vec<Endpoint> = self.durability.last_issued.keys().copied().collect();
-            for ep in eps {
-                if let Some(id) = self.durability.last_issued.get(&ep).copied() {
-                    self.durability.last_confirmed.insert(ep, id);
-                }
-                self.release(ep);
+            let issued: Vec<(Endpoint, u64)> = self
+                .durability
+                .last_issued
+                .iter()
+                .map(|(ep, id)| (*ep, *id))
+                .collect();
+            for (ep, id) in issued {
+                self.confirm_endpoint(ep, id);
             }
             self.durability.pending.clear();
             self.durability.owner.clear();
@@ -1804,9 +1806,7 @@ impl Simulation {
             .map(|(ep, _)| *ep)
             .collect();
         for ep in eps {
-            let c = self.durability.last_confirmed.entry(ep).or_insert(id);
-            *c = (*c).max(id);
-            self.release(ep);
+            self.confirm_endpoint(ep, id);
         }
     }
 
@@ -1844,6 +1844,12 @@ impl Simulation {
         let Some(ep) = self.durability.owner.remove(&id) else {
             return;
         };
+        self.confirm_endpoint(ep, id);
+    }
+
+    /// Everything `ep` issued up to write `id` is durable: release what
+    /// waited for it.
+    fn confirm_endpoint(&mut self, ep: Endpoint, id: u64) {
         let c = self.durability.last_confirmed.entry(ep).or_insert(id);
         *c = (*c).max(id);
         self.release(ep);

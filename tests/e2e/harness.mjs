@@ -139,3 +139,10 @@ export async function waitView(page, fn, { timeout = 20000, arg = null } = {}) {
 export function noErrors(errors) {
   assert.deepEqual(errors, [], "browser console errors:\n" + errors.join("\n"));
 }
+
+/** A script's `--name value` argument, or `def` when it is not given. */
+export function cliArg(name, def) {
+  const args = process.argv.slice(2);
+  const i = args.indexOf("--" + name);
+  return i >= 0 ? args[i + 1] : def;
+}
