@@ -142,7 +142,8 @@ fn entry(index: u64, term: u64, value: &str) -> Entry<Command> {
             op: Op::Put {
                 key: "k".into(),
                 value: value.into(),
-            },
+            }
+            .into(),
         }),
     }
 }

@@ -8,14 +8,15 @@ use crate::kv::{write_decimal, ClientId, Op};
 use crate::raft::NodeId;
 use crate::rng::Rng;
 use serde::{Deserialize, Serialize};
+use std::sync::Arc;
 
 /// A call in progress.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct PendingCall {
     /// Sequence number in the client's session.
     pub seq: u64,
-    /// The operation.
-    pub op: Op,
+    /// The operation, shared with every request that carries it.
+    pub op: Arc<Op>,
     /// Its entry in the linearizability history (`None` for stale reads).
     pub history_id: Option<u64>,
     /// When it was invoked (virtual µs).

@@ -56,6 +56,7 @@ use queue::EventQueue;
 use serde::{Deserialize, Serialize};
 use server::{Answer, ClientReply, ClientRequest, Server};
 use std::collections::{BTreeMap, VecDeque};
+use std::sync::Arc;
 use trace::{DropReason, Endpoint, MsgKind, Trace, TraceEvent, MSG_KINDS};
 
 /// Everything that shapes a run besides the seed.
@@ -1489,7 +1490,7 @@ impl Simulation {
             .ok_or(SimError::NoSuchClient(client.0))?;
         let call = c.current.insert(PendingCall {
             seq,
-            op,
+            op: Arc::new(op),
             history_id: Some(hid),
             invoked_at: now,
             attempts: 0,
@@ -1522,7 +1523,7 @@ impl Simulation {
         let seq = c.last_seq;
         c.current = Some(PendingCall {
             seq,
-            op: op.clone(),
+            op: Arc::new(op.clone()),
             history_id: None,
             invoked_at: now,
             attempts: 0,

@@ -8,6 +8,7 @@ use crate::kv::{Applied, ClientId, Command, KvError, KvStore, Op, OpResult};
 use crate::raft::{Entry, LogIndex, NodeId, Payload, ProposeError, RaftNode, ReadyRead};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 /// A client's request to a node.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -16,8 +17,9 @@ pub struct ClientRequest {
     pub client: ClientId,
     /// Its sequence number for this call.
     pub seq: u64,
-    /// The operation.
-    pub op: Op,
+    /// The operation, shared with the client's pending call (a retry
+    /// resends it without copying).
+    pub op: Arc<Op>,
     /// A stale read: answered by any node from its own applied state.
     pub stale: bool,
 }
@@ -118,14 +120,14 @@ impl Server {
         }
         if req.stale {
             let value = self.kv.get(req.op.key()).cloned();
-            return match req.op {
+            return match *req.op {
                 Op::Get { .. } => reply(Answer::Done(OpResult::Value { value })),
                 _ => reply(Answer::Rejected(KvError::InvalidCommand(
                     "only a get can be a stale read".into(),
                 ))),
             };
         }
-        if let Op::Get { key } = &req.op {
+        if let Op::Get { key } = &*req.op {
             let id = self.next_read_id;
             self.next_read_id += 1;
             return match self.raft.read_index(now, id) {

@@ -239,7 +239,7 @@ fn flight_view(f: &super::Flight, dropped: Option<DropReason>) -> FlightView {
 pub fn entry_label(p: &Payload<crate::kv::Command>) -> String {
     match p {
         Payload::Noop => "no-op".into(),
-        Payload::Command(c) => match &c.op {
+        Payload::Command(c) => match &*c.op {
             crate::kv::Op::Put { key, value } => format!("put {key}={value}"),
             crate::kv::Op::Append { key, value } => format!("append {key}+={value}"),
             crate::kv::Op::Delete { key } => format!("delete {key}"),
