@@ -11,17 +11,26 @@ use rand_xoshiro::Xoshiro256PlusPlus;
 
 /// A portable seeded random number generator.
 #[derive(Clone, Debug)]
-pub struct Rng(Xoshiro256PlusPlus);
+pub struct Rng {
+    inner: Xoshiro256PlusPlus,
+    /// The rejection zone of the last range drawn, `(n, zone)`: each
+    /// generator keeps drawing from the same one or two ranges (latencies,
+    /// election timeouts), and working the zone out is a 64-bit division.
+    zone: (u64, u64),
+}
 
 impl Rng {
     /// A generator seeded from one `u64`.
     pub fn new(seed: u64) -> Rng {
-        Rng(Xoshiro256PlusPlus::seed_from_u64(seed))
+        Rng {
+            inner: Xoshiro256PlusPlus::seed_from_u64(seed),
+            zone: (0, 0),
+        }
     }
 
     /// The next 64 random bits.
     pub fn next_u64(&mut self) -> u64 {
-        self.0.next_u64()
+        self.inner.next_u64()
     }
 
     /// A uniform integer in `lo..=hi` (returns `lo` when `hi <= lo`).
@@ -35,7 +44,13 @@ impl Rng {
         }
         let n = span + 1;
         // Rejection sampling to avoid modulo bias.
-        let zone = u64::MAX - (u64::MAX % n) - 1;
+        let zone = if self.zone.0 == n {
+            self.zone.1
+        } else {
+            let zone = u64::MAX - (u64::MAX % n) - 1;
+            self.zone = (n, zone);
+            zone
+        };
         loop {
             let x = self.next_u64();
             if x <= zone {

@@ -309,6 +309,8 @@ struct Delivery {
     from: Endpoint,
     to: Endpoint,
     to_incarnation: u32,
+    /// `packet.kind()`, worked out once when it was sent.
+    kind: MsgKind,
     packet: Packet,
 }
 
@@ -662,13 +664,14 @@ impl Simulation {
                     from,
                     to,
                     to_incarnation,
+                    kind,
                     packet,
                 }) = self.deliveries[slot as usize].take()
                 else {
                     return self.violation.is_none();
                 };
                 self.free_deliveries.push(slot);
-                self.deliver(flight_id, from, to, to_incarnation, packet)
+                self.deliver(flight_id, from, to, to_incarnation, kind, packet)
             }
             Event::NodeTimer {
                 node,
@@ -1069,6 +1072,7 @@ impl Simulation {
                 from,
                 to,
                 to_incarnation,
+                kind,
                 packet,
             },
         );
@@ -1110,6 +1114,7 @@ impl Simulation {
         from: Endpoint,
         to: Endpoint,
         to_incarnation: u32,
+        kind: MsgKind,
         packet: Packet,
     ) {
         let flight = if self.flights.is_empty() {
@@ -1117,7 +1122,6 @@ impl Simulation {
         } else {
             self.flights.remove(&flight_id)
         };
-        let kind = packet.kind();
         match to {
             Endpoint::Node(n) => {
                 let slot = &self.slots[n.idx()];
