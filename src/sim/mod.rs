@@ -876,10 +876,14 @@ impl Simulation {
                 return;
             };
             let duplicate = matches!(applied, Some(crate::kv::Applied::Duplicate(_)));
-            self.trace
-                .push_applied(self.now, id, e.index, e.term, |out| {
-                    write_applied_text(out, &e.payload, duplicate)
-                });
+            self.trace.push_applied(
+                self.now,
+                id,
+                e.index,
+                e.term,
+                &(&e.payload, duplicate),
+                |out| write_applied_text(out, &e.payload, duplicate),
+            );
             if let Some(r) = reply {
                 self.send(
                     Endpoint::Node(id),
