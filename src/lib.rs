@@ -35,6 +35,7 @@ pub mod kv;
 pub mod raft;
 pub mod rng;
 pub mod sim;
+pub mod sort;
 pub mod storage;
 
 #[cfg(target_arch = "wasm32")]

@@ -841,12 +841,123 @@ fn resume_replays_the_recorded_actions() {
     // A damaged action names itself.
     let mut bad = loaded;
     if let Some(m) = bad.meta.as_mut() {
-        m.actions[1] = serde_json::json!({"action": "teleport", "at_us": 1});
+        m.actions[1] =
+            raftlab::web::actions::ActionJson::from_json(r#"{"action": "teleport", "at_us": 1}"#)
+                .expect("json");
     }
     match Simulation::from_loaded(bad, None) {
         Err(e) => assert!(e.contains("action 1"), "{e}"),
         Ok(_) => panic!("a damaged action was accepted"),
     }
+}
+
+/// The stored actions (`src/web/actions.rs`) read back as written, every
+/// kind; a list written before actions were kept as JSON text (each one a
+/// `serde_json::Value`, so with its keys sorted) still reads; an action
+/// that lacks a field it needs is named with the field.
+#[wasm_bindgen_test]
+fn recorded_actions_read_back_as_written() {
+    use raftlab::web::actions::{ActionJson, ActionLog, Recorded, UserAction};
+    let actions = vec![
+        UserAction::Crash { node: 1 },
+        UserAction::Restart { node: 2 },
+        UserAction::ForceTimeout { node: 3 },
+        UserAction::SetCut {
+            from: 1,
+            to: 2,
+            cut: true,
+        },
+        UserAction::Isolate { node: 4 },
+        UserAction::Partition {
+            groups: vec![vec![1, 2], vec![3]],
+        },
+        UserAction::HealAll,
+        UserAction::SetNetwork {
+            latency_min_us: 1,
+            latency_max_us: 2,
+            loss: 0.25,
+            duplicate: 0.0,
+            reorder: 1.0,
+        },
+        UserAction::SetTiming {
+            election_min_us: 150_000,
+            election_max_us: 300_000,
+            heartbeat_us: 50_000,
+        },
+        UserAction::AlignTimers {
+            delay_us: 5,
+            spread_us: 0,
+        },
+        UserAction::Submit {
+            client: 7,
+            call: Op::Cas {
+                key: "k".into(),
+                expected: None,
+                value: "v".into(),
+            },
+            via: None,
+        },
+        UserAction::Submit {
+            client: 7,
+            call: Op::Get { key: "k".into() },
+            via: Some(2),
+        },
+        UserAction::StaleRead {
+            client: 8,
+            node: 1,
+            key: "k".into(),
+        },
+        UserAction::AddWorkload { n: 3 },
+        UserAction::StopWorkload,
+    ];
+    let recorded: Vec<Recorded> = actions
+        .into_iter()
+        .enumerate()
+        .map(|(i, action)| Recorded {
+            at_us: i as u64 * 10,
+            action,
+        })
+        .collect();
+    let log = ActionLog::from_recorded(&recorded);
+    assert_eq!(log.len(), recorded.len());
+    assert_eq!(ActionLog::parse(log.values()), Ok(recorded));
+    let json = |t: &str| ActionJson::from_json(t).expect("json");
+    let old = [
+        json(r#"{"action":"set_cut","at_us":5,"cut":true,"from":1,"to":2}"#),
+        json(
+            r#"{"action":"submit","at_us":6,"call":{"key":"x","op":"put","value":"1"},"client":3,"via":null}"#,
+        ),
+    ];
+    assert_eq!(
+        ActionLog::parse(&old),
+        Ok(vec![
+            Recorded {
+                at_us: 5,
+                action: UserAction::SetCut {
+                    from: 1,
+                    to: 2,
+                    cut: true
+                }
+            },
+            Recorded {
+                at_us: 6,
+                action: UserAction::Submit {
+                    client: 3,
+                    call: Op::Put {
+                        key: "x".into(),
+                        value: "1".into()
+                    },
+                    via: None
+                }
+            },
+        ])
+    );
+    let err = ActionLog::parse(&[json(r#"{"action":"set_cut","at_us":5,"from":1,"to":2}"#)])
+        .expect_err("no cut");
+    assert!(
+        err.contains("action 0") && err.contains("missing field `cut`"),
+        "{err}"
+    );
 }
 
 /// `storageReport`'s per-node view: nothing is known to be in IndexedDB

@@ -20,11 +20,15 @@
 //! `{"result":"deleted","existed":bool}`,
 //! `{"result":"cas","ok":bool,"current":"…"|null}`, `{"result":"too_large"}`.
 
-use crate::kv::{ClientId, Op, OpResult};
+use crate::kv::{ClientId, Op, OpName, OpResult};
 use serde::{Deserialize, Serialize};
 
 /// One client call.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+///
+/// Read through [`CallFields`] rather than a derived reader: `#[serde(flatten)]`
+/// would buffer each call in serde's generic `Content` first (see the
+/// module docs of [`crate::kv`]).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Call {
     /// Position in the history.
     pub id: u64,
@@ -39,6 +43,34 @@ pub struct Call {
     pub return_us: Option<u64>,
     /// The answer, or `None` if it never came.
     pub outcome: Option<OpResult>,
+}
+
+/// Every field a [`Call`] has in JSON, its operation's inline.
+#[derive(Deserialize)]
+struct CallFields {
+    id: u64,
+    client: ClientId,
+    op: OpName,
+    key: String,
+    value: Option<String>,
+    expected: Option<String>,
+    invoke_us: u64,
+    return_us: Option<u64>,
+    outcome: Option<OpResult>,
+}
+
+impl<'de> Deserialize<'de> for Call {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Call, D::Error> {
+        let f = CallFields::deserialize(d)?;
+        Ok(Call {
+            id: f.id,
+            client: f.client,
+            op: f.op.build(f.key, f.value, f.expected)?,
+            invoke_us: f.invoke_us,
+            return_us: f.return_us,
+            outcome: f.outcome,
+        })
+    }
 }
 
 /// The whole history of a run.

@@ -203,7 +203,7 @@ pub fn generate_random_history(seed: u64, calls: usize, clients: usize, keys: us
         .enumerate()
         .filter_map(|(i, s)| s.effect_us.map(|t| (t, i)))
         .collect();
-    order.sort_unstable();
+    crate::sort::sort(&mut order);
     let mut store = KvStore::new();
     for (_, i) in order {
         let slot = &mut slots[i];
@@ -636,7 +636,7 @@ impl Linearized {
     fn new(specs: &[Spec<'_>], events: &[(u64, bool, u32)]) -> Self {
         let n = specs.len();
         let mut order: Vec<u32> = events.iter().filter(|e| e.1).map(|e| e.2).collect();
-        order.sort_by_key(|&i| specs[i as usize].role == Role::Pending);
+        crate::sort::sort_by_key(&mut order, |&i| specs[i as usize].role == Role::Pending);
         let mut rank = vec![0; n];
         for (r, &i) in order.iter().enumerate() {
             rank[i as usize] = r as u32;
@@ -750,7 +750,7 @@ fn search(specs: &[Spec<'_>], budget: Option<u64>) -> Outcome {
         events.push((s.call.invoke_us, false, i as u32));
         events.push((s.ret, true, i as u32));
     }
-    events.sort_unstable();
+    crate::sort::sort(&mut events);
     let m = events.len();
     let head = m;
     let mut next: Vec<u32> = (1..=m as u32).collect();
@@ -807,7 +807,7 @@ fn search(specs: &[Spec<'_>], budget: Option<u64>) -> Outcome {
         classes.entry(class).or_default().push(i);
     }
     for mut members in classes.into_values() {
-        members.sort_by_key(|&i| (specs[i].call.invoke_us, i));
+        crate::sort::sort_by_key(&mut members, |&i| (specs[i].call.invoke_us, i));
         for w in members.windows(2) {
             earlier_twin[w[1]] = w[0] as u32;
         }
@@ -968,7 +968,7 @@ fn explain(key: &str, all: &[&Call], base: &[Spec<'_>], found: Outcome) -> Viola
         .filter(|s| s.role == Role::Checked)
         .map(|s| s.ret)
         .collect();
-    cuts.sort_unstable();
+    crate::sort::sort(&mut cuts);
     cuts.dedup();
     let budget = Some(found.steps.max(100_000).saturating_mul(2));
     let mut lo = cuts.partition_point(|&t| t < found.frontier);
@@ -1042,7 +1042,7 @@ fn explain(key: &str, all: &[&Call], base: &[Spec<'_>], found: Outcome) -> Viola
         .filter(|s| s.role == Role::Checked)
         .map(|s| s.call)
         .collect();
-    order.sort_by_key(|&c| {
+    crate::sort::sort_by_key(&mut order, |&c| {
         let last = stuck.iter().any(|&s| std::ptr::eq(s, c));
         (last, c.invoke_us, c.id)
     });
@@ -1071,7 +1071,7 @@ fn explain(key: &str, all: &[&Call], base: &[Spec<'_>], found: Outcome) -> Viola
         .filter(|s| s.role == Role::Checked)
         .map(|s| s.call)
         .collect();
-    core.sort_by_key(|c| (c.invoke_us, c.id));
+    crate::sort::sort_by_key(&mut core, |c| (c.invoke_us, c.id));
     // Everything else left is a write that may or may not have happened.
     let context: Vec<&Call> = specs
         .iter()
@@ -1134,7 +1134,7 @@ fn explain_long(
             .map(|s| s.call)
             .filter(|&c| !stuck.iter().any(|&s| std::ptr::eq(s, c)))
             .collect();
-        overlapping.sort_by_key(|c| (c.invoke_us, c.id));
+        crate::sort::sort_by_key(&mut overlapping, |c| (c.invoke_us, c.id));
         let skip = overlapping.len().saturating_sub(6);
         picked.extend(overlapping.into_iter().skip(skip));
         let last_write = prefix
@@ -1146,7 +1146,7 @@ fn explain_long(
             picked.push(w);
         }
     }
-    picked.sort_by_key(|c| (c.invoke_us, c.id));
+    crate::sort::sort_by_key(&mut picked, |c| (c.invoke_us, c.id));
     picked.dedup_by(|a, b| std::ptr::eq(*a, *b));
     let mut text = match (stuck.first(), cut, before) {
         (Some(c), _, Some((t, true))) => format!(

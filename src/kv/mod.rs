@@ -8,6 +8,17 @@
 //!
 //! Reads (`get`) do not go through the log: the leader serves them with
 //! ReadIndex (dissertation §6.4), see `sim::server`.
+//!
+//! # JSON
+//!
+//! [`Op`] and [`OpResult`] are written as internally tagged objects
+//! (`{"op": "put", "key": …, "value": …}`, `{"result": "ok"}`), but read
+//! through a flat struct of every field ([`OpFields`], `OpResultFields`)
+//! instead of serde's derived internally tagged reader: that one buffers
+//! the whole object in serde's generic `Content` first, which cost the
+//! page's wasm several KB per type. The accepted JSON is the same (unknown
+//! fields ignored, an absent `Option` field is `None`, a missing required
+//! one is "missing field `…`").
 
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -34,7 +45,7 @@ impl fmt::Display for ClientId {
 }
 
 /// A key-value operation.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
 #[serde(tag = "op", rename_all = "lowercase")]
 pub enum Op {
     /// Read a key.
@@ -71,6 +82,68 @@ pub enum Op {
         /// The value to set.
         value: String,
     },
+}
+
+/// An operation's name, as the JSON `op` field spells it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OpName {
+    /// `get`.
+    Get,
+    /// `put`.
+    Put,
+    /// `append`.
+    Append,
+    /// `delete`.
+    Delete,
+    /// `cas`.
+    Cas,
+}
+
+impl OpName {
+    /// The operation named, from its JSON fields; a field the operation
+    /// needs and lacks is serde's "missing field" error.
+    pub fn build<E: serde::de::Error>(
+        self,
+        key: String,
+        value: Option<String>,
+        expected: Option<String>,
+    ) -> Result<Op, E> {
+        let value = || value.ok_or_else(|| E::missing_field("value"));
+        Ok(match self {
+            OpName::Get => Op::Get { key },
+            OpName::Put => Op::Put {
+                key,
+                value: value()?,
+            },
+            OpName::Append => Op::Append {
+                key,
+                value: value()?,
+            },
+            OpName::Delete => Op::Delete { key },
+            OpName::Cas => Op::Cas {
+                key,
+                expected,
+                value: value()?,
+            },
+        })
+    }
+}
+
+/// Every field an [`Op`] may have in JSON (see the module docs).
+#[derive(Deserialize)]
+struct OpFields {
+    op: OpName,
+    key: String,
+    value: Option<String>,
+    expected: Option<String>,
+}
+
+impl<'de> Deserialize<'de> for Op {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Op, D::Error> {
+        let f = OpFields::deserialize(d)?;
+        f.op.build(f.key, f.value, f.expected)
+    }
 }
 
 impl Op {
@@ -219,7 +292,7 @@ pub fn write_decimal(f: &mut impl fmt::Write, mut n: u64) -> fmt::Result {
 }
 
 /// What an operation returned.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
 #[serde(tag = "result", rename_all = "snake_case")]
 pub enum OpResult {
     /// A get's answer: the value, or `None` when absent.
@@ -244,6 +317,47 @@ pub enum OpResult {
     /// An append would have grown the value past [`MAX_STORED_VALUE_LEN`];
     /// nothing changed.
     TooLarge,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum ResultName {
+    Value,
+    Ok,
+    Deleted,
+    Cas,
+    TooLarge,
+}
+
+/// Every field an [`OpResult`] may have in JSON (see the module docs).
+#[derive(Deserialize)]
+struct OpResultFields {
+    result: ResultName,
+    value: Option<String>,
+    existed: Option<bool>,
+    ok: Option<bool>,
+    current: Option<String>,
+}
+
+impl<'de> Deserialize<'de> for OpResult {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<OpResult, D::Error> {
+        use serde::de::Error;
+        let f = OpResultFields::deserialize(d)?;
+        Ok(match f.result {
+            ResultName::Value => OpResult::Value { value: f.value },
+            ResultName::Ok => OpResult::Ok,
+            ResultName::Deleted => OpResult::Deleted {
+                existed: f
+                    .existed
+                    .ok_or_else(|| D::Error::missing_field("existed"))?,
+            },
+            ResultName::Cas => OpResult::Cas {
+                ok: f.ok.ok_or_else(|| D::Error::missing_field("ok"))?,
+                current: f.current,
+            },
+            ResultName::TooLarge => OpResult::TooLarge,
+        })
+    }
 }
 
 impl fmt::Display for OpResult {
@@ -479,6 +593,88 @@ mod tests {
             key: k.into(),
             value: v.into(),
         }
+    }
+
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    /// The hand-written readers of `Op` and `OpResult` (see the module
+    /// docs) read back what the derived writers write, accept the fields in
+    /// any order with unknown ones ignored and absent options as `None`,
+    /// and name a missing field or an unknown operation.
+    fn ops_and_results_read_back_as_written() {
+        let ops = [
+            Op::Get { key: "k".into() },
+            put("k", "v"),
+            Op::Append {
+                key: "k".into(),
+                value: "v".into(),
+            },
+            Op::Delete { key: "k".into() },
+            Op::Cas {
+                key: "k".into(),
+                expected: None,
+                value: "v".into(),
+            },
+            Op::Cas {
+                key: "k".into(),
+                expected: Some("e".into()),
+                value: "v".into(),
+            },
+        ];
+        for op in ops {
+            let json = serde_json::to_string(&op).expect("json");
+            assert_eq!(serde_json::from_str::<Op>(&json).ok(), Some(op), "{json}");
+        }
+        let results = [
+            OpResult::Value { value: None },
+            OpResult::Value {
+                value: Some("v".into()),
+            },
+            OpResult::Ok,
+            OpResult::Deleted { existed: true },
+            OpResult::Cas {
+                ok: false,
+                current: Some("c".into()),
+            },
+            OpResult::Cas {
+                ok: true,
+                current: None,
+            },
+            OpResult::TooLarge,
+        ];
+        for r in results {
+            let json = serde_json::to_string(&r).expect("json");
+            assert_eq!(
+                serde_json::from_str::<OpResult>(&json).ok(),
+                Some(r),
+                "{json}"
+            );
+        }
+        let op = |j: &str| serde_json::from_str::<Op>(j).map_err(|e| e.to_string());
+        assert_eq!(
+            op(r#"{"value":"v","extra":1,"key":"k","op":"cas"}"#),
+            Ok(Op::Cas {
+                key: "k".into(),
+                expected: None,
+                value: "v".into()
+            })
+        );
+        assert!(op(r#"{"op":"put","key":"k"}"#)
+            .expect_err("no value")
+            .contains("missing field `value`"));
+        assert!(op(r#"{"op":"get"}"#)
+            .expect_err("no key")
+            .contains("missing field `key`"));
+        assert!(op(r#"{"op":"swap","key":"k"}"#)
+            .expect_err("unknown op")
+            .contains("unknown variant `swap`"));
+        let res = |j: &str| serde_json::from_str::<OpResult>(j).map_err(|e| e.to_string());
+        assert!(res(r#"{"result":"deleted"}"#)
+            .expect_err("no existed")
+            .contains("missing field `existed`"));
+        assert!(res(r#"{"result":"cas","current":null}"#)
+            .expect_err("no ok")
+            .contains("missing field `ok`"));
     }
 
     #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]

@@ -237,13 +237,21 @@ fn quorum_value<T: Ord + Copy + Default>(
             n += 1;
         }
         let vals = &mut buf[..n];
-        vals.sort_unstable_by(|a, b| b.cmp(a));
+        // Insertion sort, largest first: at most 16 values, no allocation,
+        // and smaller in the page's wasm than a generic library sort.
+        for i in 1..n {
+            let mut j = i;
+            while j > 0 && vals[j - 1] < vals[j] {
+                vals.swap(j - 1, j);
+                j -= 1;
+            }
+        }
         vals.get(quorum.wrapping_sub(1))
             .copied()
             .unwrap_or_default()
     } else {
         let mut vals: Vec<T> = values.collect();
-        vals.sort_unstable_by(|a, b| b.cmp(a));
+        crate::sort::sort_by(&mut vals, |a, b| b.cmp(a));
         vals.get(quorum.wrapping_sub(1))
             .copied()
             .unwrap_or_default()

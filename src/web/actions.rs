@@ -43,7 +43,7 @@ pub const MAX_ACTIONS: usize = 1000;
 
 /// One thing the person did, with the facade method's arguments (times in
 /// µs, node ids from 1).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(tag = "action", rename_all = "snake_case")]
 pub enum UserAction {
     /// `crash(node)`.
@@ -153,8 +153,15 @@ impl UserAction {
     }
 }
 
-/// An action and the virtual time it happened at.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+/// An action and the virtual time it happened at, stored as one flat
+/// object (`{"at_us": 5000, "action": "set_cut", "from": 1, "to": 2,
+/// "cut": true}`).
+///
+/// Read through [`RecordedFields`] (every field any action has) instead of
+/// serde's derived readers for `flatten` and internally tagged enums, which
+/// buffer the object in serde's generic `Content` first: that reader alone
+/// was about 30 KB of the page's wasm. It accepts the same JSON.
+#[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Recorded {
     /// Virtual time, µs.
     pub at_us: u64,
@@ -163,18 +170,171 @@ pub struct Recorded {
     pub action: UserAction,
 }
 
-/// The recorded actions, as stored (JSON values, so that the stored record
+/// The `action` names.
+#[derive(Clone, Copy, Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum ActionName {
+    Crash,
+    Restart,
+    ForceTimeout,
+    SetCut,
+    Isolate,
+    Partition,
+    HealAll,
+    SetNetwork,
+    SetTiming,
+    AlignTimers,
+    Submit,
+    StaleRead,
+    AddWorkload,
+    StopWorkload,
+}
+
+/// Every field a stored [`Recorded`] may have; which ones an action needs
+/// depends on its name.
+#[derive(Deserialize)]
+struct RecordedFields {
+    at_us: u64,
+    action: ActionName,
+    node: Option<u32>,
+    from: Option<u32>,
+    to: Option<u32>,
+    cut: Option<bool>,
+    groups: Option<Vec<Vec<u32>>>,
+    latency_min_us: Option<u64>,
+    latency_max_us: Option<u64>,
+    loss: Option<f64>,
+    duplicate: Option<f64>,
+    reorder: Option<f64>,
+    election_min_us: Option<u64>,
+    election_max_us: Option<u64>,
+    heartbeat_us: Option<u64>,
+    delay_us: Option<u64>,
+    spread_us: Option<u64>,
+    client: Option<u32>,
+    call: Option<Op>,
+    via: Option<u32>,
+    key: Option<String>,
+    n: Option<u32>,
+}
+
+impl<'de> Deserialize<'de> for Recorded {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Recorded, D::Error> {
+        use serde::de::Error;
+        fn need<T, E: Error>(v: Option<T>, field: &'static str) -> Result<T, E> {
+            v.ok_or_else(|| E::missing_field(field))
+        }
+        let f = RecordedFields::deserialize(d)?;
+        let action = match f.action {
+            ActionName::Crash => UserAction::Crash {
+                node: need(f.node, "node")?,
+            },
+            ActionName::Restart => UserAction::Restart {
+                node: need(f.node, "node")?,
+            },
+            ActionName::ForceTimeout => UserAction::ForceTimeout {
+                node: need(f.node, "node")?,
+            },
+            ActionName::SetCut => UserAction::SetCut {
+                from: need(f.from, "from")?,
+                to: need(f.to, "to")?,
+                cut: need(f.cut, "cut")?,
+            },
+            ActionName::Isolate => UserAction::Isolate {
+                node: need(f.node, "node")?,
+            },
+            ActionName::Partition => UserAction::Partition {
+                groups: need(f.groups, "groups")?,
+            },
+            ActionName::HealAll => UserAction::HealAll,
+            ActionName::SetNetwork => UserAction::SetNetwork {
+                latency_min_us: need(f.latency_min_us, "latency_min_us")?,
+                latency_max_us: need(f.latency_max_us, "latency_max_us")?,
+                loss: need(f.loss, "loss")?,
+                duplicate: need(f.duplicate, "duplicate")?,
+                reorder: need(f.reorder, "reorder")?,
+            },
+            ActionName::SetTiming => UserAction::SetTiming {
+                election_min_us: need(f.election_min_us, "election_min_us")?,
+                election_max_us: need(f.election_max_us, "election_max_us")?,
+                heartbeat_us: need(f.heartbeat_us, "heartbeat_us")?,
+            },
+            ActionName::AlignTimers => UserAction::AlignTimers {
+                delay_us: need(f.delay_us, "delay_us")?,
+                spread_us: need(f.spread_us, "spread_us")?,
+            },
+            ActionName::Submit => UserAction::Submit {
+                client: need(f.client, "client")?,
+                call: need(f.call, "call")?,
+                via: f.via,
+            },
+            ActionName::StaleRead => UserAction::StaleRead {
+                client: need(f.client, "client")?,
+                node: need(f.node, "node")?,
+                key: need(f.key, "key")?,
+            },
+            ActionName::AddWorkload => UserAction::AddWorkload { n: need(f.n, "n")? },
+            ActionName::StopWorkload => UserAction::StopWorkload,
+        };
+        Ok(Recorded {
+            at_us: f.at_us,
+            action,
+        })
+    }
+}
+
+/// One recorded action as stored: its JSON text, kept as written.
+///
+/// The stored list is read action by action ([`ActionLog::parse`]), so a
+/// damaged action is named by its position instead of failing the whole
+/// meta record; and it is written out again without being re-encoded. A
+/// [`RawValue`](serde_json::value::RawValue) does both without building a
+/// `serde_json::Value` tree, whose generic deserializer alone cost the
+/// page's wasm about 30 KB.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct ActionJson(Box<serde_json::value::RawValue>);
+
+impl ActionJson {
+    /// The action's JSON text, checked to be one JSON value.
+    pub fn from_json(text: &str) -> Result<ActionJson, String> {
+        serde_json::value::RawValue::from_string(text.to_string())
+            .map(ActionJson)
+            .map_err(|e| e.to_string())
+    }
+
+    /// The JSON text.
+    pub fn json(&self) -> &str {
+        self.0.get()
+    }
+
+    fn encode(r: &Recorded) -> Option<ActionJson> {
+        serde_json::value::to_raw_value(r).ok().map(ActionJson)
+    }
+
+    fn decode(&self) -> Result<Recorded, serde_json::Error> {
+        serde_json::from_str(self.json())
+    }
+}
+
+impl PartialEq for ActionJson {
+    fn eq(&self, other: &ActionJson) -> bool {
+        self.json() == other.json()
+    }
+}
+
+/// The recorded actions, as stored (JSON texts, so that the stored record
 /// is written without re-encoding them every frame).
 #[derive(Clone, Debug, Default)]
 pub struct ActionLog {
-    values: Vec<serde_json::Value>,
+    values: Vec<ActionJson>,
 }
 
 impl ActionLog {
     /// Record `action` at `at_us`. `sim` is consulted only to compact the
     /// list when it grows past [`MAX_ACTIONS`].
     pub fn record(&mut self, sim: &Simulation, at_us: u64, action: UserAction) {
-        if let Ok(v) = serde_json::to_value(Recorded { at_us, action }) {
+        if let Some(v) = ActionJson::encode(&Recorded { at_us, action }) {
             self.values.push(v);
         }
         if self.values.len() > MAX_ACTIONS {
@@ -183,7 +343,7 @@ impl ActionLog {
     }
 
     /// The stored form.
-    pub fn values(&self) -> &[serde_json::Value] {
+    pub fn values(&self) -> &[ActionJson] {
         &self.values
     }
 
@@ -204,10 +364,8 @@ impl ActionLog {
         let excess = self.values.len() - MAX_ACTIONS / 2;
         let mut dropped = 0;
         self.values.retain(|v| {
-            let keep = dropped >= excess
-                || serde_json::from_value::<Recorded>(v.clone())
-                    .map(|r| r.action.replayed())
-                    .unwrap_or(false);
+            let keep =
+                dropped >= excess || v.decode().map(|r| r.action.replayed()).unwrap_or(false);
             if !keep {
                 dropped += 1;
             }
@@ -234,18 +392,18 @@ impl ActionLog {
         }
         self.values = state
             .into_iter()
-            .filter_map(|action| serde_json::to_value(Recorded { at_us, action }).ok())
+            .filter_map(|action| ActionJson::encode(&Recorded { at_us, action }))
             .collect();
     }
 
     /// Read a stored list back; a value that is not an action is corrupt
     /// (the message names it).
-    pub fn parse(values: &[serde_json::Value]) -> Result<Vec<Recorded>, String> {
+    pub fn parse(values: &[ActionJson]) -> Result<Vec<Recorded>, String> {
         values
             .iter()
             .enumerate()
             .map(|(i, v)| {
-                serde_json::from_value::<Recorded>(v.clone()).map_err(|e| {
+                v.decode().map_err(|e| {
                     format!("stored record sim \"meta\" is corrupt: action {i} is not valid: {e}")
                 })
             })
@@ -255,10 +413,7 @@ impl ActionLog {
     /// The list of `recorded`, kept as it was.
     pub fn from_recorded(recorded: &[Recorded]) -> ActionLog {
         ActionLog {
-            values: recorded
-                .iter()
-                .filter_map(|r| serde_json::to_value(r).ok())
-                .collect(),
+            values: recorded.iter().filter_map(ActionJson::encode).collect(),
         }
     }
 }

@@ -115,7 +115,7 @@ pub struct SimMeta {
     /// "set_cut", …}` (see [`super::actions`]): a resume replays the link
     /// cuts and background clients among them.
     #[serde(default)]
-    pub actions: Vec<serde_json::Value>,
+    pub actions: Vec<super::actions::ActionJson>,
 }
 
 /// Every node's whole durable state and the whole history: what a store

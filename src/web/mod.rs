@@ -1,7 +1,15 @@
 //! The wasm-bindgen facade: the only code that imports wasm-bindgen, js-sys
 //! and web-sys. An opaque [`Simulation`] handle owns the whole world;
-//! methods take plain arguments and return views serialized with
-//! `serde-wasm-bindgen` (maps as plain objects, times as numbers in ms).
+//! methods take plain arguments and return views as plain objects (maps as
+//! objects, times as numbers in ms).
+//!
+//! Views are written with serde_json only, not with `serde-wasm-bindgen`
+//! as DESIGN.md first planned: the page takes them as JSON strings
+//! (`viewJson`, which `JSON.parse` reads faster than objects built across
+//! the boundary), and the few methods that return objects (`view`,
+//! `narration`, `storageReport`) parse that same JSON with `JSON.parse`.
+//! A second serializer would compile every view's `Serialize` impl twice
+//! into the page's wasm, for no gain.
 //! Errors become `JsError`s with a readable message; a panic is recorded
 //! and can be read with [`last_panic`] so the page can show it.
 
@@ -65,9 +73,11 @@ fn js_err(e: impl std::fmt::Display) -> JsError {
     JsError::new(&e.to_string())
 }
 
+/// `v` as a plain JavaScript object: its JSON, read by `JSON.parse` (see
+/// the module docs for why not `serde-wasm-bindgen`).
 fn to_js<T: Serialize + ?Sized>(v: &T) -> Result<JsValue, JsError> {
-    v.serialize(&serde_wasm_bindgen::Serializer::json_compatible())
-        .map_err(js_err)
+    let text = serde_json::to_string(v).map_err(js_err)?;
+    js_sys::JSON::parse(&text).map_err(|_| JsError::new("internal error: a view is not valid JSON"))
 }
 
 fn parse_seed(seed: &str) -> Result<u64, JsError> {
@@ -256,7 +266,13 @@ impl Simulation {
     /// Partition the nodes: `groups` is an array of arrays of node ids;
     /// nodes in no group form one more group.
     pub fn partition(&mut self, groups: JsValue) -> Result<(), JsError> {
-        let groups: Vec<Vec<u32>> = serde_wasm_bindgen::from_value(groups)
+        // Read as JSON (an array of arrays of whole numbers): the same
+        // reader the stored actions use, instead of a second deserializer.
+        let text = js_sys::JSON::stringify(&groups)
+            .ok()
+            .and_then(|s| s.as_string())
+            .unwrap_or_default();
+        let groups: Vec<Vec<u32>> = serde_json::from_str(&text)
             .map_err(|e| JsError::new(&format!("groups must be arrays of node ids: {e}")))?;
         let ids: Vec<Vec<NodeId>> = groups
             .iter()
