@@ -19,11 +19,14 @@ use std::path::Path;
 use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
 use std::time::{Instant, SystemTime};
 
+/// Simulated seconds per workload: long enough for tens of milliseconds of
+/// real time per run on the machines here (shorter runs were dominated by
+/// scheduling noise).
 const WORKLOADS: [(&str, f64); 4] = [
-    ("seq1", 60.0),
+    ("seq1", 600.0),
     ("conc64", 20.0),
-    ("idle", 600.0),
-    ("fuzz", 60.0),
+    ("idle", 6000.0),
+    ("fuzz", 300.0),
 ];
 /// The checker's history: seed, calls, clients, keys.
 const HISTORY: (u32, u32, u32, u32) = (7, 10_000, 10, 100);
@@ -173,6 +176,15 @@ fn main() {
         // invariants after every event), `checks off` times the simulation
         // alone (same trace).
         println!("{name:>7}: {}", bench::describe(name).unwrap_or(""));
+        if r.ops > 0 {
+            // What bounds ops/s: events per operation × time per event.
+            println!(
+                "         {:.1} events per client operation ({} events, {} operations)",
+                r.events as f64 / r.ops as f64,
+                r.events,
+                r.ops
+            );
+        }
         let line = |label: &str, t: f64| {
             println!(
                 "         native, invariant checks {label}: {:>6.1} s simulated in {:>7.1} ms | {:>10.0} events/s | {:>8.0} client ops/s | {:>7.0}× real time",
