@@ -295,16 +295,18 @@ enum Verdict {
 
 /// Each key's calls, in history order, keys in order.
 fn partition(history: &History) -> Vec<(&str, Vec<&Call>)> {
-    let mut calls: Vec<&Call> = history.calls.iter().collect();
-    // Stable: each key's calls stay in history order.
-    crate::sort::sort_by(&mut calls, |a, b| a.op.key().cmp(b.op.key()));
+    // Grouped by hash, then the few groups sorted: no ordered map needed.
+    let mut group: HashMap<&str, usize> = HashMap::new();
     let mut keys: Vec<(&str, Vec<&Call>)> = Vec::new();
-    for c in calls {
-        match keys.last_mut() {
-            Some((key, same)) if *key == c.op.key() => same.push(c),
-            _ => keys.push((c.op.key(), vec![c])),
-        }
+    for c in &history.calls {
+        let key = c.op.key();
+        let i = *group.entry(key).or_insert_with(|| {
+            keys.push((key, Vec::new()));
+            keys.len() - 1
+        });
+        keys[i].1.push(c);
     }
+    crate::sort::sort_by(&mut keys, |a, b| a.0.cmp(b.0));
     keys
 }
 
