@@ -295,15 +295,17 @@ enum Verdict {
 
 /// Each key's calls, in history order, keys in order.
 fn partition(history: &History) -> Vec<(&str, Vec<&Call>)> {
-    // Grouped by hash, then the few groups sorted: no ordered map needed.
-    let mut group: HashMap<&str, usize> = HashMap::new();
+    // Keys numbered in order of appearance by the interner the search uses
+    // for values (one hash map type fewer), then the groups sorted by key.
+    let mut numbers = States::new();
+    let first = numbers.values.len() as u32;
     let mut keys: Vec<(&str, Vec<&Call>)> = Vec::new();
     for c in &history.calls {
         let key = c.op.key();
-        let i = *group.entry(key).or_insert_with(|| {
+        let i = (numbers.id(Some(key)) - first) as usize;
+        if i == keys.len() {
             keys.push((key, Vec::new()));
-            keys.len() - 1
-        });
+        }
         keys[i].1.push(c);
     }
     crate::sort::sort_by(&mut keys, |a, b| a.0.cmp(b.0));
