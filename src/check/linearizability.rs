@@ -421,7 +421,7 @@ impl<'a> Model<'a> {
         };
         let mut states = States::new();
         let write = |states: &mut States, v: &str| {
-            if unseen.contains(v) {
+            if unseen.contains(v.as_bytes()) {
                 OPAQUE
             } else {
                 states.id(Some(v))
@@ -529,16 +529,17 @@ impl<'a> Model<'a> {
 
 /// The values written by puts and cas calls in `specs` that no returned
 /// get or cas reports, not even as a prefix, and no cas expects (likewise),
-/// provided no append can ever be refused; see [`OPAQUE`].
-fn unseen_values<'a>(specs: &[Spec<'a>]) -> HashSet<&'a str> {
-    let mut written: HashSet<&'a str> = HashSet::new();
+/// provided no append can ever be refused; see [`OPAQUE`]. As bytes: the
+/// set type [`Producers`] uses, compiled once.
+fn unseen_values<'a>(specs: &[Spec<'a>]) -> HashSet<&'a [u8]> {
+    let mut written: HashSet<&'a [u8]> = HashSet::new();
     let mut longest = 0usize;
     let mut appended = 0usize;
     for s in specs {
         match &s.call.op {
             Op::Put { value, .. } | Op::Cas { value, .. } => {
                 longest = longest.max(value.len());
-                written.insert(value);
+                written.insert(value.as_bytes());
             }
             Op::Append { value, .. } => appended += value.len(),
             Op::Get { .. } | Op::Delete { .. } => {}
@@ -567,7 +568,7 @@ fn unseen_values<'a>(specs: &[Spec<'a>]) -> HashSet<&'a str> {
     for v in seen {
         for &len in lengths.iter().take_while(|&&len| len <= v.len()) {
             if let Some(prefix) = v.get(..len) {
-                written.remove(prefix);
+                written.remove(prefix.as_bytes());
             }
         }
     }
