@@ -37,6 +37,7 @@ pub mod rng;
 pub mod sim;
 pub mod sort;
 pub mod storage;
+pub mod vecmap;
 
 #[cfg(target_arch = "wasm32")]
 pub mod web;

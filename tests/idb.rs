@@ -19,6 +19,7 @@ use raftlab::web::idb::{
     SIM, STORES, STORES_V1,
 };
 use raftlab::web::Simulation;
+use wasm_bindgen::convert::TryFromJsValue;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
@@ -28,6 +29,13 @@ use web_sys::{Event, EventTarget, IdbDatabase, IdbFactory, IdbTransactionMode};
 wasm_bindgen_test_configure!(run_in_browser);
 
 // ----- helpers ------------------------------------------------------------
+
+/// `Store.open(name)` as JavaScript calls it: the Promise, and the `Store`
+/// object it resolves to.
+async fn open_js(name: &str) -> Result<Store, JsValue> {
+    let store = JsFuture::from(Store::open_js(name.to_string())).await?;
+    Store::try_from_js_value(store)
+}
 
 /// A database name no other test (or earlier run) uses.
 fn unique(test: &str) -> String {
@@ -549,9 +557,7 @@ async fn newer_schema_is_refused_and_kept() {
         }
     );
     assert!(err.to_string().contains("newer"), "{err}");
-    let js = Store::open_js(name.clone())
-        .await
-        .expect_err("newer schema");
+    let js = open_js(&name).await.expect_err("newer schema");
     let js: js_sys::Error = js.dyn_into().expect("an Error");
     assert_eq!(String::from(js.name()), "NewerSchemaError");
 
@@ -570,7 +576,7 @@ async fn newer_schema_is_refused_and_kept() {
 #[wasm_bindgen_test]
 async fn whole_cluster_round_trip() {
     let name = unique("cluster");
-    let store: Store = Store::open_js(name.clone()).await.expect("open");
+    let store: Store = open_js(&name).await.expect("open");
     let mut sim = Simulation::new("4242", 5).expect("sim");
     let base = sim.enable_persistence().expect("enable");
     assert!(sim.persistence_enabled());
@@ -617,7 +623,7 @@ async fn whole_cluster_round_trip() {
     store.close();
 
     // Reload.
-    let store: Store = Store::open_js(name.clone()).await.expect("reopen");
+    let store: Store = open_js(&name).await.expect("reopen");
     assert_eq!(
         JsFuture::from(store.has_meta_js()).await.expect("hasMeta"),
         JsValue::TRUE

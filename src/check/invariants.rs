@@ -15,8 +15,8 @@
 
 use crate::raft::{Entry, LogIndex, LogWrite, NodeId, Term};
 use crate::rng::stable_hash;
+use crate::vecmap::VecMap;
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
 use std::fmt;
 use std::hash::Hash;
 
@@ -62,7 +62,7 @@ fn chain(prev: u64, term: Term, payload_hash: u64) -> u64 {
 /// The safety checker. Feed it the events as they happen.
 #[derive(Clone, Debug, Default)]
 pub struct InvariantChecker {
-    leaders: BTreeMap<Term, NodeId>,
+    leaders: VecMap<Term, NodeId>,
     /// Per node: chain hash of its log prefix ending at each index (index i
     /// at position i-1) and the term there.
     chains: Vec<Vec<(Term, u64)>>,
@@ -71,7 +71,7 @@ pub struct InvariantChecker {
     /// index-1 of `seen` (a lookup is one comparison); other terms at that
     /// index, rare, in `seen_more`.
     seen: Vec<(Term, u64, NodeId)>,
-    seen_more: BTreeMap<(u64, u64), (u64, NodeId)>,
+    seen_more: VecMap<(u64, u64), (u64, NodeId)>,
     /// Prefix hash of the committed log at each index, as first committed.
     committed: Vec<(u64, NodeId)>,
     /// Applied entries: term and prefix hash, and who applied first.

@@ -14,7 +14,7 @@
 //!
 //! - **Partitioning.** Every operation touches exactly one key and
 //!   linearizability is local (Herlihy & Wing §3.3), so each key's
-//!   sub-history is checked on its own, keys in `BTreeMap` order; the state
+//!   sub-history is checked on its own, keys in ascending (byte) order; the state
 //!   is that key's `Option<String>`, interned to a `u32`.
 //! - **Search.** Wing & Gong's backtracking search ("Testing and verifying
 //!   concurrent objects", JPDC 1993) with Lowe's improvements ("Testing for
@@ -77,9 +77,10 @@
 
 use crate::check::history::{Call, History};
 use crate::kv::{ClientId, KvStore, Op, OpResult, MAX_STORED_VALUE_LEN};
+use crate::vecmap::VecMap;
 use rand_core::{RngCore, SeedableRng};
 use rand_xoshiro::Xoshiro256PlusPlus;
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{HashMap, HashSet};
 use std::fmt;
 
 /// The most calls (up to the failing cut, on one key) that the checker tries
@@ -293,11 +294,21 @@ enum Verdict {
 }
 
 /// Each key's calls, in history order, keys in order.
-fn partition(history: &History) -> BTreeMap<&str, Vec<&Call>> {
-    let mut keys: BTreeMap<&str, Vec<&Call>> = BTreeMap::new();
+fn partition(history: &History) -> Vec<(&str, Vec<&Call>)> {
+    // Keys numbered in order of appearance by the interner the search uses
+    // for values (one hash map type fewer), then the groups sorted by key.
+    let mut numbers = States::new();
+    let first = numbers.values.len() as u32;
+    let mut keys: Vec<(&str, Vec<&Call>)> = Vec::new();
     for c in &history.calls {
-        keys.entry(c.op.key()).or_default().push(c);
+        let key = c.op.key();
+        let i = (numbers.id(Some(key)) - first) as usize;
+        if i == keys.len() {
+            keys.push((key, Vec::new()));
+        }
+        keys[i].1.push(c);
     }
+    crate::sort::sort_by(&mut keys, |a, b| a.0.cmp(b.0));
     keys
 }
 
@@ -410,7 +421,7 @@ impl<'a> Model<'a> {
         };
         let mut states = States::new();
         let write = |states: &mut States, v: &str| {
-            if unseen.contains(v) {
+            if unseen.contains(v.as_bytes()) {
                 OPAQUE
             } else {
                 states.id(Some(v))
@@ -518,16 +529,17 @@ impl<'a> Model<'a> {
 
 /// The values written by puts and cas calls in `specs` that no returned
 /// get or cas reports, not even as a prefix, and no cas expects (likewise),
-/// provided no append can ever be refused; see [`OPAQUE`].
-fn unseen_values<'a>(specs: &[Spec<'a>]) -> HashSet<&'a str> {
-    let mut written: HashSet<&'a str> = HashSet::new();
+/// provided no append can ever be refused; see [`OPAQUE`]. As bytes: the
+/// set type [`Producers`] uses, compiled once.
+fn unseen_values<'a>(specs: &[Spec<'a>]) -> HashSet<&'a [u8]> {
+    let mut written: HashSet<&'a [u8]> = HashSet::new();
     let mut longest = 0usize;
     let mut appended = 0usize;
     for s in specs {
         match &s.call.op {
             Op::Put { value, .. } | Op::Cas { value, .. } => {
                 longest = longest.max(value.len());
-                written.insert(value);
+                written.insert(value.as_bytes());
             }
             Op::Append { value, .. } => appended += value.len(),
             Op::Get { .. } | Op::Delete { .. } => {}
@@ -536,7 +548,9 @@ fn unseen_values<'a>(specs: &[Spec<'a>]) -> HashSet<&'a str> {
     if longest + appended > MAX_STORED_VALUE_LEN {
         return HashSet::new();
     }
-    let lengths: std::collections::BTreeSet<usize> = written.iter().map(|v| v.len()).collect();
+    let mut lengths: Vec<usize> = written.iter().map(|v| v.len()).collect();
+    crate::sort::sort(&mut lengths);
+    lengths.dedup();
     let mut seen: Vec<&str> = Vec::new();
     for s in specs {
         if let Op::Cas {
@@ -552,9 +566,9 @@ fn unseen_values<'a>(specs: &[Spec<'a>]) -> HashSet<&'a str> {
         }
     }
     for v in seen {
-        for &len in lengths.range(..=v.len()) {
+        for &len in lengths.iter().take_while(|&&len| len <= v.len()) {
             if let Some(prefix) = v.get(..len) {
-                written.remove(prefix);
+                written.remove(prefix.as_bytes());
             }
         }
     }
@@ -793,9 +807,10 @@ fn search(specs: &[Spec<'_>], budget: Option<u64>) -> Outcome {
 
     // Interchangeable unreturned calls: each one's earlier twin.
     let mut earlier_twin = vec![NIL; n];
-    let mut classes: BTreeMap<(u8, u32, u32, &str), Vec<usize>> = BTreeMap::new();
+    // (class, call): calls of one class are interchangeable.
+    let mut classes = Vec::new();
     for i in (0..n).filter(|&i| pending(i)) {
-        let class = match model.steps[i] {
+        let class: (u8, u32, u32, &str) = match model.steps[i] {
             Step::Get { .. } => continue,
             Step::Put { value, .. } => (0, value, 0, ""),
             Step::Append { suffix, .. } => (1, 0, 0, suffix),
@@ -804,12 +819,15 @@ fn search(specs: &[Spec<'_>], budget: Option<u64>) -> Outcome {
                 expected, value, ..
             } => (3, expected, value, ""),
         };
-        classes.entry(class).or_default().push(i);
+        classes.push((class, i));
     }
-    for mut members in classes.into_values() {
-        crate::sort::sort_by_key(&mut members, |&i| (specs[i].call.invoke_us, i));
-        for w in members.windows(2) {
-            earlier_twin[w[1]] = w[0] as u32;
+    // Each class's members by invocation, one after the other.
+    crate::sort::sort_by_key(&mut classes, |&(class, i)| {
+        (class, specs[i].call.invoke_us, i)
+    });
+    for w in classes.windows(2) {
+        if w[0].0 == w[1].0 {
+            earlier_twin[w[1].1] = w[0].1 as u32;
         }
     }
 
@@ -1343,7 +1361,7 @@ fn written(call: &Call) -> Option<&str> {
 struct Producers<'a> {
     starts: HashSet<&'a [u8]>,
     /// Distinct non-empty append suffixes, by length.
-    suffixes: BTreeMap<usize, HashSet<&'a [u8]>>,
+    suffixes: VecMap<usize, HashSet<&'a [u8]>>,
     empty_append: bool,
 }
 
@@ -1351,7 +1369,7 @@ impl<'a> Producers<'a> {
     fn new(calls: impl IntoIterator<Item = &'a Call>) -> Self {
         let mut p = Producers {
             starts: HashSet::new(),
-            suffixes: BTreeMap::new(),
+            suffixes: VecMap::new(),
             empty_append: false,
         };
         for c in calls {
@@ -1362,8 +1380,7 @@ impl<'a> Producers<'a> {
                 Op::Append { value, .. } if value.is_empty() => p.empty_append = true,
                 Op::Append { value, .. } => {
                     p.suffixes
-                        .entry(value.len())
-                        .or_default()
+                        .get_or_insert_with(value.len(), HashSet::new)
                         .insert(value.as_bytes());
                 }
                 Op::Get { .. } | Op::Delete { .. } => {}
@@ -1928,7 +1945,8 @@ mod tests {
         let a = generate_random_history(42, 500, 5, 3);
         assert_eq!(a, generate_random_history(42, 500, 5, 3));
         assert_ne!(a, generate_random_history(43, 500, 5, 3));
-        let mut busy_until: BTreeMap<ClientId, u64> = BTreeMap::new();
+        let mut busy_until: std::collections::BTreeMap<ClientId, u64> =
+            std::collections::BTreeMap::new();
         for (i, c) in a.calls.iter().enumerate() {
             assert_eq!(c.id, i as u64);
             assert!(c.invoke_us >= busy_until.get(&c.client).copied().unwrap_or(0));

@@ -20,8 +20,8 @@
 //! fields ignored, an absent `Option` field is `None`, a missing required
 //! one is "missing field `…`").
 
+use crate::vecmap::VecMap;
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::Arc;
 
@@ -473,11 +473,12 @@ impl Applied {
     }
 }
 
-/// The key-value store with its client sessions. Deterministic: a `BTreeMap`.
+/// The key-value store with its client sessions. Deterministic: ordered
+/// maps ([`VecMap`]).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct KvStore {
-    data: BTreeMap<String, String>,
-    sessions: BTreeMap<ClientId, Session>,
+    data: VecMap<String, String>,
+    sessions: VecMap<ClientId, Session>,
 }
 
 impl KvStore {
@@ -492,12 +493,12 @@ impl KvStore {
     }
 
     /// All keys and values in key order.
-    pub fn data(&self) -> &BTreeMap<String, String> {
+    pub fn data(&self) -> &VecMap<String, String> {
         &self.data
     }
 
     /// All client sessions.
-    pub fn sessions(&self) -> &BTreeMap<ClientId, Session> {
+    pub fn sessions(&self) -> &VecMap<ClientId, Session> {
         &self.sessions
     }
 
@@ -546,7 +547,7 @@ impl KvStore {
                 OpResult::Ok
             }
             Op::Append { key, value } => {
-                let cur = self.data.entry(key.clone()).or_default();
+                let cur = self.data.get_or_insert_with(key.clone(), String::new);
                 if cur.len() + value.len() > MAX_STORED_VALUE_LEN {
                     if cur.is_empty() {
                         self.data.remove(key);

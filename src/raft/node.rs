@@ -2,8 +2,8 @@
 
 use super::types::*;
 use crate::rng::Rng;
+use crate::vecmap::VecSet;
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeSet;
 use std::fmt;
 
 /// The longest timeout or latency a configuration may hold, µs (1e9 ms,
@@ -300,7 +300,7 @@ pub struct RaftNode<C> {
     election_deadline: u64,
     election_timer_start: u64,
     heartbeat_deadline: u64,
-    votes: BTreeSet<NodeId>,
+    votes: VecSet<NodeId>,
     progress: Vec<Progress>,
     round: u64,
     reads_waiting_for_term_commit: Vec<u64>,
@@ -360,7 +360,7 @@ impl<C: Clone> RaftNode<C> {
             election_deadline: 0,
             election_timer_start: now,
             heartbeat_deadline: u64::MAX,
-            votes: BTreeSet::new(),
+            votes: VecSet::new(),
             progress: vec![Progress::default(); n],
             round: 0,
             reads_waiting_for_term_commit: Vec::new(),
@@ -431,7 +431,7 @@ impl<C: Clone> RaftNode<C> {
         }
     }
     /// Votes received as a candidate (or that made it leader).
-    pub fn votes(&self) -> &BTreeSet<NodeId> {
+    pub fn votes(&self) -> &VecSet<NodeId> {
         &self.votes
     }
     /// The leader's per-follower progress, indexed by `NodeId::idx`.

@@ -50,6 +50,7 @@ use crate::raft::{
 };
 use crate::rng::Rng;
 use crate::storage::{MemStorage, Storage, WriteBatch};
+use crate::vecmap::VecMap;
 use client::{Clerk, PendingCall, Workload};
 use network::{Fate, LinkParams, Network};
 use queue::EventQueue;
@@ -379,7 +380,7 @@ pub struct Simulation {
     /// False once [`Simulation::skip_invariant_checks`] was called.
     checks: bool,
     violation: Option<Violation>,
-    flights: BTreeMap<u64, Flight>,
+    flights: VecMap<u64, Flight>,
     drops: VecDeque<Drop>,
     events_processed: u64,
     messages_sent: u64,
@@ -394,10 +395,13 @@ struct Durability {
     enabled: bool,
     next_id: u64,
     pending: Vec<DurableWrite>,
-    last_issued: BTreeMap<Endpoint, u64>,
-    last_confirmed: BTreeMap<Endpoint, u64>,
-    owner: BTreeMap<u64, Endpoint>,
-    held: BTreeMap<Endpoint, VecDeque<(u64, Endpoint, Packet)>>,
+    last_issued: VecMap<Endpoint, u64>,
+    last_confirmed: VecMap<Endpoint, u64>,
+    /// Who issued each unconfirmed write, by id. Ids are issued in
+    /// ascending order and mostly confirmed in that order: pushed at the
+    /// back, taken from the front.
+    owner: VecDeque<(u64, Endpoint)>,
+    held: VecMap<Endpoint, VecDeque<(u64, Endpoint, Packet)>>,
     /// The write id of a re-base ([`Simulation::rebase_durability`]) not yet
     /// confirmed: every node, and every client with an unconfirmed write,
     /// waits for it.
@@ -450,7 +454,7 @@ impl Simulation {
             clients: Vec::new(),
             history: History::default(),
             violation: None,
-            flights: BTreeMap::new(),
+            flights: VecMap::new(),
             drops: VecDeque::new(),
             events_processed: 0,
             messages_sent: 0,
@@ -986,8 +990,7 @@ impl Simulation {
                 // is durable. Hold it until the write is confirmed.
                 self.durability
                     .held
-                    .entry(from)
-                    .or_default()
+                    .get_or_insert_with(from, VecDeque::new)
                     .push_back((dep, to, packet));
                 return;
             }
@@ -1828,7 +1831,7 @@ impl Simulation {
         let id = self.durability.next_id;
         self.durability.next_id += 1;
         self.durability.last_issued.insert(ep, id);
-        self.durability.owner.insert(id, ep);
+        self.durability.owner.push_back((id, ep));
         self.durability.pending.push(DurableWrite { id, record });
     }
 
@@ -1850,7 +1853,12 @@ impl Simulation {
 
     /// Write `id` is durable: release what was waiting for it.
     pub fn confirm_durable(&mut self, id: u64) {
-        let Some(ep) = self.durability.owner.remove(&id) else {
+        let owner = &mut self.durability.owner;
+        let Some((_, ep)) = owner
+            .binary_search_by_key(&id, |(i, _)| *i)
+            .ok()
+            .and_then(|i| owner.remove(i))
+        else {
             return;
         };
         self.confirm_endpoint(ep, id);
@@ -1859,7 +1867,7 @@ impl Simulation {
     /// Everything `ep` issued up to write `id` is durable: release what
     /// waited for it.
     fn confirm_endpoint(&mut self, ep: Endpoint, id: u64) {
-        let c = self.durability.last_confirmed.entry(ep).or_insert(id);
+        let c = self.durability.last_confirmed.get_or_insert_with(ep, || id);
         *c = (*c).max(id);
         self.release(ep);
     }

@@ -15,8 +15,8 @@
 use super::trace::Endpoint;
 use crate::raft::NodeId;
 use crate::rng::Rng;
+use crate::vecmap::{VecMap, VecSet};
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, BTreeSet};
 
 /// Behaviour of a link. Probabilities are in `[0, 1]`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -93,15 +93,15 @@ pub enum Fate {
 pub struct Network {
     /// Parameters for every link without an override.
     pub defaults: LinkParams,
-    overrides: BTreeMap<(Endpoint, Endpoint), LinkParams>,
-    cuts: BTreeSet<(Endpoint, Endpoint)>,
+    overrides: VecMap<(Endpoint, Endpoint), LinkParams>,
+    cuts: VecSet<(Endpoint, Endpoint)>,
     /// Per directed link, when its latest in-order message arrives: a later
     /// in-order message arrives no earlier (FIFO links; ties go in send
     /// order, as the event queue breaks ties by insertion).
     /// Node-to-node links in a flat array (the hot path), links to and
     /// from clients in a map.
     node_tails: Vec<u64>,
-    tails: BTreeMap<(Endpoint, Endpoint), u64>,
+    tails: VecMap<(Endpoint, Endpoint), u64>,
     rng: Rng,
 }
 
@@ -113,10 +113,10 @@ impl Network {
     pub fn new(defaults: LinkParams, seed: u64) -> Self {
         Network {
             defaults,
-            overrides: BTreeMap::new(),
-            cuts: BTreeSet::new(),
+            overrides: VecMap::new(),
+            cuts: VecSet::new(),
             node_tails: vec![0; TAIL_SIDE * TAIL_SIDE],
-            tails: BTreeMap::new(),
+            tails: VecMap::new(),
             rng: Rng::new(seed),
         }
     }
@@ -187,7 +187,7 @@ impl Network {
                 {
                     &mut self.node_tails[a.idx() * TAIL_SIDE + b.idx()]
                 }
-                _ => self.tails.entry((from, to)).or_insert(0),
+                _ => self.tails.get_or_insert_with((from, to), || 0),
             };
             let at = now.saturating_add(delay).max(*tail);
             *tail = at;

@@ -6,8 +6,8 @@
 
 use crate::kv::{Applied, ClientId, Command, KvError, KvStore, Op, OpResult};
 use crate::raft::{Entry, LogIndex, NodeId, Payload, ProposeError, RaftNode, ReadyRead};
+use crate::vecmap::VecMap;
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
 /// A client's request to a node.
@@ -65,8 +65,8 @@ pub struct Server {
     pub raft: RaftNode<Command>,
     /// The applied state.
     pub kv: KvStore,
-    pending_writes: BTreeMap<LogIndex, (ClientId, u64)>,
-    reads_in_confirmation: BTreeMap<u64, WaitingRead>,
+    pending_writes: VecMap<LogIndex, (ClientId, u64)>,
+    reads_in_confirmation: VecMap<u64, WaitingRead>,
     reads_confirmed: Vec<(LogIndex, WaitingRead)>,
     next_read_id: u64,
 }
@@ -87,8 +87,8 @@ impl Server {
         Server {
             raft,
             kv: KvStore::new(),
-            pending_writes: BTreeMap::new(),
-            reads_in_confirmation: BTreeMap::new(),
+            pending_writes: VecMap::new(),
+            reads_in_confirmation: VecMap::new(),
             reads_confirmed: Vec::new(),
             next_read_id: 0,
         }
@@ -246,7 +246,7 @@ impl Server {
 
 fn apply_entry(
     kv: &mut KvStore,
-    pending_writes: &mut BTreeMap<LogIndex, (ClientId, u64)>,
+    pending_writes: &mut VecMap<LogIndex, (ClientId, u64)>,
     entry: &Entry<Command>,
 ) -> (Option<Applied>, Option<ClientReply>) {
     let applied = match &entry.payload {

@@ -6,8 +6,8 @@
 use super::trace::{DropReason, Endpoint, MsgKind, Stamped, TraceEvent};
 use super::Simulation;
 use crate::raft::{Payload, Role};
+use crate::vecmap::VecMap;
 use serde::Serialize;
-use std::collections::BTreeMap;
 
 /// Most log entries per node included in a view (the newest ones).
 pub const VIEW_LOG_LIMIT: usize = 200;
@@ -98,7 +98,7 @@ pub struct NodeView {
     /// On a leader: each follower's nextIndex and matchIndex.
     pub progress: Vec<ProgressView>,
     /// The applied key-value state.
-    pub kv: BTreeMap<String, String>,
+    pub kv: VecMap<String, String>,
     /// What is on disk.
     pub durable: DurableView,
     /// Restarts so far.
@@ -356,7 +356,7 @@ impl Simulation {
                             .collect(),
                         log_offset: (start + 1) as f64,
                         progress: Vec::new(),
-                        kv: BTreeMap::new(),
+                        kv: VecMap::new(),
                         durable,
                         incarnation: slot.incarnation,
                     }

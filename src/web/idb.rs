@@ -1166,6 +1166,46 @@ fn parse_write_set(json: &str) -> Result<WriteSet, IdbError> {
     })
 }
 
+/// A call of one of [`Store`]'s Promise-returning methods.
+enum StoreCall {
+    Open(String),
+    Exists(String),
+    Delete(String),
+    Write(Store, String),
+    Load(Store, Option<u32>),
+    HasMeta(Store),
+}
+
+/// Run `call` as a Promise. Every Promise-returning method of [`Store`]
+/// goes through here, so the wasm holds one future type and one copy of
+/// the Promise and task glue around it, instead of one per method (6).
+fn promise(call: StoreCall) -> js_sys::Promise {
+    future_to_promise(async move { run(call).await.map_err(|e| e.to_js()) })
+}
+
+async fn run(call: StoreCall) -> Result<JsValue, IdbError> {
+    Ok(match call {
+        StoreCall::Open(name) => Store::connect(&name).await?.into(),
+        StoreCall::Exists(name) => JsValue::from_bool(Store::present(&name).await?),
+        StoreCall::Delete(name) => {
+            Store::remove(&name).await?;
+            JsValue::UNDEFINED
+        }
+        StoreCall::Write(store, json) => {
+            let set = parse_write_set(&json)?;
+            let last = store.write_set(&set).await?;
+            last.map_or(JsValue::UNDEFINED, |id| JsValue::from_f64(id as f64))
+        }
+        StoreCall::Load(store, nodes) => {
+            let loaded = store.load_cluster(nodes.map(|n| n as usize)).await?;
+            let text = serde_json::to_string(&loaded)
+                .map_err(|e| IdbError::backend(format!("encoding: {e}")))?;
+            JsValue::from_str(&text)
+        }
+        StoreCall::HasMeta(store) => JsValue::from_bool(store.meta_present().await?),
+    })
+}
+
 #[wasm_bindgen]
 impl Store {
     /// `Store.open(name)`: open (creating, or upgrading from an older
@@ -1173,33 +1213,23 @@ impl Store {
     /// `name` is `IndexedDBUnavailableError`, `NewerSchemaError` (nothing
     /// is changed), `BlockedError` (another tab holds an old version open)
     /// or `StorageError`.
-    #[wasm_bindgen(js_name = open)]
-    pub async fn open_js(name: String) -> Result<Store, JsValue> {
-        Store::connect(&name).await.map_err(|e| e.to_js())
+    #[wasm_bindgen(js_name = open, unchecked_return_type = "Promise<Store>")]
+    pub fn open_js(name: String) -> js_sys::Promise {
+        promise(StoreCall::Open(name))
     }
 
     /// `Store.exists(name)`: whether a saved cluster `name` exists; never
     /// creates one. Resolves to a boolean.
     #[wasm_bindgen(js_name = exists, unchecked_return_type = "Promise<boolean>")]
     pub fn exists_js(name: String) -> js_sys::Promise {
-        future_to_promise(async move {
-            Store::present(&name)
-                .await
-                .map(JsValue::from_bool)
-                .map_err(|e| e.to_js())
-        })
+        promise(StoreCall::Exists(name))
     }
 
     /// `Store.deleteCluster(name)`: delete the saved cluster `name` (no
     /// error if there is none). Open stores of it close themselves.
     #[wasm_bindgen(js_name = deleteCluster, unchecked_return_type = "Promise<void>")]
     pub fn delete_cluster_js(name: String) -> js_sys::Promise {
-        future_to_promise(async move {
-            Store::remove(&name)
-                .await
-                .map(|()| JsValue::UNDEFINED)
-                .map_err(|e| e.to_js())
-        })
+        promise(StoreCall::Delete(name))
     }
 
     /// The schema version this page reads and writes.
@@ -1222,12 +1252,7 @@ impl Store {
     /// `StorageError`; then nothing of it was stored.
     #[wasm_bindgen(unchecked_return_type = "Promise<number | undefined>")]
     pub fn write(&self, json: String) -> js_sys::Promise {
-        let this = self.clone();
-        future_to_promise(async move {
-            let set = parse_write_set(&json).map_err(|e| e.to_js())?;
-            let last = this.write_set(&set).await.map_err(|e| e.to_js())?;
-            Ok(last.map_or(JsValue::UNDEFINED, |id| JsValue::from_f64(id as f64)))
-        })
+        promise(StoreCall::Write(self.clone(), json))
     }
 
     /// `store.load(nodes?)`: everything stored, validated, as the JSON
@@ -1237,29 +1262,14 @@ impl Store {
     /// when stored data is damaged.
     #[wasm_bindgen(unchecked_return_type = "Promise<string>")]
     pub fn load(&self, nodes: Option<u32>) -> js_sys::Promise {
-        let this = self.clone();
-        future_to_promise(async move {
-            let loaded = this
-                .load_cluster(nodes.map(|n| n as usize))
-                .await
-                .map_err(|e| e.to_js())?;
-            serde_json::to_string(&loaded)
-                .map(|s| JsValue::from_str(&s))
-                .map_err(|e| IdbError::backend(format!("encoding: {e}")).to_js())
-        })
+        promise(StoreCall::Load(self.clone(), nodes))
     }
 
     /// `store.hasMeta()`: whether a simulation was saved here (resolves to a
     /// boolean).
     #[wasm_bindgen(js_name = hasMeta, unchecked_return_type = "Promise<boolean>")]
     pub fn has_meta_js(&self) -> js_sys::Promise {
-        let this = self.clone();
-        future_to_promise(async move {
-            this.meta_present()
-                .await
-                .map(JsValue::from_bool)
-                .map_err(|e| e.to_js())
-        })
+        promise(StoreCall::HasMeta(self.clone()))
     }
 
     /// Close the connection now (later calls reject with `ClosedError`).

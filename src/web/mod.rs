@@ -70,6 +70,11 @@ pub fn random_seed() -> String {
 }
 
 fn js_err(e: impl std::fmt::Display) -> JsError {
+    js_err_dyn(&e)
+}
+
+/// [`js_err`]'s body, compiled once rather than once per error type.
+fn js_err_dyn(e: &dyn std::fmt::Display) -> JsError {
     JsError::new(&e.to_string())
 }
 
