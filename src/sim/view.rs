@@ -325,7 +325,12 @@ impl Simulation {
                         } else {
                             Vec::new()
                         },
-                        kv: s.kv.data().clone(),
+                        kv: s
+                            .kv
+                            .data()
+                            .iter()
+                            .map(|(k, v)| (k.clone(), v.clone()))
+                            .collect(),
                         durable,
                         incarnation: slot.incarnation,
                     }
