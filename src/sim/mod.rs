@@ -16,14 +16,15 @@
 //!
 //! Speed (measured with `cargo bench --bench sim`; the trace must not
 //! change, `tests/determinism.rs`): the hot path does not allocate per
-//! event. Messages in transit live in a reused slab, not boxed in the heap;
+//! event. Queued events (messages in transit among them) live in the queue's
+//! reused slab, not boxed in the heap;
 //! each node's `Ready` is drained into reused buffers
 //! ([`RaftNode::take_ready_into`]); committed entries are applied straight
 //! from the node's log and log writes move into storage instead of being
 //! copied; and when the trace keeps no events, the frequent ones are hashed
 //! field by field without being built (see [`trace::Trace::push_sent`]).
-//! The event queue ([`queue::EventQueue`]) is a heap of small `Copy`
-//! entries, and the send path (`send`, `route`, `dispatch`) is inlined into
+//! The event queue ([`queue::EventQueue`]) is a heap of 16-byte keys
+//! (the events stay in its slab), and the send path (`send`, `route`, `dispatch`) is inlined into
 //! its callers natively (not in wasm, where forcing it cost the page's
 //! download 15 KB; the wasm/native ratio of `make bench` stayed within its
 //! run-to-run noise, 0.78–0.87×). What is left per event (an idle cluster: about 1,200
@@ -283,11 +284,11 @@ pub struct Drop {
     pub reason: DropReason,
 }
 
-/// A queued event. Kept small and `Copy` (a delivery is a slot in
-/// [`Simulation::deliveries`]) so the queue moves little data.
-#[derive(Clone, Copy, Debug)]
+/// A queued event. It stays in the queue's slab from push to pop; only
+/// a 16-byte key moves in the heap.
+#[derive(Clone, Debug)]
 enum Event {
-    Deliver(u32),
+    Deliver(Delivery),
     NodeTimer {
         node: NodeId,
         incarnation: u32,
@@ -361,10 +362,6 @@ pub struct Simulation {
     config: SimConfig,
     now: u64,
     queue: EventQueue<Event>,
-    /// Messages in transit, referenced by [`Event::Deliver`]; freed slots
-    /// are reused (`free_deliveries`), so sending does not allocate.
-    deliveries: Vec<Option<Delivery>>,
-    free_deliveries: Vec<u32>,
     /// The drained output of the node being processed, kept to reuse its
     /// buffers.
     ready: Option<Box<Ready<Command>>>,
@@ -442,8 +439,6 @@ impl Simulation {
             config,
             now: 0,
             queue: EventQueue::default(),
-            deliveries: Vec::new(),
-            free_deliveries: Vec::new(),
             ready: Some(Box::default()),
             next_flight_id: 0,
             slots: Vec::with_capacity(n),
@@ -620,17 +615,7 @@ impl Simulation {
 
     #[cfg_attr(not(target_arch = "wasm32"), inline(always))]
     fn schedule_delivery(&mut self, at: u64, d: Delivery) {
-        let slot = match self.free_deliveries.pop() {
-            Some(i) => {
-                self.deliveries[i as usize] = Some(d);
-                i
-            }
-            None => {
-                self.deliveries.push(Some(d));
-                (self.deliveries.len() - 1) as u32
-            }
-        };
-        self.schedule(at, Event::Deliver(slot));
+        self.schedule(at, Event::Deliver(d));
     }
 
     fn record(&mut self, event: TraceEvent) {
@@ -658,21 +643,14 @@ impl Simulation {
         self.now = self.now.max(at);
         self.events_processed += 1;
         match event {
-            Event::Deliver(slot) => {
-                let Some(Delivery {
-                    flight_id,
-                    from,
-                    to,
-                    to_incarnation,
-                    kind,
-                    packet,
-                }) = self.deliveries[slot as usize].take()
-                else {
-                    return self.violation.is_none();
-                };
-                self.free_deliveries.push(slot);
-                self.deliver(flight_id, from, to, to_incarnation, kind, packet)
-            }
+            Event::Deliver(Delivery {
+                flight_id,
+                from,
+                to,
+                to_incarnation,
+                kind,
+                packet,
+            }) => self.deliver(flight_id, from, to, to_incarnation, kind, packet),
             Event::NodeTimer {
                 node,
                 incarnation,
