@@ -137,13 +137,7 @@ impl Packet {
     /// The kind shown on the page.
     pub fn kind(&self) -> MsgKind {
         match self {
-            Packet::Raft(m) => match &m.rpc {
-                Rpc::RequestVote { .. } => MsgKind::RequestVote,
-                Rpc::RequestVoteReply { .. } => MsgKind::RequestVoteReply,
-                Rpc::AppendEntries { entries, .. } if entries.is_empty() => MsgKind::Heartbeat,
-                Rpc::AppendEntries { .. } => MsgKind::AppendEntries,
-                Rpc::AppendEntriesReply { .. } => MsgKind::AppendEntriesReply,
-            },
+            Packet::Raft(m) => raft_kind(&m.rpc),
             Packet::Request(_) => MsgKind::ClientRequest,
             Packet::Reply(_) => MsgKind::ClientReply,
         }
@@ -231,6 +225,18 @@ impl Packet {
     }
 }
 
+/// The kind of a message between nodes, as [`Packet::kind`] gives it.
+#[inline]
+fn raft_kind(rpc: &Rpc<Command>) -> MsgKind {
+    match rpc {
+        Rpc::RequestVote { .. } => MsgKind::RequestVote,
+        Rpc::RequestVoteReply { .. } => MsgKind::RequestVoteReply,
+        Rpc::AppendEntries { entries, .. } if entries.is_empty() => MsgKind::Heartbeat,
+        Rpc::AppendEntries { .. } => MsgKind::AppendEntries,
+        Rpc::AppendEntriesReply { .. } => MsgKind::AppendEntriesReply,
+    }
+}
+
 /// The text of [`TraceEvent::Applied`]: what the entry did, as
 /// `format!("{} #{}: {}", c.client, c.seq, c.op)` (plus a note for a
 /// duplicate) would write it.
@@ -288,6 +294,9 @@ pub struct Drop {
 /// a 16-byte key moves in the heap.
 #[derive(Clone, Debug)]
 enum Event {
+    /// A message between nodes, sent on the fast path
+    /// ([`Simulation::send_raft`]): no [`Packet`] around it.
+    Raft(RaftDelivery),
     Deliver(Delivery),
     NodeTimer {
         node: NodeId,
@@ -313,6 +322,17 @@ struct Delivery {
     /// `packet.kind()`, worked out once when it was sent.
     kind: MsgKind,
     packet: Packet,
+}
+
+/// A [`Delivery`] of a message between nodes: the endpoints are the
+/// message's own `from` and `to`.
+#[derive(Clone, Debug)]
+struct RaftDelivery {
+    flight_id: u64,
+    to_incarnation: u32,
+    /// The message's kind, worked out once when it was sent.
+    kind: MsgKind,
+    msg: Message<Command>,
 }
 
 /// One node's place in the world: its server while up, its storage always.
@@ -651,6 +671,7 @@ impl Simulation {
                 kind,
                 packet,
             }) => self.deliver(flight_id, from, to, to_incarnation, kind, packet),
+            Event::Raft(d) => self.deliver_raft(d),
             Event::NodeTimer {
                 node,
                 incarnation,
@@ -766,6 +787,46 @@ impl Simulation {
         committed: std::ops::Range<u64>,
         commit_now: LogIndex,
     ) {
+        // What the node did, and 1. persist. Most steps (a heartbeat and its
+        // answer) have nothing of either: keep that work out of line.
+        if (!ready.events.is_empty() || ready.hard_state.is_some() || ready.log_write.is_some())
+            && !self.record_and_persist(id, ready)
+        {
+            return;
+        }
+        // Checks that depend on the durable log.
+        if self.checks {
+            if let Err(v) = self.checker.on_commit(id, commit_now) {
+                self.fail(v);
+            }
+        }
+        // 2. Send.
+        for m in ready.messages.drain(..) {
+            self.send_raft(m);
+        }
+        // 3. Apply.
+        if !committed.is_empty() && !self.apply_committed(id, committed) {
+            return;
+        }
+        // 4. Reads.
+        let Some(server) = self.slots[id.idx()].server.as_mut() else {
+            return;
+        };
+        if ready.reads.is_empty()
+            && ready.failed_reads.is_empty()
+            && server.confirmed_reads_waiting() == 0
+        {
+            self.schedule_node_timer(id);
+            return;
+        }
+        self.serve_reads(id, ready);
+    }
+
+    /// Trace what the node did and persist its hard state and log changes
+    /// (steps 0 and 1 of [`Simulation::act_on_ready`]). Returns false if
+    /// the write failed (a violation: the run stops).
+    #[inline(never)]
+    fn record_and_persist(&mut self, id: NodeId, ready: &mut Ready<Command>) -> bool {
         let i = id.idx();
         // What the node did.
         for ev in ready.events.drain(..) {
@@ -787,7 +848,7 @@ impl Simulation {
                     index: None,
                     detail: format!("{id} could not persist: {e}"),
                 });
-                return;
+                return false;
             }
             if let Some(batch) = durable_copy {
                 self.issue_durable(Endpoint::Node(id), DurableRecord::Node { node: id, batch });
@@ -818,18 +879,16 @@ impl Simulation {
                 }
             }
         }
-        // Checks that depend on the durable log.
-        if self.checks {
-            if let Err(v) = self.checker.on_commit(id, commit_now) {
-                self.fail(v);
-            }
-        }
-        // 2. Send.
-        for m in ready.messages.drain(..) {
-            let (from, to) = (Endpoint::Node(m.from), Endpoint::Node(m.to));
-            self.send(from, to, Packet::Raft(m));
-        }
-        // 3. Apply, straight from the node's log (no copies).
+        true
+    }
+
+    /// Apply the committed entries at log positions `committed`, straight
+    /// from the node's log (no copies), and answer their clients (step 3
+    /// of [`Simulation::act_on_ready`]). Returns false if the node or an
+    /// entry went missing (nothing more to do for it).
+    #[inline(never)]
+    fn apply_committed(&mut self, id: NodeId, committed: std::ops::Range<u64>) -> bool {
+        let i = id.idx();
         for pos in committed {
             let index = LogIndex(pos + 1);
             let Some(e) = self.slots[i]
@@ -837,7 +896,7 @@ impl Simulation {
                 .as_ref()
                 .and_then(|s| s.raft.entry(index))
             else {
-                return;
+                return false;
             };
             if self.checks {
                 if let Err(v) = self.checker.on_apply(id, e) {
@@ -845,13 +904,13 @@ impl Simulation {
                 }
             }
             let Some(server) = self.slots[i].server.as_mut() else {
-                return;
+                return false;
             };
             let Some((applied, reply)) = server.apply_index(index) else {
-                return;
+                return false;
             };
             let Some(e) = server.raft.entry(index) else {
-                return;
+                return false;
             };
             let duplicate = matches!(applied, Some(crate::kv::Applied::Duplicate(_)));
             self.trace.push_applied(
@@ -870,17 +929,16 @@ impl Simulation {
                 );
             }
         }
-        // 4. Reads.
-        let Some(server) = self.slots[i].server.as_mut() else {
+        true
+    }
+
+    /// Serve the reads the node confirmed or failed, and those waiting for
+    /// their index to be applied (step 4 of [`Simulation::act_on_ready`]).
+    #[inline(never)]
+    fn serve_reads(&mut self, id: NodeId, ready: &Ready<Command>) {
+        let Some(server) = self.slots[id.idx()].server.as_mut() else {
             return;
         };
-        if ready.reads.is_empty()
-            && ready.failed_reads.is_empty()
-            && server.confirmed_reads_waiting() == 0
-        {
-            self.schedule_node_timer(id);
-            return;
-        }
         let mut replies = server.on_reads(&ready.reads, &ready.failed_reads);
         let served = server.serve_reads();
         for s in served {
@@ -954,6 +1012,47 @@ impl Simulation {
         self.record(te);
     }
 
+    /// [`Simulation::send`] for a message between nodes: the common case
+    /// (no durability barrier, no flights tracked for the view, and the
+    /// network delivers one copy) queues the message itself, without a
+    /// [`Packet`] around it; every other case takes the general path.
+    /// Either way the same things happen in the same order.
+    #[cfg_attr(not(target_arch = "wasm32"), inline(always))]
+    fn send_raft(&mut self, m: Message<Command>) {
+        let (from, to) = (Endpoint::Node(m.from), Endpoint::Node(m.to));
+        if self.durability.enabled || self.config.track_flights {
+            return self.send(from, to, Packet::Raft(m));
+        }
+        let kind = raft_kind(&m.rpc);
+        self.rpc_counts[kind as usize] += 1;
+        self.messages_sent += 1;
+        let to_incarnation = self
+            .slots
+            .get(m.to.idx())
+            .map(|s| s.incarnation)
+            .unwrap_or(0);
+        let fate = self.network.route(self.now, from, to);
+        let Fate::Deliver {
+            delay,
+            duplicate: None,
+        } = fate
+        else {
+            return self.route_fate(from, to, to_incarnation, kind, Packet::Raft(m), fate);
+        };
+        let id = self.next_flight_id;
+        self.next_flight_id += 1;
+        self.trace.push_sent(self.now, id, from, to, kind, false);
+        self.queue.push(
+            self.now + delay,
+            Event::Raft(RaftDelivery {
+                flight_id: id,
+                to_incarnation,
+                kind,
+                msg: m,
+            }),
+        );
+    }
+
     #[cfg_attr(not(target_arch = "wasm32"), inline(always))]
     fn send(&mut self, from: Endpoint, to: Endpoint, packet: Packet) {
         if self.durability.enabled {
@@ -983,6 +1082,20 @@ impl Simulation {
             Endpoint::Client(_) => 0,
         };
         let fate = self.network.route(self.now, from, to);
+        self.route_fate(from, to, to_incarnation, kind, packet, fate);
+    }
+
+    /// The rest of [`Simulation::route`], once the network decided `fate`.
+    #[cfg_attr(not(target_arch = "wasm32"), inline(always))]
+    fn route_fate(
+        &mut self,
+        from: Endpoint,
+        to: Endpoint,
+        to_incarnation: u32,
+        kind: MsgKind,
+        packet: Packet,
+        fate: Fate,
+    ) {
         match fate {
             Fate::Cut | Fate::Lost => {
                 let id = self.next_flight_id;
@@ -1088,6 +1201,46 @@ impl Simulation {
             self.drops.pop_front();
         }
         self.drops.push_back(Drop { flight, reason });
+    }
+
+    /// [`Simulation::deliver`] for a message sent by
+    /// [`Simulation::send_raft`].
+    #[cfg_attr(not(target_arch = "wasm32"), inline(always))]
+    fn deliver_raft(&mut self, d: RaftDelivery) {
+        let RaftDelivery {
+            flight_id,
+            to_incarnation,
+            kind,
+            msg,
+        } = d;
+        let flight = if self.flights.is_empty() {
+            None
+        } else {
+            self.flights.remove(&flight_id)
+        };
+        let n = msg.to;
+        let (from, to) = (Endpoint::Node(msg.from), Endpoint::Node(n));
+        let now = self.now;
+        let slot = &mut self.slots[n.idx()];
+        match slot.server.as_mut() {
+            Some(server) if slot.incarnation == to_incarnation => {
+                self.trace.push_delivered(now, flight_id, from, to, kind);
+                server.raft.handle_message(now, msg);
+                self.process_node(n);
+            }
+            _ => {
+                self.record(TraceEvent::Dropped {
+                    id: flight_id,
+                    from,
+                    to,
+                    kind,
+                    reason: DropReason::ReceiverDown,
+                });
+                if let Some(f) = flight {
+                    self.push_drop(f, DropReason::ReceiverDown);
+                }
+            }
+        }
     }
 
     fn deliver(
