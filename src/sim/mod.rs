@@ -295,9 +295,13 @@ pub struct Drop {
 #[derive(Clone, Debug)]
 enum Event {
     /// A message between nodes, sent on the fast path
-    /// ([`Simulation::send_raft`]): no [`Packet`] around it.
-    Raft(RaftDelivery),
-    Deliver(Delivery),
+    /// ([`Simulation::send_raft`]): no [`Packet`] around it, and the rest
+    /// of its [`RaftDelivery`] in [`Simulation::raft_meta`].
+    Raft(Message<Command>),
+    /// Any other packet: a slot of [`Simulation::deliveries`] (kept out of
+    /// the event so the message above sits at the start of the event; a
+    /// block copy of it at another offset would read across its stores).
+    Deliver(u32),
     NodeTimer {
         node: NodeId,
         incarnation: u32,
@@ -324,15 +328,17 @@ struct Delivery {
     packet: Packet,
 }
 
-/// A [`Delivery`] of a message between nodes: the endpoints are the
-/// message's own `from` and `to`.
-#[derive(Clone, Debug)]
-struct RaftDelivery {
+/// What a [`Delivery`] holds besides the packet, for a message between
+/// nodes (whose endpoints are the message's own `from` and `to`). Kept
+/// beside the queue, by queue slot, not in the queued event: written field
+/// by field where it stays, it is never copied as a block (a block copy
+/// right after narrow writes stalls on store forwarding).
+#[derive(Clone, Copy, Debug)]
+struct RaftMeta {
     flight_id: u64,
     to_incarnation: u32,
     /// The message's kind, worked out once when it was sent.
     kind: MsgKind,
-    msg: Message<Command>,
 }
 
 /// One node's place in the world: its server while up, its storage always.
@@ -382,6 +388,13 @@ pub struct Simulation {
     config: SimConfig,
     now: u64,
     queue: EventQueue<Event>,
+    /// Packets in transit other than messages between nodes, referenced
+    /// by [`Event::Deliver`]; freed slots are reused (`free_deliveries`).
+    deliveries: Vec<Option<Delivery>>,
+    free_deliveries: Vec<u32>,
+    /// For each queue slot holding an [`Event::Raft`], the rest of its
+    /// delivery.
+    raft_meta: Vec<RaftMeta>,
     /// The drained output of the node being processed, kept to reuse its
     /// buffers.
     ready: Option<Box<Ready<Command>>>,
@@ -459,6 +472,9 @@ impl Simulation {
             config,
             now: 0,
             queue: EventQueue::default(),
+            deliveries: Vec::new(),
+            free_deliveries: Vec::new(),
+            raft_meta: Vec::new(),
             ready: Some(Box::default()),
             next_flight_id: 0,
             slots: Vec::with_capacity(n),
@@ -635,7 +651,17 @@ impl Simulation {
 
     #[cfg_attr(not(target_arch = "wasm32"), inline(always))]
     fn schedule_delivery(&mut self, at: u64, d: Delivery) {
-        self.schedule(at, Event::Deliver(d));
+        let slot = match self.free_deliveries.pop() {
+            Some(i) => {
+                self.deliveries[i as usize] = Some(d);
+                i
+            }
+            None => {
+                self.deliveries.push(Some(d));
+                (self.deliveries.len() - 1) as u32
+            }
+        };
+        self.schedule(at, Event::Deliver(slot));
     }
 
     fn record(&mut self, event: TraceEvent) {
@@ -657,21 +683,31 @@ impl Simulation {
         if self.violation.is_some() {
             return false;
         }
-        let Some((at, event)) = self.queue.pop() else {
+        let Some((at, slot, event)) = self.queue.pop() else {
             return false;
         };
         self.now = self.now.max(at);
         self.events_processed += 1;
         match event {
-            Event::Deliver(Delivery {
-                flight_id,
-                from,
-                to,
-                to_incarnation,
-                kind,
-                packet,
-            }) => self.deliver(flight_id, from, to, to_incarnation, kind, packet),
-            Event::Raft(d) => self.deliver_raft(d),
+            Event::Deliver(slot) => {
+                let Some(Delivery {
+                    flight_id,
+                    from,
+                    to,
+                    to_incarnation,
+                    kind,
+                    packet,
+                }) = self.deliveries[slot as usize].take()
+                else {
+                    return self.violation.is_none();
+                };
+                self.free_deliveries.push(slot);
+                self.deliver(flight_id, from, to, to_incarnation, kind, packet)
+            }
+            Event::Raft(msg) => {
+                let meta = self.raft_meta[slot as usize];
+                self.deliver_raft(meta, msg)
+            }
             Event::NodeTimer {
                 node,
                 incarnation,
@@ -1042,15 +1078,19 @@ impl Simulation {
         let id = self.next_flight_id;
         self.next_flight_id += 1;
         self.trace.push_sent(self.now, id, from, to, kind, false);
-        self.queue.push(
-            self.now + delay,
-            Event::Raft(RaftDelivery {
-                flight_id: id,
-                to_incarnation,
+        let slot = self.queue.push(self.now + delay, Event::Raft(m)) as usize;
+        if slot >= self.raft_meta.len() {
+            let blank = RaftMeta {
+                flight_id: 0,
+                to_incarnation: 0,
                 kind,
-                msg: m,
-            }),
-        );
+            };
+            self.raft_meta.resize(slot + 1, blank);
+        }
+        let meta = &mut self.raft_meta[slot];
+        meta.flight_id = id;
+        meta.to_incarnation = to_incarnation;
+        meta.kind = kind;
     }
 
     #[cfg_attr(not(target_arch = "wasm32"), inline(always))]
@@ -1206,13 +1246,12 @@ impl Simulation {
     /// [`Simulation::deliver`] for a message sent by
     /// [`Simulation::send_raft`].
     #[cfg_attr(not(target_arch = "wasm32"), inline(always))]
-    fn deliver_raft(&mut self, d: RaftDelivery) {
-        let RaftDelivery {
+    fn deliver_raft(&mut self, meta: RaftMeta, msg: Message<Command>) {
+        let RaftMeta {
             flight_id,
             to_incarnation,
             kind,
-            msg,
-        } = d;
+        } = meta;
         let flight = if self.flights.is_empty() {
             None
         } else {

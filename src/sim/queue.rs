@@ -51,11 +51,15 @@ impl<E> Default for EventQueue<E> {
 
 impl<E> EventQueue<E> {
     /// Queue `event` at time `at`, after every event already queued at `at`.
+    /// Returns the event's slot, which [`EventQueue::pop`] returns with it
+    /// (so a caller can keep data about the event beside the queue, in a
+    /// vector indexed by slot).
     #[inline(always)]
-    pub fn push(&mut self, at: u64, event: E) {
+    pub fn push(&mut self, at: u64, event: E) -> u32 {
         let slot = match self.free.pop() {
             Some(s) => {
-                self.slots[s as usize] = Some(event);
+                // A free slot holds `None`: nothing to drop.
+                std::mem::forget(self.slots[s as usize].replace(event));
                 s
             }
             None => {
@@ -82,11 +86,12 @@ impl<E> EventQueue<E> {
             i = parent;
         }
         self.heap[i] = e;
+        slot
     }
 
-    /// The earliest event and its time.
+    /// The earliest event, its time and the slot it had.
     #[inline(always)]
-    pub fn pop(&mut self) -> Option<(u64, E)> {
+    pub fn pop(&mut self) -> Option<(u64, u32, E)> {
         let last = self.heap.pop()?;
         let n = self.heap.len();
         let top = if n == 0 {
@@ -121,7 +126,7 @@ impl<E> EventQueue<E> {
         let slot = top as u32;
         let event = self.slots.get_mut(slot as usize)?.take()?;
         self.free.push(slot);
-        Some(((top >> 64) as u64, event))
+        Some(((top >> 64) as u64, slot, event))
     }
 
     /// Give the queued keys the sequence numbers `0..len` in their order,
@@ -188,7 +193,7 @@ mod tests {
                 seq += 1;
             } else {
                 let want = reference.pop().map(|Reverse((at, s))| (at, s as u32));
-                assert_eq!(q.pop(), want);
+                assert_eq!(q.pop().map(|(at, _, e)| (at, e)), want);
                 if let Some((at, _)) = want {
                     now = at;
                 }
@@ -197,7 +202,7 @@ mod tests {
             assert_eq!(q.peek_time(), reference.peek().map(|r| r.0 .0));
         }
         while let Some(Reverse((at, s))) = reference.pop() {
-            assert_eq!(q.pop(), Some((at, s as u32)));
+            assert_eq!(q.pop().map(|(at, _, e)| (at, e)), Some((at, s as u32)));
         }
         assert!(q.is_empty() && q.pop().is_none());
     }
