@@ -1219,14 +1219,24 @@ impl<C: Clone> RaftNode<C> {
             0..0
         };
         out.committed.clear();
+        // Swap buffers only where there is something (most steps have
+        // messages and nothing else).
         out.messages.clear();
-        std::mem::swap(&mut out.messages, &mut self.out_messages);
+        if !self.out_messages.is_empty() {
+            std::mem::swap(&mut out.messages, &mut self.out_messages);
+        }
         out.reads.clear();
-        std::mem::swap(&mut out.reads, &mut self.out_reads);
+        if !self.out_reads.is_empty() {
+            std::mem::swap(&mut out.reads, &mut self.out_reads);
+        }
         out.failed_reads.clear();
-        std::mem::swap(&mut out.failed_reads, &mut self.out_failed_reads);
+        if !self.out_failed_reads.is_empty() {
+            std::mem::swap(&mut out.failed_reads, &mut self.out_failed_reads);
+        }
         out.events.clear();
-        std::mem::swap(&mut out.events, &mut self.out_events);
+        if !self.out_events.is_empty() {
+            std::mem::swap(&mut out.events, &mut self.out_events);
+        }
         committed
     }
 }

@@ -781,25 +781,37 @@ impl Simulation {
 
     // ----- Nodes -------------------------------------------------------------
 
+    /// Make sure a timer event will wake node `id` at its next deadline.
+    #[cfg_attr(not(target_arch = "wasm32"), inline(always))]
     fn schedule_node_timer(&mut self, id: NodeId) {
-        let Some(server) = self.slots[id.idx()].server.as_ref() else {
+        let Some(slot) = self.slots.get(id.idx()) else {
+            return;
+        };
+        let Some(server) = slot.server.as_ref() else {
             return;
         };
         let at = server.raft.next_deadline();
-        let slot = &mut self.slots[id.idx()];
-        // An armed timer at or before the deadline will re-arm itself.
+        // An armed timer at or before the deadline will re-arm itself (the
+        // common case: a follower's deadline only moves later).
         if at < slot.timer_at {
-            slot.timer_at = at;
-            let inc = slot.incarnation;
-            self.schedule(
-                at.max(self.now),
-                Event::NodeTimer {
-                    node: id,
-                    incarnation: inc,
-                    at,
-                },
-            );
+            self.arm_node_timer(id, at);
         }
+    }
+
+    /// Queue a timer event for node `id`'s deadline `at`.
+    #[inline(never)]
+    fn arm_node_timer(&mut self, id: NodeId, at: u64) {
+        let slot = &mut self.slots[id.idx()];
+        slot.timer_at = at;
+        let inc = slot.incarnation;
+        self.schedule(
+            at.max(self.now),
+            Event::NodeTimer {
+                node: id,
+                incarnation: inc,
+                at,
+            },
+        );
     }
 
     /// Drain a node's `Ready` and act on it in Raft's order: persist, send,
