@@ -675,7 +675,23 @@ impl<C: Clone> RaftNode<C> {
 
     /// Send one AppendEntries to `to` from its `next_index`. A heartbeat is
     /// sent even when there is nothing new.
+    #[inline(always)]
     fn send_append(&mut self, to: NodeId, heartbeat: bool) {
+        // Most calls that are not heartbeats (one per acknowledgement) find
+        // the follower up to date: decide that here, inline.
+        if !heartbeat {
+            let last = self.last_index();
+            let pr = &self.progress[to.idx()];
+            if pr.next_index.max(LogIndex(1)).min(last.next()) > last {
+                return;
+            }
+        }
+        self.build_append(to, heartbeat);
+    }
+
+    /// The rest of [`RaftNode::send_append`].
+    #[inline(never)]
+    fn build_append(&mut self, to: NodeId, heartbeat: bool) {
         let last = self.last_index();
         let pr = &self.progress[to.idx()];
         let next = pr.next_index.max(LogIndex(1)).min(last.next());

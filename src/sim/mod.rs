@@ -849,8 +849,10 @@ impl Simulation {
             }
         }
         // 2. Send.
-        for m in ready.messages.drain(..) {
-            self.send_raft(m);
+        if !ready.messages.is_empty() {
+            for m in ready.messages.drain(..) {
+                self.send_raft(m);
+            }
         }
         // 3. Apply.
         if !committed.is_empty() && !self.apply_committed(id, committed) {
