@@ -828,6 +828,7 @@ impl Simulation {
         self.ready = Some(ready);
     }
 
+    #[cfg_attr(not(target_arch = "wasm32"), inline(always))]
     fn act_on_ready(
         &mut self,
         id: NodeId,
