@@ -914,19 +914,14 @@ impl Simulation {
                     Ok(())
                 };
                 let appended = match (entries.first(), entries.last()) {
-                    (Some(first), Some(last)) => Some(TraceEvent::Appended {
-                        node: id,
-                        from: first.index,
-                        to: last.index,
-                        last_term: last.term,
-                    }),
+                    (Some(first), Some(last)) => Some((first.index, last.index, last.term)),
                     _ => None,
                 };
                 if let Err(v) = checked {
                     self.fail(v);
                 }
-                if let Some(ev) = appended {
-                    self.record(ev);
+                if let Some((from, to, last_term)) = appended {
+                    self.trace.push_appended(self.now, id, from, to, last_term);
                 }
             }
         }
@@ -1012,6 +1007,9 @@ impl Simulation {
 
     fn node_event(&mut self, id: NodeId, ev: NodeEvent) {
         let te = match ev {
+            NodeEvent::CommitAdvanced { from, to } => {
+                return self.trace.push_committed(self.now, id, from, to);
+            }
             NodeEvent::ElectionTimeout { term } => TraceEvent::ElectionTimeout { node: id, term },
             NodeEvent::Voted { candidate, term } => TraceEvent::Voted {
                 voter: id,
@@ -1047,7 +1045,6 @@ impl Simulation {
                 term,
                 because_of,
             },
-            NodeEvent::CommitAdvanced { from, to } => TraceEvent::Committed { node: id, from, to },
             NodeEvent::Truncated { from, count } => TraceEvent::Truncated {
                 node: id,
                 from,
