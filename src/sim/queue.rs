@@ -105,15 +105,16 @@ impl<E> EventQueue<E> {
                 if left >= n {
                     break;
                 }
-                let mut child = left;
-                let mut c = self.heap[left];
-                if left + 1 < n {
+                let l = self.heap[left];
+                // The smaller child, picked without a branch (which child
+                // it is cannot be predicted).
+                let (child, c) = if left + 1 < n {
                     let r = self.heap[left + 1];
-                    if r < c {
-                        child = left + 1;
-                        c = r;
-                    }
-                }
+                    let right = r < l;
+                    (left + usize::from(right), if right { r } else { l })
+                } else {
+                    (left, l)
+                };
                 if c >= last {
                     break;
                 }
