@@ -16,23 +16,32 @@
 //!
 //! Speed (measured with `cargo bench --bench sim`; the trace must not
 //! change, `tests/determinism.rs`): the hot path does not allocate per
-//! event. Queued events (messages in transit among them) live in the queue's
-//! reused slab, not boxed in the heap;
-//! each node's `Ready` is drained into reused buffers
-//! ([`RaftNode::take_ready_into`]); committed entries are applied straight
-//! from the node's log and log writes move into storage instead of being
-//! copied; and when the trace keeps no events, the frequent ones are hashed
-//! field by field without being built (see [`trace::Trace::push_sent`]).
-//! The event queue ([`queue::EventQueue`]) is a heap of 16-byte keys
-//! (the events stay in its slab), and the send path (`send`, `route`, `dispatch`) is inlined into
-//! its callers natively (not in wasm, where forcing it cost the page's
-//! download 15 KB; the wasm/native ratio of `make bench` stayed within its
-//! run-to-run noise, 0.78–0.87×). What is left per event (an idle cluster: about 1,200
-//! instructions, most of them moving messages: `Message` → `Packet` →
-//! `Delivery` → slab and back, with store-forwarding stalls where a copy
-//! re-reads bytes just written narrower) is spread thin over the network
-//! draws, the trace hash, the drained `Ready` and Raft itself; per client
-//! operation, copies of the command (each `Op` clone allocates its strings).
+//! event. Queued events (messages in transit among them) live in the
+//! queue's reused slab, not boxed in the heap, and the heap itself holds
+//! 16-byte keys ([`queue::EventQueue`]). A message between nodes takes a
+//! fast path (`send_raft`, `deliver_raft`): it is queued as itself, at the
+//! start of its event, with the rest of its delivery written field by field
+//! into a side vector by queue slot (`raft_meta`), so it is copied as few
+//! times as possible and never as a block right after narrow writes (a
+//! store-forwarding stall, which cost more than the copies themselves).
+//! Each node's `Ready` is drained into reused buffers
+//! ([`RaftNode::take_ready_into`]); the common step (messages only: a
+//! heartbeat and its answer) skips the out-of-line persist, apply and read
+//! parts; committed entries are applied straight from the node's log and
+//! log writes move into storage instead of being copied; the checker skips
+//! a commit check that already passed for an unchanged node; and when the
+//! trace keeps no events, the frequent ones are hashed field by field
+//! without being built (see [`trace::Trace::push_sent`]). The per-message
+//! helpers (`send_raft`, `route`, `dispatch`, the network draw, the trace
+//! hash, the timer check) are inlined into their callers natively (not in
+//! wasm, where forcing the send path cost the page's download 15 KB; the
+//! wasm/native ratio of `make bench` stayed within its run-to-run noise,
+//! 0.78–0.87×). What is left per event (an idle cluster: about 880
+//! instructions, from about 1,180) is spread thin: the heap, the network
+//! draws, the trace hash (a serial chain of multiplies), the drained
+//! `Ready` and Raft itself; per client operation, copies of the command
+//! (each `Op` clone allocates its strings), the key-value map and the
+//! hashes of each applied entry on every node.
 
 pub mod bench;
 pub mod client;

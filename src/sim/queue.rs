@@ -19,7 +19,7 @@
 //! level with one read and one write, and an event (a message in transit
 //! is about 100 bytes) is written once and read once. The sequence number
 //! has 32 bits: when it runs out (after 4 billion pushes) the queued keys
-//! are renumbered in their order ([`EventQueue::renumber`]), which keeps
+//! are renumbered in their order (`EventQueue::renumber`), which keeps
 //! every future pop the same as with unbounded numbers.
 
 /// Bits of a key below the time: sequence number, then slot.
