@@ -119,6 +119,7 @@ impl StableHasher {
 }
 
 impl std::hash::Hasher for StableHasher {
+    #[inline]
     fn finish(&self) -> u64 {
         let mut z = self.0;
         z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
@@ -137,21 +138,27 @@ impl std::hash::Hasher for StableHasher {
         w[..rem.len()].copy_from_slice(rem);
         self.mix(u64::from_le_bytes(w) ^ ((rem.len() as u64) << 59));
     }
+    #[inline]
     fn write_u8(&mut self, i: u8) {
         self.mix(u64::from(i));
     }
+    #[inline]
     fn write_u16(&mut self, i: u16) {
         self.mix(u64::from(i));
     }
+    #[inline]
     fn write_u32(&mut self, i: u32) {
         self.mix(u64::from(i));
     }
+    #[inline]
     fn write_u64(&mut self, i: u64) {
         self.mix(i);
     }
+    #[inline]
     fn write_usize(&mut self, i: usize) {
         self.mix(i as u64);
     }
+    #[inline]
     fn write_isize(&mut self, i: isize) {
         self.mix(i as i64 as u64);
     }

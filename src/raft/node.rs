@@ -675,7 +675,23 @@ impl<C: Clone> RaftNode<C> {
 
     /// Send one AppendEntries to `to` from its `next_index`. A heartbeat is
     /// sent even when there is nothing new.
+    #[inline(always)]
     fn send_append(&mut self, to: NodeId, heartbeat: bool) {
+        // Most calls that are not heartbeats (one per acknowledgement) find
+        // the follower up to date: decide that here, inline.
+        if !heartbeat {
+            let last = self.last_index();
+            let pr = &self.progress[to.idx()];
+            if pr.next_index.max(LogIndex(1)).min(last.next()) > last {
+                return;
+            }
+        }
+        self.build_append(to, heartbeat);
+    }
+
+    /// The rest of [`RaftNode::send_append`].
+    #[inline(never)]
+    fn build_append(&mut self, to: NodeId, heartbeat: bool) {
         let last = self.last_index();
         let pr = &self.progress[to.idx()];
         let next = pr.next_index.max(LogIndex(1)).min(last.next());
@@ -1219,14 +1235,24 @@ impl<C: Clone> RaftNode<C> {
             0..0
         };
         out.committed.clear();
+        // Swap buffers only where there is something (most steps have
+        // messages and nothing else).
         out.messages.clear();
-        std::mem::swap(&mut out.messages, &mut self.out_messages);
+        if !self.out_messages.is_empty() {
+            std::mem::swap(&mut out.messages, &mut self.out_messages);
+        }
         out.reads.clear();
-        std::mem::swap(&mut out.reads, &mut self.out_reads);
+        if !self.out_reads.is_empty() {
+            std::mem::swap(&mut out.reads, &mut self.out_reads);
+        }
         out.failed_reads.clear();
-        std::mem::swap(&mut out.failed_reads, &mut self.out_failed_reads);
+        if !self.out_failed_reads.is_empty() {
+            std::mem::swap(&mut out.failed_reads, &mut self.out_failed_reads);
+        }
         out.events.clear();
-        std::mem::swap(&mut out.events, &mut self.out_events);
+        if !self.out_events.is_empty() {
+            std::mem::swap(&mut out.events, &mut self.out_events);
+        }
         committed
     }
 }

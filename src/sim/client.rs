@@ -105,20 +105,25 @@ impl Clerk {
         }
         match rng.range_inclusive(0, 9) {
             0..=3 => Op::Put { key, value: tag },
-            4..=6 => Op::Append {
-                key,
-                value: format!("[{tag}]"),
-            },
+            4..=6 => {
+                // As `format!("[{tag}]")`.
+                let mut value = String::with_capacity(tag.len() + 2);
+                value.push('[');
+                value.push_str(&tag);
+                value.push(']');
+                Op::Append { key, value }
+            }
             7 => Op::Delete { key },
             _ => {
                 let expected = if rng.chance(0.3) {
                     None
                 } else {
-                    Some(format!(
-                        "{}.{}",
-                        rng.range_inclusive(1, 4),
-                        rng.range_inclusive(1, 20)
-                    ))
+                    // As `format!("{}.{}", ..)` of the two draws, in order.
+                    let mut e = String::with_capacity(8);
+                    let _ = write_decimal(&mut e, rng.range_inclusive(1, 4));
+                    e.push('.');
+                    let _ = write_decimal(&mut e, rng.range_inclusive(1, 20));
+                    Some(e)
                 };
                 Op::Cas {
                     key,

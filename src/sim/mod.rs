@@ -16,22 +16,32 @@
 //!
 //! Speed (measured with `cargo bench --bench sim`; the trace must not
 //! change, `tests/determinism.rs`): the hot path does not allocate per
-//! event. Messages in transit live in a reused slab, not boxed in the heap;
-//! each node's `Ready` is drained into reused buffers
-//! ([`RaftNode::take_ready_into`]); committed entries are applied straight
-//! from the node's log and log writes move into storage instead of being
-//! copied; and when the trace keeps no events, the frequent ones are hashed
-//! field by field without being built (see [`trace::Trace::push_sent`]).
-//! The event queue ([`queue::EventQueue`]) is a heap of small `Copy`
-//! entries, and the send path (`send`, `route`, `dispatch`) is inlined into
-//! its callers natively (not in wasm, where forcing it cost the page's
-//! download 15 KB; the wasm/native ratio of `make bench` stayed within its
-//! run-to-run noise, 0.78–0.87×). What is left per event (an idle cluster: about 1,200
-//! instructions, most of them moving messages: `Message` → `Packet` →
-//! `Delivery` → slab and back, with store-forwarding stalls where a copy
-//! re-reads bytes just written narrower) is spread thin over the network
-//! draws, the trace hash, the drained `Ready` and Raft itself; per client
-//! operation, copies of the command (each `Op` clone allocates its strings).
+//! event. Queued events (messages in transit among them) live in the
+//! queue's reused slab, not boxed in the heap, and the heap itself holds
+//! 16-byte keys ([`queue::EventQueue`]). A message between nodes takes a
+//! fast path (`send_raft`, `deliver_raft`): it is queued as itself, at the
+//! start of its event, with the rest of its delivery written field by field
+//! into a side vector by queue slot (`raft_meta`), so it is copied as few
+//! times as possible and never as a block right after narrow writes (a
+//! store-forwarding stall, which cost more than the copies themselves).
+//! Each node's `Ready` is drained into reused buffers
+//! ([`RaftNode::take_ready_into`]); the common step (messages only: a
+//! heartbeat and its answer) skips the out-of-line persist, apply and read
+//! parts; committed entries are applied straight from the node's log and
+//! log writes move into storage instead of being copied; the checker skips
+//! a commit check that already passed for an unchanged node; and when the
+//! trace keeps no events, the frequent ones are hashed field by field
+//! without being built (see [`trace::Trace::push_sent`]). The per-message
+//! helpers (`send_raft`, `route`, `dispatch`, the network draw, the trace
+//! hash, the timer check) are inlined into their callers natively (not in
+//! wasm, where forcing the send path cost the page's download 15 KB; the
+//! wasm/native ratio of `make bench` stayed within its run-to-run noise,
+//! 0.78–0.87×). What is left per event (an idle cluster: about 880
+//! instructions, from about 1,180) is spread thin: the heap, the network
+//! draws, the trace hash (a serial chain of multiplies), the drained
+//! `Ready` and Raft itself; per client operation, copies of the command
+//! (each `Op` clone allocates its strings), the key-value map and the
+//! hashes of each applied entry on every node.
 
 pub mod bench;
 pub mod client;
@@ -137,13 +147,7 @@ impl Packet {
     /// The kind shown on the page.
     pub fn kind(&self) -> MsgKind {
         match self {
-            Packet::Raft(m) => match &m.rpc {
-                Rpc::RequestVote { .. } => MsgKind::RequestVote,
-                Rpc::RequestVoteReply { .. } => MsgKind::RequestVoteReply,
-                Rpc::AppendEntries { entries, .. } if entries.is_empty() => MsgKind::Heartbeat,
-                Rpc::AppendEntries { .. } => MsgKind::AppendEntries,
-                Rpc::AppendEntriesReply { .. } => MsgKind::AppendEntriesReply,
-            },
+            Packet::Raft(m) => raft_kind(&m.rpc),
             Packet::Request(_) => MsgKind::ClientRequest,
             Packet::Reply(_) => MsgKind::ClientReply,
         }
@@ -231,6 +235,18 @@ impl Packet {
     }
 }
 
+/// The kind of a message between nodes, as [`Packet::kind`] gives it.
+#[inline]
+fn raft_kind(rpc: &Rpc<Command>) -> MsgKind {
+    match rpc {
+        Rpc::RequestVote { .. } => MsgKind::RequestVote,
+        Rpc::RequestVoteReply { .. } => MsgKind::RequestVoteReply,
+        Rpc::AppendEntries { entries, .. } if entries.is_empty() => MsgKind::Heartbeat,
+        Rpc::AppendEntries { .. } => MsgKind::AppendEntries,
+        Rpc::AppendEntriesReply { .. } => MsgKind::AppendEntriesReply,
+    }
+}
+
 /// The text of [`TraceEvent::Applied`]: what the entry did, as
 /// `format!("{} #{}: {}", c.client, c.seq, c.op)` (plus a note for a
 /// duplicate) would write it.
@@ -284,10 +300,17 @@ pub struct Drop {
     pub reason: DropReason,
 }
 
-/// A queued event. Kept small and `Copy` (a delivery is a slot in
-/// [`Simulation::deliveries`]) so the queue moves little data.
-#[derive(Clone, Copy, Debug)]
+/// A queued event. It stays in the queue's slab from push to pop; only
+/// a 16-byte key moves in the heap.
+#[derive(Clone, Debug)]
 enum Event {
+    /// A message between nodes, sent on the fast path
+    /// ([`Simulation::send_raft`]): no [`Packet`] around it, and the rest
+    /// of its [`RaftDelivery`] in [`Simulation::raft_meta`].
+    Raft(Message<Command>),
+    /// Any other packet: a slot of [`Simulation::deliveries`] (kept out of
+    /// the event so the message above sits at the start of the event; a
+    /// block copy of it at another offset would read across its stores).
     Deliver(u32),
     NodeTimer {
         node: NodeId,
@@ -313,6 +336,19 @@ struct Delivery {
     /// `packet.kind()`, worked out once when it was sent.
     kind: MsgKind,
     packet: Packet,
+}
+
+/// What a [`Delivery`] holds besides the packet, for a message between
+/// nodes (whose endpoints are the message's own `from` and `to`). Kept
+/// beside the queue, by queue slot, not in the queued event: written field
+/// by field where it stays, it is never copied as a block (a block copy
+/// right after narrow writes stalls on store forwarding).
+#[derive(Clone, Copy, Debug)]
+struct RaftMeta {
+    flight_id: u64,
+    to_incarnation: u32,
+    /// The message's kind, worked out once when it was sent.
+    kind: MsgKind,
 }
 
 /// One node's place in the world: its server while up, its storage always.
@@ -362,10 +398,13 @@ pub struct Simulation {
     config: SimConfig,
     now: u64,
     queue: EventQueue<Event>,
-    /// Messages in transit, referenced by [`Event::Deliver`]; freed slots
-    /// are reused (`free_deliveries`), so sending does not allocate.
+    /// Packets in transit other than messages between nodes, referenced
+    /// by [`Event::Deliver`]; freed slots are reused (`free_deliveries`).
     deliveries: Vec<Option<Delivery>>,
     free_deliveries: Vec<u32>,
+    /// For each queue slot holding an [`Event::Raft`], the rest of its
+    /// delivery.
+    raft_meta: Vec<RaftMeta>,
     /// The drained output of the node being processed, kept to reuse its
     /// buffers.
     ready: Option<Box<Ready<Command>>>,
@@ -448,6 +487,7 @@ impl Simulation {
             queue: EventQueue::default(),
             deliveries: Vec::new(),
             free_deliveries: Vec::new(),
+            raft_meta: Vec::new(),
             ready: Some(Box::default()),
             next_flight_id: 0,
             slots: Vec::with_capacity(n),
@@ -656,7 +696,7 @@ impl Simulation {
         if self.violation.is_some() {
             return false;
         }
-        let Some((at, event)) = self.queue.pop() else {
+        let Some((at, slot, event)) = self.queue.pop() else {
             return false;
         };
         self.now = self.now.max(at);
@@ -676,6 +716,10 @@ impl Simulation {
                 };
                 self.free_deliveries.push(slot);
                 self.deliver(flight_id, from, to, to_incarnation, kind, packet)
+            }
+            Event::Raft(msg) => {
+                let meta = self.raft_meta[slot as usize];
+                self.deliver_raft(meta, msg)
             }
             Event::NodeTimer {
                 node,
@@ -750,25 +794,37 @@ impl Simulation {
 
     // ----- Nodes -------------------------------------------------------------
 
+    /// Make sure a timer event will wake node `id` at its next deadline.
+    #[cfg_attr(not(target_arch = "wasm32"), inline(always))]
     fn schedule_node_timer(&mut self, id: NodeId) {
-        let Some(server) = self.slots[id.idx()].server.as_ref() else {
+        let Some(slot) = self.slots.get(id.idx()) else {
+            return;
+        };
+        let Some(server) = slot.server.as_ref() else {
             return;
         };
         let at = server.raft.next_deadline();
-        let slot = &mut self.slots[id.idx()];
-        // An armed timer at or before the deadline will re-arm itself.
+        // An armed timer at or before the deadline will re-arm itself (the
+        // common case: a follower's deadline only moves later).
         if at < slot.timer_at {
-            slot.timer_at = at;
-            let inc = slot.incarnation;
-            self.schedule(
-                at.max(self.now),
-                Event::NodeTimer {
-                    node: id,
-                    incarnation: inc,
-                    at,
-                },
-            );
+            self.arm_node_timer(id, at);
         }
+    }
+
+    /// Queue a timer event for node `id`'s deadline `at`.
+    #[inline(never)]
+    fn arm_node_timer(&mut self, id: NodeId, at: u64) {
+        let slot = &mut self.slots[id.idx()];
+        slot.timer_at = at;
+        let inc = slot.incarnation;
+        self.schedule(
+            at.max(self.now),
+            Event::NodeTimer {
+                node: id,
+                incarnation: inc,
+                at,
+            },
+        );
     }
 
     /// Drain a node's `Ready` and act on it in Raft's order: persist, send,
@@ -785,6 +841,7 @@ impl Simulation {
         self.ready = Some(ready);
     }
 
+    #[cfg_attr(not(target_arch = "wasm32"), inline(always))]
     fn act_on_ready(
         &mut self,
         id: NodeId,
@@ -792,6 +849,48 @@ impl Simulation {
         committed: std::ops::Range<u64>,
         commit_now: LogIndex,
     ) {
+        // What the node did, and 1. persist. Most steps (a heartbeat and its
+        // answer) have nothing of either: keep that work out of line.
+        if (!ready.events.is_empty() || ready.hard_state.is_some() || ready.log_write.is_some())
+            && !self.record_and_persist(id, ready)
+        {
+            return;
+        }
+        // Checks that depend on the durable log.
+        if self.checks {
+            if let Err(v) = self.checker.on_commit(id, commit_now) {
+                self.fail(v);
+            }
+        }
+        // 2. Send, in order: reversed, then popped (cheaper than a `Drain`
+        // for the usual one message, and the buffer is kept).
+        ready.messages.reverse();
+        while let Some(m) = ready.messages.pop() {
+            self.send_raft(m);
+        }
+        // 3. Apply.
+        if !committed.is_empty() && !self.apply_committed(id, committed) {
+            return;
+        }
+        // 4. Reads.
+        let Some(server) = self.slots[id.idx()].server.as_mut() else {
+            return;
+        };
+        if ready.reads.is_empty()
+            && ready.failed_reads.is_empty()
+            && server.confirmed_reads_waiting() == 0
+        {
+            self.schedule_node_timer(id);
+            return;
+        }
+        self.serve_reads(id, ready);
+    }
+
+    /// Trace what the node did and persist its hard state and log changes
+    /// (steps 0 and 1 of [`Simulation::act_on_ready`]). Returns false if
+    /// the write failed (a violation: the run stops).
+    #[inline(never)]
+    fn record_and_persist(&mut self, id: NodeId, ready: &mut Ready<Command>) -> bool {
         let i = id.idx();
         // What the node did.
         for ev in ready.events.drain(..) {
@@ -813,7 +912,7 @@ impl Simulation {
                     index: None,
                     detail: format!("{id} could not persist: {e}"),
                 });
-                return;
+                return false;
             }
             if let Some(batch) = durable_copy {
                 self.issue_durable(Endpoint::Node(id), DurableRecord::Node { node: id, batch });
@@ -828,34 +927,27 @@ impl Simulation {
                     Ok(())
                 };
                 let appended = match (entries.first(), entries.last()) {
-                    (Some(first), Some(last)) => Some(TraceEvent::Appended {
-                        node: id,
-                        from: first.index,
-                        to: last.index,
-                        last_term: last.term,
-                    }),
+                    (Some(first), Some(last)) => Some((first.index, last.index, last.term)),
                     _ => None,
                 };
                 if let Err(v) = checked {
                     self.fail(v);
                 }
-                if let Some(ev) = appended {
-                    self.record(ev);
+                if let Some((from, to, last_term)) = appended {
+                    self.trace.push_appended(self.now, id, from, to, last_term);
                 }
             }
         }
-        // Checks that depend on the durable log.
-        if self.checks {
-            if let Err(v) = self.checker.on_commit(id, commit_now) {
-                self.fail(v);
-            }
-        }
-        // 2. Send.
-        for m in ready.messages.drain(..) {
-            let (from, to) = (Endpoint::Node(m.from), Endpoint::Node(m.to));
-            self.send(from, to, Packet::Raft(m));
-        }
-        // 3. Apply, straight from the node's log (no copies).
+        true
+    }
+
+    /// Apply the committed entries at log positions `committed`, straight
+    /// from the node's log (no copies), and answer their clients (step 3
+    /// of [`Simulation::act_on_ready`]). Returns false if the node or an
+    /// entry went missing (nothing more to do for it).
+    #[inline(never)]
+    fn apply_committed(&mut self, id: NodeId, committed: std::ops::Range<u64>) -> bool {
+        let i = id.idx();
         for pos in committed {
             let index = LogIndex(pos + 1);
             let Some(e) = self.slots[i]
@@ -863,7 +955,7 @@ impl Simulation {
                 .as_ref()
                 .and_then(|s| s.raft.entry(index))
             else {
-                return;
+                return false;
             };
             if self.checks {
                 if let Err(v) = self.checker.on_apply(id, e) {
@@ -871,13 +963,13 @@ impl Simulation {
                 }
             }
             let Some(server) = self.slots[i].server.as_mut() else {
-                return;
+                return false;
             };
             let Some((applied, reply)) = server.apply_index(index) else {
-                return;
+                return false;
             };
             let Some(e) = server.raft.entry(index) else {
-                return;
+                return false;
             };
             let duplicate = matches!(applied, Some(crate::kv::Applied::Duplicate(_)));
             self.trace.push_applied(
@@ -896,17 +988,16 @@ impl Simulation {
                 );
             }
         }
-        // 4. Reads.
-        let Some(server) = self.slots[i].server.as_mut() else {
+        true
+    }
+
+    /// Serve the reads the node confirmed or failed, and those waiting for
+    /// their index to be applied (step 4 of [`Simulation::act_on_ready`]).
+    #[inline(never)]
+    fn serve_reads(&mut self, id: NodeId, ready: &Ready<Command>) {
+        let Some(server) = self.slots[id.idx()].server.as_mut() else {
             return;
         };
-        if ready.reads.is_empty()
-            && ready.failed_reads.is_empty()
-            && server.confirmed_reads_waiting() == 0
-        {
-            self.schedule_node_timer(id);
-            return;
-        }
         let mut replies = server.on_reads(&ready.reads, &ready.failed_reads);
         let served = server.serve_reads();
         for s in served {
@@ -929,6 +1020,9 @@ impl Simulation {
 
     fn node_event(&mut self, id: NodeId, ev: NodeEvent) {
         let te = match ev {
+            NodeEvent::CommitAdvanced { from, to } => {
+                return self.trace.push_committed(self.now, id, from, to);
+            }
             NodeEvent::ElectionTimeout { term } => TraceEvent::ElectionTimeout { node: id, term },
             NodeEvent::Voted { candidate, term } => TraceEvent::Voted {
                 voter: id,
@@ -964,7 +1058,6 @@ impl Simulation {
                 term,
                 because_of,
             },
-            NodeEvent::CommitAdvanced { from, to } => TraceEvent::Committed { node: id, from, to },
             NodeEvent::Truncated { from, count } => TraceEvent::Truncated {
                 node: id,
                 from,
@@ -978,6 +1071,51 @@ impl Simulation {
             },
         };
         self.record(te);
+    }
+
+    /// [`Simulation::send`] for a message between nodes: the common case
+    /// (no durability barrier, no flights tracked for the view, and the
+    /// network delivers one copy) queues the message itself, without a
+    /// [`Packet`] around it; every other case takes the general path.
+    /// Either way the same things happen in the same order.
+    #[cfg_attr(not(target_arch = "wasm32"), inline(always))]
+    fn send_raft(&mut self, m: Message<Command>) {
+        let (from, to) = (Endpoint::Node(m.from), Endpoint::Node(m.to));
+        if self.durability.enabled || self.config.track_flights {
+            return self.send(from, to, Packet::Raft(m));
+        }
+        let kind = raft_kind(&m.rpc);
+        self.rpc_counts[kind as usize] += 1;
+        self.messages_sent += 1;
+        let to_incarnation = self
+            .slots
+            .get(m.to.idx())
+            .map(|s| s.incarnation)
+            .unwrap_or(0);
+        let fate = self.network.route(self.now, from, to);
+        let Fate::Deliver {
+            delay,
+            duplicate: None,
+        } = fate
+        else {
+            return self.route_fate(from, to, to_incarnation, kind, Packet::Raft(m), fate);
+        };
+        let id = self.next_flight_id;
+        self.next_flight_id += 1;
+        self.trace.push_sent(self.now, id, from, to, kind, false);
+        let slot = self.queue.push(self.now + delay, Event::Raft(m)) as usize;
+        if slot >= self.raft_meta.len() {
+            let blank = RaftMeta {
+                flight_id: 0,
+                to_incarnation: 0,
+                kind,
+            };
+            self.raft_meta.resize(slot + 1, blank);
+        }
+        let meta = &mut self.raft_meta[slot];
+        meta.flight_id = id;
+        meta.to_incarnation = to_incarnation;
+        meta.kind = kind;
     }
 
     #[cfg_attr(not(target_arch = "wasm32"), inline(always))]
@@ -1008,6 +1146,20 @@ impl Simulation {
             Endpoint::Client(_) => 0,
         };
         let fate = self.network.route(self.now, from, to);
+        self.route_fate(from, to, to_incarnation, kind, packet, fate);
+    }
+
+    /// The rest of [`Simulation::route`], once the network decided `fate`.
+    #[cfg_attr(not(target_arch = "wasm32"), inline(always))]
+    fn route_fate(
+        &mut self,
+        from: Endpoint,
+        to: Endpoint,
+        to_incarnation: u32,
+        kind: MsgKind,
+        packet: Packet,
+        fate: Fate,
+    ) {
         match fate {
             Fate::Cut | Fate::Lost => {
                 let id = self.next_flight_id;
@@ -1113,6 +1265,45 @@ impl Simulation {
             self.drops.pop_front();
         }
         self.drops.push_back(Drop { flight, reason });
+    }
+
+    /// [`Simulation::deliver`] for a message sent by
+    /// [`Simulation::send_raft`].
+    #[cfg_attr(not(target_arch = "wasm32"), inline(always))]
+    fn deliver_raft(&mut self, meta: RaftMeta, msg: Message<Command>) {
+        let RaftMeta {
+            flight_id,
+            to_incarnation,
+            kind,
+        } = meta;
+        let flight = if self.flights.is_empty() {
+            None
+        } else {
+            self.flights.remove(&flight_id)
+        };
+        let n = msg.to;
+        let (from, to) = (Endpoint::Node(msg.from), Endpoint::Node(n));
+        let now = self.now;
+        let slot = &mut self.slots[n.idx()];
+        match slot.server.as_mut() {
+            Some(server) if slot.incarnation == to_incarnation => {
+                self.trace.push_delivered(now, flight_id, from, to, kind);
+                server.raft.handle_message(now, msg);
+                self.process_node(n);
+            }
+            _ => {
+                self.record(TraceEvent::Dropped {
+                    id: flight_id,
+                    from,
+                    to,
+                    kind,
+                    reason: DropReason::ReceiverDown,
+                });
+                if let Some(f) = flight {
+                    self.push_drop(f, DropReason::ReceiverDown);
+                }
+            }
+        }
     }
 
     fn deliver(

@@ -19,6 +19,24 @@ pub enum Endpoint {
     Client(ClientId),
 }
 
+impl Endpoint {
+    /// Feed `self` to `h` exactly as the derived `Hash` does (the
+    /// discriminant as an `isize`, then the id), always inlined.
+    #[inline(always)]
+    fn hash_inline(self, h: &mut StableHasher) {
+        match self {
+            Endpoint::Node(n) => {
+                h.write_isize(0);
+                h.write_u32(n.0);
+            }
+            Endpoint::Client(c) => {
+                h.write_isize(1);
+                h.write_u32(c.0);
+            }
+        }
+    }
+}
+
 impl fmt::Display for Endpoint {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -236,6 +254,8 @@ pub enum TraceEvent {
 
 // Positions of the variants [`Trace`] hashes without building them, hashed
 // as the derived `Hash` hashes a discriminant (an `isize`).
+const APPENDED_DISCRIMINANT: isize = 5;
+const COMMITTED_DISCRIMINANT: isize = 7;
 const APPLIED_DISCRIMINANT: isize = 8;
 const SENT_DISCRIMINANT: isize = 10;
 const DELIVERED_DISCRIMINANT: isize = 11;
@@ -335,6 +355,44 @@ impl Trace {
         }
     }
 
+    /// Record [`TraceEvent::Appended`] (once per node per write): hashed
+    /// field by field, built only when kept.
+    pub fn push_appended(
+        &mut self,
+        at_us: u64,
+        node: NodeId,
+        from: LogIndex,
+        to: LogIndex,
+        last_term: Term,
+    ) {
+        if self.keep > 0 {
+            let event = TraceEvent::Appended {
+                node,
+                from,
+                to,
+                last_term,
+            };
+            return self.push(at_us, event);
+        }
+        let h = self.hash_head(at_us, APPENDED_DISCRIMINANT);
+        node.hash(h);
+        from.hash(h);
+        to.hash(h);
+        last_term.hash(h);
+    }
+
+    /// Record [`TraceEvent::Committed`] (once per node per commit), as
+    /// [`Trace::push_appended`].
+    pub fn push_committed(&mut self, at_us: u64, node: NodeId, from: LogIndex, to: LogIndex) {
+        if self.keep > 0 {
+            return self.push(at_us, TraceEvent::Committed { node, from, to });
+        }
+        let h = self.hash_head(at_us, COMMITTED_DISCRIMINANT);
+        node.hash(h);
+        from.hash(h);
+        to.hash(h);
+    }
+
     /// Record [`TraceEvent::ClientInvoke`]; the operation is copied only
     /// when events are kept.
     pub fn push_client_invoke(&mut self, at_us: u64, client: ClientId, seq: u64, op: &Op) {
@@ -372,10 +430,17 @@ impl Trace {
             );
         }
         let h = self.hash_head(at_us, SENT_DISCRIMINANT);
-        (id, from, to, kind, duplicate).hash(h);
+        // As `(id, from, to, kind, duplicate).hash(h)`, spelled out so it
+        // is inlined.
+        h.write_u64(id);
+        from.hash_inline(h);
+        to.hash_inline(h);
+        h.write_isize(kind as isize);
+        h.write_u8(u8::from(duplicate));
     }
 
     /// Record [`TraceEvent::Delivered`], as [`Trace::push_sent`].
+    #[cfg_attr(not(target_arch = "wasm32"), inline(always))]
     pub fn push_delivered(
         &mut self,
         at_us: u64,
@@ -388,7 +453,11 @@ impl Trace {
             return self.push(at_us, TraceEvent::Delivered { id, from, to, kind });
         }
         let h = self.hash_head(at_us, DELIVERED_DISCRIMINANT);
-        (id, from, to, kind).hash(h);
+        // As `(id, from, to, kind).hash(h)`, spelled out so it is inlined.
+        h.write_u64(id);
+        from.hash_inline(h);
+        to.hash_inline(h);
+        h.write_isize(kind as isize);
     }
 
     /// Hash the start of an event that is not kept, field by field as
@@ -485,6 +554,36 @@ mod tests {
         kept.push_client_invoke(5, ClientId(3), 9, &op);
         hashed.push_client_invoke(5, ClientId(3), 9, &op);
         assert_eq!(kept.hash(), hashed.hash());
+        // Appended and Committed: the fast paths hash as the derived hash
+        // of the built events, whether kept or not.
+        let (n, i, j, t) = (NodeId(3), LogIndex(4), LogIndex(9), Term(2));
+        let mut built = Trace::new(0);
+        built.push(12, TraceEvent::Crashed { node: n });
+        built.push(
+            12,
+            TraceEvent::Appended {
+                node: n,
+                from: i,
+                to: j,
+                last_term: t,
+            },
+        );
+        built.push(
+            13,
+            TraceEvent::Committed {
+                node: n,
+                from: i,
+                to: j,
+            },
+        );
+        for keep in [0, 10] {
+            let mut fast = Trace::new(keep);
+            fast.push(12, TraceEvent::Crashed { node: n });
+            fast.push_appended(12, n, i, j, t);
+            fast.push_committed(13, n, i, j);
+            assert_eq!(built.hash(), fast.hash(), "keep {keep}");
+            assert_eq!(built.len(), fast.len());
+        }
         assert_eq!(kept.len(), hashed.len());
         assert!(matches!(
             kept.events().last().map(|s| &s.event),
