@@ -25,7 +25,7 @@ use serde::{Deserialize, Serialize};
 
 /// One client call.
 ///
-/// Read through [`CallFields`] rather than a derived reader: `#[serde(flatten)]`
+/// Read through `CallFields` rather than a derived reader: `#[serde(flatten)]`
 /// would buffer each call in serde's generic `Content` first (see the
 /// module docs of [`crate::kv`]).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]

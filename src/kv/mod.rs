@@ -13,7 +13,7 @@
 //!
 //! [`Op`] and [`OpResult`] are written as internally tagged objects
 //! (`{"op": "put", "key": …, "value": …}`, `{"result": "ok"}`), but read
-//! through a flat struct of every field ([`OpFields`], `OpResultFields`)
+//! through a flat struct of every field (`OpFields`, `OpResultFields`)
 //! instead of serde's derived internally tagged reader: that one buffers
 //! the whole object in serde's generic `Content` first, which cost the
 //! page's wasm several KB per type. The accepted JSON is the same (unknown
