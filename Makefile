@@ -40,7 +40,7 @@ BROWSERS         ?= chrome firefox
 # Extra arguments for `cargo test` under wasm-pack (e.g. `--lib --tests`).
 WASM_TEST_ARGS   ?=
 
-.PHONY: help setup setup-serve build wasm serve test lint fmt-check clippy \
+.PHONY: help setup setup-serve build wasm serve test lint fmt-check clippy doc-check \
   test-native fuzz-sweep test-browser e2e count-tests bench fuzz clean distclean
 
 help:
@@ -52,7 +52,7 @@ help:
 	@echo "make fuzz    seeded simulator runs: SEEDS=$(SEEDS)"
 	@echo "make setup   install everything the project needs (idempotent)"
 	@echo "make clean   remove build outputs (target/, $(PKG_DIR), $(ARTIFACTS)/)"
-	@echo "parts of test: lint fmt-check clippy test-native fuzz-sweep test-browser e2e count-tests"
+	@echo "parts of test: lint fmt-check clippy doc-check test-native fuzz-sweep test-browser e2e count-tests"
 
 # --- setup -------------------------------------------------------------------
 
@@ -82,10 +82,14 @@ serve: build
 
 test: setup lint test-native fuzz-sweep test-browser wasm e2e count-tests
 
-lint: fmt-check clippy
+lint: fmt-check clippy doc-check
 
 fmt-check: setup
 	cargo fmt --all -- --check
+
+# Rustdoc builds without warnings (broken or private links in public docs).
+doc-check: setup
+	RUSTDOCFLAGS="-D warnings" cargo doc --no-deps --quiet
 
 # Natively, and for wasm32 too: the wasm-bindgen facade (src/web) only
 # compiles there, so a native clippy never sees it (--all-features: with the
