@@ -1267,6 +1267,39 @@ impl Simulation {
         self.drops.push_back(Drop { flight, reason });
     }
 
+    /// The page's record of message `flight_id`, which is arriving or lost
+    /// (none when flights are not tracked).
+    #[cfg_attr(not(target_arch = "wasm32"), inline(always))]
+    fn take_flight(&mut self, flight_id: u64) -> Option<Flight> {
+        if self.flights.is_empty() {
+            None
+        } else {
+            self.flights.remove(&flight_id)
+        }
+    }
+
+    /// A message arrived at a node that is down, or restarted since it was
+    /// sent: it is dropped, in the trace and on the page.
+    fn drop_at_down_receiver(
+        &mut self,
+        flight_id: u64,
+        from: Endpoint,
+        to: Endpoint,
+        kind: MsgKind,
+        flight: Option<Flight>,
+    ) {
+        self.record(TraceEvent::Dropped {
+            id: flight_id,
+            from,
+            to,
+            kind,
+            reason: DropReason::ReceiverDown,
+        });
+        if let Some(f) = flight {
+            self.push_drop(f, DropReason::ReceiverDown);
+        }
+    }
+
     /// [`Simulation::deliver`] for a message sent by
     /// [`Simulation::send_raft`].
     #[cfg_attr(not(target_arch = "wasm32"), inline(always))]
@@ -1276,11 +1309,7 @@ impl Simulation {
             to_incarnation,
             kind,
         } = meta;
-        let flight = if self.flights.is_empty() {
-            None
-        } else {
-            self.flights.remove(&flight_id)
-        };
+        let flight = self.take_flight(flight_id);
         let n = msg.to;
         let (from, to) = (Endpoint::Node(msg.from), Endpoint::Node(n));
         let now = self.now;
@@ -1291,18 +1320,7 @@ impl Simulation {
                 server.raft.handle_message(now, msg);
                 self.process_node(n);
             }
-            _ => {
-                self.record(TraceEvent::Dropped {
-                    id: flight_id,
-                    from,
-                    to,
-                    kind,
-                    reason: DropReason::ReceiverDown,
-                });
-                if let Some(f) = flight {
-                    self.push_drop(f, DropReason::ReceiverDown);
-                }
-            }
+            _ => self.drop_at_down_receiver(flight_id, from, to, kind, flight),
         }
     }
 
@@ -1315,25 +1333,12 @@ impl Simulation {
         kind: MsgKind,
         packet: Packet,
     ) {
-        let flight = if self.flights.is_empty() {
-            None
-        } else {
-            self.flights.remove(&flight_id)
-        };
+        let flight = self.take_flight(flight_id);
         match to {
             Endpoint::Node(n) => {
                 let slot = &self.slots[n.idx()];
                 if slot.server.is_none() || slot.incarnation != to_incarnation {
-                    self.record(TraceEvent::Dropped {
-                        id: flight_id,
-                        from,
-                        to,
-                        kind,
-                        reason: DropReason::ReceiverDown,
-                    });
-                    if let Some(f) = flight {
-                        self.push_drop(f, DropReason::ReceiverDown);
-                    }
+                    self.drop_at_down_receiver(flight_id, from, to, kind, flight);
                     return;
                 }
                 self.trace
