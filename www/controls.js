@@ -19,7 +19,31 @@ export function speedLabel(x) {
   return x >= 1 ? `${x}×` : `1/${Math.round(1 / x)}×`;
 }
 
+/** A measured speed, rounded: "12×", "1.8×", "0.85×", "1/30×". */
+export function approxSpeed(x) {
+  if (x >= 10) return `${Math.round(x)}×`;
+  if (x >= 1) return `${Number(x.toFixed(1))}×`;
+  if (x >= 0.1) return `${Number(x.toFixed(2))}×`;
+  return x > 0 ? `1/${Math.round(1 / x)}×` : "0×";
+}
+
 const $ = (sel) => document.querySelector(sel);
+
+/** Why these settings keep a leader from lasting (Raft §5.6: broadcast
+ * time ≪ election timeout), or "" when they don't. Breaking Raft on purpose
+ * is allowed: this only says what will happen. */
+export function timingWarning(s) {
+  if (s.heartbeat_ms >= s.election_min_ms) {
+    return `⚠ Heartbeats every ${s.heartbeat_ms} ms, but a follower may time out after ${s.election_min_ms} ms: leaders will keep being replaced.`;
+  }
+  if (s.heartbeat_ms + s.latency_max_ms >= s.election_min_ms) {
+    return `⚠ A heartbeat can take up to ${s.heartbeat_ms + s.latency_max_ms} ms to arrive (interval + slowest latency), longer than the shortest election timeout (${s.election_min_ms} ms): expect needless elections.`;
+  }
+  if (2 * s.latency_max_ms >= s.election_min_ms) {
+    return `⚠ A vote's round trip can take ${2 * s.latency_max_ms} ms, not less than the shortest election timeout (${s.election_min_ms} ms): elections may never finish.`;
+  }
+  return "";
+}
 
 const SLIDERS = [
   { group: "Network (every link)" },
@@ -110,6 +134,8 @@ export class Controls {
     if (help.open) return;
     this.helpOpener = document.activeElement;
     help.showModal();
+    // Focus goes to the title (autofocus), so a small screen opens at the top.
+    help.scrollTop = 0;
   }
 
   showClusterError(msg) {
@@ -196,6 +222,11 @@ export class Controls {
     absent.addEventListener("change", () => {
       $("#expected").disabled = absent.checked;
     });
+    // An error about the fields goes once they are edited.
+    $("#console-form").addEventListener("input", () => {
+      $("#console-error").textContent = "";
+      setAttr($("#key"), "aria-invalid", null);
+    });
     $("#console-form").addEventListener("submit", (e) => {
       e.preventDefault();
       this.send();
@@ -226,6 +257,20 @@ export class Controls {
     const value = op === "put" || op === "append" || op === "cas" ? (rawValue === "" ? undefined : rawValue) : undefined;
     let expected;
     if (op === "cas" && !$("#expected-absent").checked) expected = $("#expected").value;
+    // Two mistakes the store itself would accept: a key of only spaces, and
+    // a cas whose expected field was left empty (the console cannot put an
+    // empty value, so "" is never what someone meant).
+    const local =
+      key !== "" && key.trim() === ""
+        ? "The key is only spaces: type a key."
+        : expected === ""
+          ? 'cas needs the value it expects: fill in "expected", or tick "expected absent".'
+          : null;
+    if (local) {
+      err.textContent = local;
+      setAttr($("#key"), "aria-invalid", /key/i.test(local) ? "true" : null);
+      return;
+    }
     const viaStr = $("#via").value;
     const via = viaStr === "" ? undefined : Number(viaStr);
     const stale = $("#stale").checked && op === "get" && via !== undefined;
@@ -332,18 +377,7 @@ export class Controls {
   buildFaults() {
     const app = this.app;
     const err = $("#faults-error");
-    const leaderOr = (what) => {
-      const v = app.freshView();
-      if (!v || !v.leader) {
-        err.textContent = `There is no leader to ${what} right now.`;
-        return null;
-      }
-      return v.leader;
-    };
-    $("#p-isolate").addEventListener("click", () => {
-      const l = leaderOr("isolate");
-      if (l) app.act((sim) => sim.isolate(l), err);
-    });
+    $("#p-isolate").addEventListener("click", () => this.leaderAction("isolate", err));
     $("#p-split").addEventListener("click", () => {
       const v = app.freshView();
       if (!v) return;
@@ -355,10 +389,7 @@ export class Controls {
       app.act((sim) => sim.partition([group]), err);
     });
     $("#p-heal").addEventListener("click", () => app.act((sim) => sim.healAll(), err));
-    $("#p-crash-leader").addEventListener("click", () => {
-      const l = leaderOr("crash");
-      if (l) app.act((sim) => sim.crash(l), err);
-    });
+    $("#p-crash-leader").addEventListener("click", () => this.leaderAction("crash", err));
     $("#p-restart-all").addEventListener("click", () => {
       const v = app.freshView();
       if (!v) return;
@@ -368,12 +399,39 @@ export class Controls {
     $("#p-spread").addEventListener("click", () => this.alignTimers(240));
   }
 
+  /** Crash or isolate the current leader; `err` shows why not. */
+  leaderAction(what, err) {
+    const v = this.app.freshView();
+    if (!v || !v.leader) {
+      err.textContent = `There is no leader to ${what} right now.`;
+      return;
+    }
+    const l = v.leader;
+    this.app.act((sim) => (what === "crash" ? sim.crash(l) : sim.isolate(l)), err);
+  }
+
+  /** Force node `id`'s election timeout; `err` says why not for a leader or
+   * a node that is down (the buttons are disabled then; the `T` key is not). */
+  forceTimeout(id, err) {
+    const v = this.app.freshView();
+    const nv = v && v.nodes[id - 1];
+    if (!nv) return;
+    if (!nv.up) {
+      err.textContent = `${nodeName(id)} is down: restart it first.`;
+      return;
+    }
+    if (nv.role === "leader") {
+      err.textContent = `${nodeName(id)} is a leader: it has no election timer. Crash or isolate it to start an election.`;
+      return;
+    }
+    this.app.act((sim) => sim.forceTimeout(id), err);
+  }
+
   /** Election timers 80 ms from now, together (spread 0: a split vote is
    * likely) or staggered over `spread` ms (the first usually wins). A live
    * leader's heartbeats would reset them, so it is crashed first. */
-  alignTimers(spread) {
+  alignTimers(spread, err = $("#faults-error")) {
     const app = this.app;
-    const err = $("#faults-error");
     const v = app.freshView();
     if (v && v.leader) app.act((sim) => sim.crash(v.leader), err);
     app.act((sim) => sim.alignTimers(80, spread), err);
@@ -429,6 +487,14 @@ export class Controls {
       box.append(h("div", { class: "slider" }, h("label", { htmlFor: id }, h("span", { text: spec.label }), out), input));
       this.sliders[spec.id] = { spec, input, out };
     }
+    $("#net-defaults").addEventListener("click", () => {
+      const d = this.app.defaultSettings();
+      const err = $("#network-error");
+      if (!d) return;
+      this.app.act((sim) => sim.setNetwork(d.latency_min_ms, d.latency_max_ms, d.loss, d.duplicate, d.reorder), err) &&
+        this.app.act((sim) => sim.setTiming(d.election_min_ms, d.election_max_ms, d.heartbeat_ms), err);
+      this.settingsSig = "";
+    });
   }
 
   applySliders(changed) {
@@ -452,10 +518,10 @@ export class Controls {
 
   buildInspector() {
     const app = this.app;
-    const err = $("#faults-error");
+    const err = $("#ring-error");
     const sel = () => app.selected;
     $("#act-crash").addEventListener("click", () => this.toggleCrash(sel()));
-    $("#act-timeout").addEventListener("click", () => app.act((sim) => sim.forceTimeout(sel()), err));
+    $("#act-timeout").addEventListener("click", () => this.forceTimeout(sel(), err));
     $("#act-isolate").addEventListener("click", () => app.act((sim) => sim.isolate(sel()), err));
     $("#act-heal").addEventListener("click", () => {
       const id = sel();
@@ -471,7 +537,7 @@ export class Controls {
     const v = this.app.freshView();
     if (!v || !v.nodes[id - 1]) return;
     const up = v.nodes[id - 1].up;
-    this.app.act((sim) => (up ? sim.crash(id) : sim.restart(id)), $("#faults-error"));
+    this.app.act((sim) => (up ? sim.crash(id) : sim.restart(id)), $("#ring-error"));
   }
 
   // ------------------------------------------------------------ link box
@@ -483,7 +549,7 @@ export class Controls {
       const { a, b } = this.linkPop;
       const [from, to] = dir === "ab" ? [a, b] : [b, a];
       const cut = $("#link-" + dir).getAttribute("aria-pressed") !== "true";
-      this.app.act((sim) => sim.setCut(from, to, cut), $("#faults-error"));
+      this.app.act((sim) => sim.setCut(from, to, cut), $("#ring-error"));
       this.renderLinkPop();
     };
     $("#link-ab").addEventListener("click", () => toggle("ab"));
@@ -492,8 +558,8 @@ export class Controls {
       if (!this.linkPop) return;
       const { a, b } = this.linkPop;
       const cut = $("#link-both").dataset.cut === "1";
-      this.app.act((sim) => sim.setCut(a, b, cut), $("#faults-error"));
-      this.app.act((sim) => sim.setCut(b, a, cut), $("#faults-error"));
+      this.app.act((sim) => sim.setCut(a, b, cut), $("#ring-error")) &&
+        this.app.act((sim) => sim.setCut(b, a, cut), $("#ring-error"));
       this.renderLinkPop();
     });
     $("#link-close").addEventListener("click", () => this.closeLink(true));
@@ -546,13 +612,13 @@ export class Controls {
 
   buildNodePop() {
     const app = this.app;
-    const err = $("#faults-error");
+    const err = $("#ring-error");
     const id = () => (this.nodePop ? this.nodePop.id : app.selected);
     $("#np-crash").addEventListener("click", () => {
       this.toggleCrash(id());
       this.renderNodePop(app.freshView());
     });
-    $("#np-timeout").addEventListener("click", () => app.act((sim) => sim.forceTimeout(id()), err));
+    $("#np-timeout").addEventListener("click", () => this.forceTimeout(id(), err));
     $("#np-isolate").addEventListener("click", () => app.act((sim) => sim.isolate(id()), err));
     $("#np-inspect").addEventListener("click", () => {
       this.closeNode(false);
@@ -620,9 +686,15 @@ export class Controls {
     document.addEventListener("keydown", (e) => {
       if (e.ctrlKey || e.metaKey || e.altKey) return;
       const t = e.target;
-      const typing = t instanceof HTMLInputElement && t.type !== "range" && t.type !== "checkbox" && t.type !== "radio";
-      if (typing || t instanceof HTMLSelectElement || t instanceof HTMLTextAreaElement) return;
+      // Form controls keep their keys: text fields, checkboxes and radios
+      // (Space ticks them), selects. A range slider takes only arrows,
+      // Home/End and Page keys, so the shortcuts stay on there.
+      const control = t instanceof HTMLInputElement && t.type !== "range";
+      if (control || t instanceof HTMLSelectElement || t instanceof HTMLTextAreaElement) return;
+      if (t instanceof HTMLElement && t.isContentEditable) return;
       if ($("#help").open || $("#store-dialog").open) return;
+      // Shortcut errors appear beside the ring, whichever tab is open.
+      const err = $("#ring-error");
       const k = e.key;
       let handled = true;
       if (k === " " && !(t instanceof HTMLButtonElement) && !(t instanceof Element && t.getAttribute("role") === "button")) {
@@ -632,12 +704,12 @@ export class Controls {
       else if (k === "]" || k === "+" || k === "=") app.setSpeedIndex(app.speedIndex + 1);
       else if (/^[1-9]$/.test(k) && Number(k) <= app.n) app.select(Number(k));
       else if (k === "c" || k === "C") this.toggleCrash(app.selected);
-      else if (k === "t" || k === "T") app.act((sim) => sim.forceTimeout(app.selected), $("#faults-error"));
-      else if (k === "l" || k === "L") $("#p-crash-leader").click();
-      else if (k === "i" || k === "I") $("#p-isolate").click();
+      else if (k === "t" || k === "T") this.forceTimeout(app.selected, err);
+      else if (k === "l" || k === "L") this.leaderAction("crash", err);
+      else if (k === "i" || k === "I") this.leaderAction("isolate", err);
       else if (k === "p" || k === "P") $("#p-split").click();
       else if (k === "h" || k === "H") $("#p-heal").click();
-      else if (k === "a" || k === "A") this.alignTimers(0);
+      else if (k === "a" || k === "A") this.alignTimers(0, err);
       else if (k === "w" || k === "W") $("#load-add").click();
       else if (k === "k" || k === "K") {
         this.showTab("tab-console");
@@ -667,8 +739,12 @@ export class Controls {
     const speed = $("#speed");
     if (Number(speed.value) !== app.speedIndex) speed.value = String(app.speedIndex);
     const label = speedLabel(SPEEDS[app.speedIndex]);
-    setText($("#speed-out"), label);
-    setAttr(speed, "aria-valuetext", `${label} real time`);
+    // Saving to IndexedDB can hold the clock back (persistence.js,
+    // frameCapMs): then the label says what the clock really runs at.
+    const got = app.achieved < 0.9 && !app.paused ? approxSpeed(SPEEDS[app.speedIndex] * app.achieved) : null;
+    setText($("#speed-out"), got ? `${label} (~${got})` : label);
+    setAttr($("#speed-out"), "title", got ? `Running at about ${got}: each step waits for IndexedDB while the cluster is saved. Open the page with ?persist=0 to run in memory at full speed.` : null);
+    setAttr(speed, "aria-valuetext", got ? `${label} chosen, about ${got} real time while saving` : `${label} real time`);
 
     if (this.pickInputs) {
       const inp = this.pickInputs[app.selected - 1];
@@ -719,6 +795,7 @@ export class Controls {
         setText(out, fmtSlider(spec, v));
         setAttr(input, "aria-valuetext", fmtSlider(spec, v));
       }
+      setText($("#timing-warn"), timingWarning(s));
     }
 
     if (this.nodePop) this.renderNodePop(view);

@@ -117,9 +117,18 @@ function setSpeedIndex(i) {
   redraw();
 }
 
+/** Run one event, paused, and say in the ticker what it was: most steps
+ * deliver a message, which the feed hides by default. */
 function stepOne() {
   setPaused(true);
-  act((sim) => sim.step());
+  if (!state.sim) return;
+  const newest = () => guard(() => JSON.parse(state.sim.narrationJson(0, 1)));
+  const before = newest();
+  const since = before.ok && before.value.length ? before.value[0].seq + 1 : 0;
+  if (!act((sim) => sim.step())) return;
+  const r = guard(() => JSON.parse(state.sim.narrationJson(since, 3)));
+  if (r.ok && r.value.length) setText($("#ticker"), "Step: " + r.value.map((l) => l.text).join(" · "));
+  else if (r.ok) setText($("#ticker"), "Step: no event was waiting.");
 }
 
 function select(id) {
@@ -323,6 +332,11 @@ async function start() {
     get n() {
       return state.n;
     },
+    /** The share of the chosen speed the clock ran at over the last second
+     * (below 1 while saving to IndexedDB holds it back). */
+    get achieved() {
+      return persistence ? persistence.achieved : 1;
+    },
     consoleIds: () => state.consoleIds,
     act,
     freshView,
@@ -333,6 +347,18 @@ async function start() {
     step: stepOne,
     newCluster,
     randomSeed: () => wasm.randomSeed(),
+    /** A new cluster's network and timing settings (read off a throwaway one). */
+    defaultSettings() {
+      const r = guard(() => {
+        const fresh = new wasm.Simulation("1", 3);
+        try {
+          return JSON.parse(fresh.viewJson(1)).settings;
+        } finally {
+          fresh.free();
+        }
+      });
+      return r.ok ? r.value : null;
+    },
   };
 
   ring = new Ring($("#ring"), $("#ring-msgs"), $("#ring-nodes"), {

@@ -104,6 +104,8 @@ export class Persistence {
     this.bytes = new Samples();
     this.win = { start: 0, wanted: 0, dropped: 0 };
     this.limited = false;
+    /** Share of the wanted virtual time the last full second ran (1: all). */
+    this.achieved = 1;
     this.lastTakeAt = 0; // virtual ms of the last take (writes after it are newer)
     this.inflightFrom = 0; // virtual ms: the writes in flight were issued after this
     this.dialog = new ChoiceDialog();
@@ -459,6 +461,7 @@ export class Persistence {
     this.win.dropped += dropped;
     if (ts - this.win.start >= 1000) {
       this.limited = this.win.dropped > 0.1 * this.win.wanted;
+      this.achieved = this.win.wanted > 0 ? 1 - this.win.dropped / this.win.wanted : 1;
       this.win = { start: ts, wanted: 0, dropped: 0 };
     }
   }
@@ -551,6 +554,7 @@ export class Persistence {
     this.mode = mode;
     this.reason = reason;
     this.limited = false;
+    this.achieved = 1;
   }
 
   showResumeNote(sim, nodes, copy = false) {

@@ -260,6 +260,85 @@ test("keyboard: pause, step, speed, node shortcuts and the help dialog", async (
   await page.close();
 });
 
+test("shortcuts leave form controls alone and say why they cannot act; a step says what it did", async () => {
+  const { page, errors } = await open(env, "seed=18&speed=1");
+  const leader = await leaderOf(page);
+  // Space on a focused checkbox ticks it (it does not pause), and a letter
+  // there is not a shortcut (C would crash the selected node).
+  const box = page.locator("#fk-log");
+  const was = await box.isChecked();
+  await box.focus();
+  await page.keyboard.press("Space");
+  assert.equal(await box.isChecked(), !was);
+  assert.equal(await page.evaluate(() => window.raftlab.isPaused()), false);
+  await page.keyboard.press("c");
+  assert.ok((await page.evaluate(() => window.raftlab.view().nodes.every((n) => n.up))), "C on a checkbox crashed a node");
+  // T on the leader: refused, and the reason shows beside the ring (the
+  // Console tab is open, not Faults).
+  await page.evaluate(() => document.activeElement.blur());
+  await page.keyboard.press(String(leader));
+  const term = await page.evaluate((l) => window.raftlab.view().nodes[l - 1].term, leader);
+  await page.keyboard.press("t");
+  await page.waitForFunction(() => /is a leader/.test(document.querySelector("#ring-error").textContent));
+  assert.ok(await page.locator("#ring-error").isVisible());
+  const v = await page.evaluate(() => window.raftlab.view());
+  assert.equal(v.leader, leader);
+  assert.equal(v.nodes[leader - 1].term, term);
+  // A step names its event in the ticker.
+  await page.keyboard.press("s");
+  await page.waitForFunction(() => /^Step: /.test(document.querySelector("#ticker").textContent));
+  // A cas with an empty "expected" (and "expected absent" unticked) is a
+  // missing field, not a cas on "".
+  await page.selectOption("#op", "cas");
+  await page.fill("#key", "k");
+  await page.fill("#value", "v");
+  await page.setChecked("#expected-absent", false);
+  await page.fill("#expected", "");
+  await page.click("#send");
+  await page.waitForFunction(() => /expects/.test(document.querySelector("#console-error").textContent));
+  assert.equal(await page.locator("#calls .call").count(), 0);
+  // Editing a field clears the error.
+  await page.fill("#expected", "x");
+  assert.equal(await page.locator("#console-error").textContent(), "");
+  // A key of spaces only.
+  await page.fill("#key", "   ");
+  await page.click("#send");
+  await page.waitForFunction(() => /only spaces/.test(document.querySelector("#console-error").textContent));
+  assert.equal(await page.getAttribute("#key", "aria-invalid"), "true");
+  noErrors(errors);
+  await page.close();
+});
+
+test("a leader cut off by a partition is drawn as an old leader; timing that cannot keep a leader is flagged", async () => {
+  const { page, errors } = await open(env, "seed=19&speed=1");
+  const first = await leaderOf(page);
+  // Split 2|3 with the leader in the minority: the majority elects a newer
+  // leader while the old one still believes it leads its own term.
+  await page.locator("body").focus();
+  await page.keyboard.press("p");
+  await waitView(page, (v, old) => v.leader && v.leader !== old && v.nodes[old - 1].role === "leader", { arg: first });
+  await page.waitForSelector(`#ring-nodes .node.stale-leader[data-node="${first}"]`);
+  const label = await page.locator(`#ring-nodes .node[data-node="${first}"]`).getAttribute("aria-label");
+  assert.match(label, /old leader/);
+  assert.match(label, /newer term/);
+  await shot(page, "12-old-leader");
+  await page.keyboard.press("h");
+  await waitView(page, (v) => v.nodes.filter((n) => n.role === "leader").length === 1);
+  await page.waitForFunction(() => !document.querySelector("#ring-nodes .node.stale-leader"));
+  // Heartbeats slower than the election timeout: warned, then reset.
+  await page.click("#tab-network");
+  await page.evaluate(() => window.raftlab.sim.setTiming(100, 200, 400));
+  await page.waitForFunction(() => /Heartbeats every 400 ms/.test(document.querySelector("#timing-warn").textContent));
+  await shot(page, "13-timing-warning");
+  await page.click("#net-defaults");
+  const s = await waitView(page, (v) => v.settings.heartbeat_ms !== 400 && v.settings);
+  assert.equal(s.election_min_ms, 150);
+  assert.equal(s.heartbeat_ms, 50);
+  await page.waitForFunction(() => document.querySelector("#timing-warn").textContent === "");
+  noErrors(errors);
+  await page.close();
+});
+
 test("new cluster from a chosen seed replays the same run", async () => {
   const { page, errors } = await open(env, "seed=99&speed=1&paused=1");
   const run = async () => {

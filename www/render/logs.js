@@ -36,6 +36,8 @@ export class Logs {
     this.canvas = root.querySelector("#log-canvas");
     this.ctx = this.canvas.getContext("2d");
     this.followBtn = followBtn;
+    // Says so when older entries than the window exist (scrolled back).
+    this.older = document.getElementById("log-older");
     this.onNeedFrame = onNeedFrame;
     this.follow = true;
     this.rows = [];
@@ -122,6 +124,10 @@ export class Logs {
     const start = Math.max(1, end - WINDOW + 1);
     const cols = Math.max(1, end - start + 1);
     this.start = start;
+    if (this.older) {
+      const text = !this.follow && start > 1 ? `Only the newest ${WINDOW} entries are drawn: entries 1–${start - 1} are not shown.` : "";
+      if (this.older.textContent !== text) this.older.textContent = text;
+    }
     const leader = view.leader ? view.nodes[view.leader - 1] : null;
     const progress = new Map();
     if (leader) for (const p of leader.progress) progress.set(p.node, p);

@@ -7,7 +7,7 @@ const TERM_HUES = [
   "#5aa9ff", // blue
   "#ffa24c", // orange
   "#57d38c", // green
-  "#ff7a85", // rose
+  "#a6e22e", // lime (not red: red means cut, down and rejected)
   "#c59bff", // violet
   "#f4d35e", // yellow
   "#4fd6d0", // teal

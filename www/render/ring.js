@@ -268,8 +268,10 @@ export class Ring {
     const now = view.now_ms;
     const cutKey = view.cuts.join(";");
     const majority = Math.floor(view.nodes.length / 2) + 1;
+    const lead = view.leader != null ? view.nodes[view.leader - 1] : null;
+    this.leaderTerm = lead ? lead.term : null;
 
-    for (const nv of view.nodes) this.renderNode(nv, now, selected, majority);
+    for (const nv of view.nodes) this.renderNode(nv, now, selected, majority, view.leader);
 
     if (cutKey !== this.cutKey) {
       this.cutKey = cutKey;
@@ -292,11 +294,15 @@ export class Ring {
     }
   }
 
-  renderNode(nv, now, selected, majority) {
+  /** `leader`: the leader of the newest term (view.leader); a node that
+   * still leads an older term (cut off by a partition) is drawn as a stale
+   * leader, so two crowns never look like two equal leaders. */
+  renderNode(nv, now, selected, majority, leader) {
     const node = this.nodes[nv.id - 1];
     const color = termColor(nv.term);
     const role = nv.up ? nv.role : "down";
-    setClass(node.g, `node role-${role}${selected === nv.id ? " selected" : ""}`);
+    const stale = role === "leader" && leader != null && leader !== nv.id;
+    setClass(node.g, `node role-${role}${stale ? " stale-leader" : ""}${selected === nv.id ? " selected" : ""}`);
     setAttr(node.body, "stroke", nv.up ? color : null);
     setAttr(node.inner, "stroke", nv.up ? color : null);
     setAttr(node.term, "fill", nv.up ? color : null);
@@ -306,6 +312,9 @@ export class Ring {
     if (!nv.up) {
       roleText = "DOWN";
       sub = `disk: T${nv.durable.term}, ${plural(nv.durable.log_len, "entry", "entries")}`;
+    } else if (stale) {
+      roleText = "old leader";
+      sub = `newer: T${this.leaderTerm ?? "?"}`;
     } else if (role === "leader") {
       roleText = "LEADER";
       sub = `commit ${nv.commit_index}`;
@@ -331,7 +340,8 @@ export class Ring {
     setClass(node.timer, !timerText || frac <= 0.005 ? "timer off" : frac < 0.25 ? "timer low" : "timer");
     // The accessible name starts with the visible text, then explains.
     const visible = `${nodeName(nv.id)} T${nv.term} ${roleText} ${sub}`;
-    const more = nv.up ? `term ${nv.term}, commit index ${nv.commit_index}${timerText}` : `crashed; term ${nv.term} on disk`;
+    const staleText = stale ? `still leads term ${nv.term}, but ${nodeName(leader)} leads a newer term; it steps down when it hears from it, ` : "";
+    const more = nv.up ? `${staleText}term ${nv.term}, commit index ${nv.commit_index}${timerText}` : `crashed; term ${nv.term} on disk`;
     setAttr(node.g, "aria-label", `${visible}. ${more}${selected === nv.id ? ", selected" : ""}. Press Enter for actions.`);
   }
 
