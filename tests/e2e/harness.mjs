@@ -39,15 +39,18 @@ function freePort() {
   });
 }
 
-/** Start http-server on www/ and Chromium. Call `stop()` when done. */
-export async function start() {
-  if (!existsSync(join(ROOT, "www", "pkg", "raftlab_bg.wasm"))) {
+/**
+ * Start http-server on www/ (or `www`, another copy of the page, such as an
+ * older build to measure against) and Chromium. Call `stop()` when done.
+ */
+export async function start({ www = join(ROOT, "www") } = {}) {
+  if (!existsSync(join(www, "pkg", "raftlab_bg.wasm"))) {
     throw new Error("www/pkg/raftlab_bg.wasm is missing: run `make build` (or `make wasm`) first");
   }
   mkdirSync(ARTIFACTS, { recursive: true });
   const port = await freePort();
   const bin = join(ROOT, "node_modules", ".bin", "http-server");
-  const server = spawn(bin, [join(ROOT, "www"), "-a", "127.0.0.1", "-p", String(port), "-c-1", "-s", "--no-dotfiles"], {
+  const server = spawn(bin, [www, "-a", "127.0.0.1", "-p", String(port), "-c-1", "-s", "--no-dotfiles"], {
     stdio: "ignore",
   });
   const base = `http://127.0.0.1:${port}/`;
