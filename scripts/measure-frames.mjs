@@ -9,7 +9,8 @@
 //       [--keys 20000] [--www DIR] [--out NAME]
 //
 // --keys N: before measuring, put N keys (key00000, key00001, ...) through
-// the JS API (`sim.submit("put", ...)`, 50 at a time, the page paused), and
+// the JS API (`sim.submit("put", ...)`, 50 at a time, the page paused; see
+// putKeys in tests/e2e/harness.mjs), and
 // scroll the key-value card into view so its table is drawn every frame: a
 // large store, the worst case for the view and the KV table. Also settable
 // as MEASURE_KEYS=N.
@@ -28,7 +29,7 @@
 import { readFileSync, writeFileSync, mkdirSync } from "node:fs";
 import { gzipSync } from "node:zlib";
 import { join } from "node:path";
-import { start, open, waitView, ROOT, cliArg as arg } from "../tests/e2e/harness.mjs";
+import { start, open, waitView, putKeys, ROOT, cliArg as arg } from "../tests/e2e/harness.mjs";
 
 const seconds = Number(arg("seconds", "10"));
 const seed = arg("seed", "7");
@@ -48,21 +49,7 @@ try {
   const { page, errors } = await open(env, `seed=${seed}&speed=1&persist=0`);
   await waitView(page, (v) => v.leader);
   if (keys > 0) {
-    // Console clients are reused once idle: after each batch, run long
-    // enough for its puts to be answered, so a few dozen clients do it all.
-    stored = await page.evaluate((n) => {
-      const r = window.raftlab;
-      r.pause();
-      for (let i = 0; i < n; i += 50) {
-        for (let j = i; j < Math.min(n, i + 50); j++) r.sim.submit("put", "key" + String(j).padStart(5, "0"), "v" + j, undefined, undefined);
-        r.sim.advance(300);
-      }
-      r.sim.advance(1000);
-      const v = JSON.parse(r.sim.viewJson(1));
-      r.resume();
-      const l = v.nodes[v.leader - 1];
-      return { kv_len: l.kv_len ?? Object.keys(l.kv).length, clients: v.clients.length };
-    }, keys);
+    stored = await putKeys(page, keys);
     await page.locator(".kv-card").scrollIntoViewIfNeeded();
   }
   await page.evaluate(() => window.raftlab.sim.addWorkload(8));

@@ -138,6 +138,39 @@ export async function waitView(page, fn, { timeout = 20000, arg = null } = {}) {
   return h.jsonValue();
 }
 
+/**
+ * Put `n` keys (`key00000`, `key00001`, ...: values `v0`, `v1`, ...)
+ * through the JS API, `batch` at a time, the page paused meanwhile: after
+ * each batch the simulation runs 300 ms, long enough for the puts to be
+ * answered, so the console clients are reused. Returns the leader's key
+ * count and the number of clients. Open the page with `persist=0`: with
+ * the durability barrier on, nothing is answered until IndexedDB confirms,
+ * which happens between frames, not inside this loop.
+ */
+export async function putKeys(page, n, batch = 50) {
+  return page.evaluate(
+    ([n, batch]) => {
+      const r = window.raftlab;
+      const was = r.isPaused();
+      r.pause();
+      for (let i = 0; i < n; i += batch) {
+        for (let j = i; j < Math.min(n, i + batch); j++) {
+          r.sim.submit("put", "key" + String(j).padStart(5, "0"), "v" + j, undefined, undefined);
+        }
+        r.sim.advance(300);
+      }
+      r.sim.advance(1000);
+      const v = JSON.parse(r.sim.viewJson(1));
+      if (!was) r.resume();
+      r.redraw();
+      const l = v.nodes[v.leader - 1];
+      // kv_len: absent from views before it existed (an older build).
+      return { kv_len: l.kv_len ?? Object.keys(l.kv).length, clients: v.clients.length };
+    },
+    [n, batch]
+  );
+}
+
 /** The page's console errors (collected by `open`) must stay empty. */
 export function noErrors(errors) {
   assert.deepEqual(errors, [], "browser console errors:\n" + errors.join("\n"));
