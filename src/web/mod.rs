@@ -160,7 +160,9 @@ impl Simulation {
         self.inner.next_event_at().map(|t| t as f64 / 1000.0)
     }
 
-    /// A snapshot of the whole world (see `View` in the README).
+    /// A snapshot of the whole world (see `View` in the README), with the
+    /// default limits: the newest 200 log entries and the first 200 keys
+    /// per node.
     pub fn view(&self) -> Result<JsValue, JsError> {
         to_js(&self.inner.view())
     }
