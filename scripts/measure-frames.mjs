@@ -6,6 +6,17 @@
 // in www/pkg/, raw and gzipped.
 //
 //   make build && node scripts/measure-frames.mjs [--seconds 10] [--seed 7]
+//       [--keys 20000] [--www DIR] [--out NAME]
+//
+// --keys N: before measuring, put N keys (key00000, key00001, ...) through
+// the JS API (`sim.submit("put", ...)`, 50 at a time, the page paused; see
+// putKeys in tests/e2e/harness.mjs), and
+// scroll the key-value card into view so its table is drawn every frame: a
+// large store, the worst case for the view and the KV table. Also settable
+// as MEASURE_KEYS=N.
+// --www DIR: serve DIR instead of www/ (for instance a copy of an older
+// build's www/ with its pkg/, to compare the two on the same machine).
+// --out NAME: write test-artifacts/NAME.json instead of frames.json.
 //
 // The page runs in memory here (`persist=0`): with IndexedDB on, high speeds
 // are limited while saving, so "10×" would not be 10×. What persistence
@@ -18,21 +29,29 @@
 import { readFileSync, writeFileSync, mkdirSync } from "node:fs";
 import { gzipSync } from "node:zlib";
 import { join } from "node:path";
-import { start, open, waitView, ROOT, cliArg as arg } from "../tests/e2e/harness.mjs";
+import { start, open, waitView, putKeys, ROOT, cliArg as arg } from "../tests/e2e/harness.mjs";
 
 const seconds = Number(arg("seconds", "10"));
 const seed = arg("seed", "7");
+const keys = Number(arg("keys", process.env.MEASURE_KEYS || "0"));
+const www = arg("www", join(ROOT, "www"));
+const outName = arg("out", "frames");
 
-const wasmPath = join(ROOT, "www", "pkg", "raftlab_bg.wasm");
+const wasmPath = join(www, "pkg", "raftlab_bg.wasm");
 const wasm = readFileSync(wasmPath);
 const raw = wasm.length;
 const gz = gzipSync(wasm, { level: 9 }).length;
 
-const env = await start();
+const env = await start({ www });
 const results = {};
+let stored = null;
 try {
   const { page, errors } = await open(env, `seed=${seed}&speed=1&persist=0`);
   await waitView(page, (v) => v.leader);
+  if (keys > 0) {
+    stored = await putKeys(page, keys);
+    await page.locator(".kv-card").scrollIntoViewIfNeeded();
+  }
   await page.evaluate(() => window.raftlab.sim.addWorkload(8));
   for (const speed of [1, 10]) {
     await page.evaluate((s) => window.raftlab.setSpeed(s), speed);
@@ -53,7 +72,8 @@ try {
 
 const f = (x) => x.toFixed(2);
 console.log(`wasm ${wasmPath.replace(ROOT + "/", "")}: ${raw} bytes raw (${(raw / 1024).toFixed(1)} KiB), ${gz} bytes gzipped (${(gz / 1024).toFixed(1)} KiB)`);
-console.log(`frame time (advance + render), 8 clients writing, ${seconds} s each, seed ${seed}:`);
+const store = stored ? `, ${stored.kv_len} keys stored (${stored.clients} console clients), KV card on screen` : "";
+console.log(`frame time (advance + render), 8 clients writing${store}, ${seconds} s each, seed ${seed}, page ${www.replace(ROOT + "/", "")}:`);
 for (const [k, r] of Object.entries(results)) {
   console.log(
     `  ${k.padEnd(4)} frames ${String(r.frames).padStart(5)}  median ${f(r.total.median)} ms  p95 ${f(r.total.p95)} ms  max ${f(r.total.max)} ms` +
@@ -62,6 +82,6 @@ for (const [k, r] of Object.entries(results)) {
   const per = Object.entries(r.parts).map(([k, ms]) => `${k} ${f(ms / Math.max(1, r.frames))}`).join(", ");
   console.log(`       render, mean ms per frame: ${per}`);
 }
-const out = { wasm: { raw, gzip: gz }, seconds, seed, frames: results };
+const out = { wasm: { raw, gzip: gz }, seconds, seed, www, keys, stored, frames: results };
 mkdirSync(join(ROOT, "test-artifacts"), { recursive: true });
-writeFileSync(join(ROOT, "test-artifacts", "frames.json"), JSON.stringify(out, null, 2));
+writeFileSync(join(ROOT, "test-artifacts", outName + ".json"), JSON.stringify(out, null, 2));

@@ -9,6 +9,7 @@ use raftlab::raft::NodeId;
 use raftlab::rng::Rng;
 use raftlab::sim::client::Workload;
 use raftlab::sim::trace::TraceEvent;
+use raftlab::sim::view::{VIEW_KV_LIMIT, VIEW_LOG_LIMIT};
 use raftlab::sim::{SimError, Simulation};
 
 #[cfg(target_arch = "wasm32")]
@@ -517,4 +518,85 @@ fn same_seed_same_trace() {
     assert_eq!(run(5), run(5));
     assert_ne!(run(5), run(6));
     let _ = ClientId(0);
+}
+
+/// Put `keys` through `width` clients at a time, waiting for each batch.
+fn put_many(sim: &mut Simulation, keys: &[String], width: usize) {
+    let clients: Vec<ClientId> = (0..width).map(|_| sim.add_client()).collect();
+    for batch in keys.chunks(width) {
+        for (c, k) in clients.iter().zip(batch) {
+            let op = Op::Put {
+                key: k.clone(),
+                value: format!("v-{k}"),
+            };
+            sim.invoke(*c, op, None).expect("invoke");
+        }
+        let done = sim.run_until_pred(10 * SEC, |s| {
+            clients
+                .iter()
+                .all(|c| s.client(*c).is_some_and(|c| c.current.is_none()))
+        });
+        assert!(done, "seed {}: a batch of puts did not finish", sim.seed());
+    }
+}
+
+/// The view carries each node's key-value state bounded like its log: the
+/// first keys in key order, at most `VIEW_KV_LIMIT` (or the limit asked
+/// for), beside the whole count `kv_len`. The page takes a view every
+/// frame, so a store of 20,000 keys must not cost 20,000 keys per frame.
+#[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+#[cfg_attr(not(target_arch = "wasm32"), test)]
+fn view_bounds_the_key_value_state() {
+    let mut sim = cluster(47, 5);
+    wait_leader(&mut sim, SEC);
+    let key = |i: usize| format!("k{i:04}");
+
+    // Below the limit: every key, in key order, and the count.
+    let few: Vec<String> = [2, 0, 1].iter().map(|i| key(*i)).collect();
+    put_many(&mut sim, &few, 3);
+    wait_converged(&mut sim, 5 * SEC);
+    for nv in &sim.view().nodes {
+        let keys: Vec<&String> = nv.kv.keys().collect();
+        assert_eq!(keys, [&key(0), &key(1), &key(2)], "{}", nv.id);
+        assert_eq!(nv.kv.get(&key(1)).map(String::as_str), Some("v-k0001"));
+        assert_eq!(nv.kv_len, 3.0);
+    }
+
+    // Above it: exactly the limit, the first keys, the whole count. The
+    // keys arrive newest-first, so key order is not arrival order.
+    let total = VIEW_KV_LIMIT + 25;
+    let rest: Vec<String> = (3..total).rev().map(key).collect();
+    put_many(&mut sim, &rest, 16);
+    wait_converged(&mut sim, 5 * SEC);
+    let first: Vec<String> = (0..VIEW_KV_LIMIT).map(key).collect();
+    let v = sim.view();
+    assert_eq!(v.nodes.len(), 5);
+    for nv in &v.nodes {
+        assert_eq!(nv.kv.len(), VIEW_KV_LIMIT, "{}", nv.id);
+        assert!(
+            nv.kv.keys().eq(first.iter()),
+            "{}: not the first keys",
+            nv.id
+        );
+        assert!(nv.kv.iter().all(|(k, v)| *v == format!("v-{k}")));
+        assert_eq!(nv.kv_len, total as f64);
+    }
+
+    // A smaller limit, exactly the count, none; the log limit apart.
+    let small = sim.view_with_limits(VIEW_LOG_LIMIT, 5);
+    assert!(small.nodes[0].kv.keys().eq(first[..5].iter()));
+    assert_eq!(small.nodes[0].kv_len, total as f64);
+    let all = sim.view_with_limits(1, total);
+    assert_eq!(all.nodes[0].kv.len(), total);
+    assert_eq!(all.nodes[0].log.len(), 1);
+    let none = sim.view_with_limits(VIEW_LOG_LIMIT, 0);
+    assert!(none.nodes[0].kv.is_empty());
+    assert_eq!(none.nodes[0].kv_len, total as f64);
+    assert_eq!(sim.view_with_log_limit(3).nodes[0].kv.len(), VIEW_KV_LIMIT);
+
+    // A crashed node shows no state machine (it is rebuilt on restart).
+    sim.crash(NodeId(1)).expect("crash");
+    let down = &sim.view().nodes[0];
+    assert!(!down.up && down.kv.is_empty());
+    assert_eq!(down.kv_len, 0.0);
 }

@@ -95,12 +95,19 @@ function act(fn, errorEl) {
   return r.ok ? { value: r.value } : null;
 }
 
-/** A fresh view right now (not the one drawn last frame). */
-function freshView() {
+/**
+ * A fresh view right now (not the one drawn last frame). `drawing`: for
+ * this frame's renderers, which leave out what no card on screen draws;
+ * false (window.raftlab.view) keeps every node's first keys.
+ */
+function freshView(drawing = true) {
   if (!state.sim) return null;
   // Only the log view draws entries: while it is off screen, carry one.
   const limit = !logs ? undefined : onScreen.logs ? logs.wantLimit() : 1;
-  const r = guard(() => JSON.parse(state.sim.viewJson(limit)));
+  // Only the KV table draws keys (the inspector counts them with kv_len):
+  // the default (the first 200 per node) while it is on screen, else none.
+  const kvLimit = onScreen.kv || !drawing ? undefined : 0;
+  const r = guard(() => JSON.parse(state.sim.viewJson(limit, kvLimit)));
   return r.ok ? r.value : null;
 }
 
@@ -366,7 +373,7 @@ async function start() {
     onLink: (a, b, x, y) => controls.openLink(a, b, x, y),
   });
   logs = new Logs($("#log-view"), $("#log-follow"), redraw);
-  kv = new KvTable($("#kv-table"), $("#kv-empty"));
+  kv = new KvTable($("#kv-table"), $("#kv-empty"), $("#kv-more"));
   inspector = new Inspector($("#inspector"));
   narration = new Narration(document.querySelector(".feed-card"), (since, limit, kinds) => {
     const r = guard(() => JSON.parse(state.sim.narrationJson(since, limit, kinds)));
@@ -404,7 +411,7 @@ async function start() {
     wasm,
     Simulation: wasm.Simulation,
     /** A fresh view of the world, parsed. */
-    view: () => freshView(),
+    view: () => freshView(false),
     pause: () => setPaused(true),
     resume: () => setPaused(false),
     isPaused: () => state.paused,

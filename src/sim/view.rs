@@ -12,6 +12,12 @@ use serde::Serialize;
 /// Most log entries per node included in a view (the newest ones).
 pub const VIEW_LOG_LIMIT: usize = 200;
 
+/// Most key-value pairs per node included in a view (the first ones in key
+/// order). The page takes a view every animation frame, so what a frame
+/// costs must not grow with the store: a script can put tens of thousands
+/// of keys. [`NodeView::kv_len`] still gives the whole count.
+pub const VIEW_KV_LIMIT: usize = 200;
+
 /// The whole world at one moment.
 #[derive(Clone, Debug, Serialize)]
 pub struct View {
@@ -97,8 +103,13 @@ pub struct NodeView {
     pub log_offset: f64,
     /// On a leader: each follower's nextIndex and matchIndex.
     pub progress: Vec<ProgressView>,
-    /// The applied key-value state.
+    /// The applied key-value state: its first keys in key order, at most
+    /// [`VIEW_KV_LIMIT`] of them (or the limit given to
+    /// [`Simulation::view_with_limits`]). Empty when down.
     pub kv: VecMap<String, String>,
+    /// How many keys the applied state holds in all (`kv` may carry fewer);
+    /// 0 when down.
+    pub kv_len: f64,
     /// What is on disk.
     pub durable: DurableView,
     /// Restarts so far.
@@ -264,6 +275,14 @@ impl Simulation {
     /// [`Simulation::view`] with at most `log_limit` of the newest log
     /// entries per node, for callers that draw fewer.
     pub fn view_with_log_limit(&self, log_limit: usize) -> View {
+        self.view_with_limits(log_limit, VIEW_KV_LIMIT)
+    }
+
+    /// [`Simulation::view`] with at most `log_limit` of the newest log
+    /// entries and `kv_limit` of the first keys (in key order) per node.
+    /// Only the entries and keys included are copied, so the cost follows
+    /// the limits, not the size of the log or the store.
+    pub fn view_with_limits(&self, log_limit: usize, kv_limit: usize) -> View {
         let mut nodes = Vec::new();
         for id in self.node_ids() {
             let Some(slot) = self.slot(id) else { continue };
@@ -325,12 +344,15 @@ impl Simulation {
                         } else {
                             Vec::new()
                         },
+                        // In key order already: each key is appended at the end.
                         kv: s
                             .kv
                             .data()
                             .iter()
+                            .take(kv_limit)
                             .map(|(k, v)| (k.clone(), v.clone()))
                             .collect(),
+                        kv_len: s.kv.data().len() as f64,
                         durable,
                         incarnation: slot.incarnation,
                     }
@@ -362,6 +384,7 @@ impl Simulation {
                         log_offset: (start + 1) as f64,
                         progress: Vec::new(),
                         kv: VecMap::new(),
+                        kv_len: 0.0,
                         durable,
                         incarnation: slot.incarnation,
                     }

@@ -160,22 +160,30 @@ impl Simulation {
         self.inner.next_event_at().map(|t| t as f64 / 1000.0)
     }
 
-    /// A snapshot of the whole world (see `View` in the README).
+    /// A snapshot of the whole world (see `View` in the README), with the
+    /// default limits: the newest 200 log entries and the first 200 keys
+    /// per node.
     pub fn view(&self) -> Result<JsValue, JsError> {
         to_js(&self.inner.view())
     }
 
     /// The same snapshot as [`Simulation::view`], as a JSON string, with at
     /// most `log_limit` of the newest log entries per node (default and
-    /// maximum 200). Parsing it with `JSON.parse` is several times cheaper
-    /// than building the object across the wasm boundary, which is what the
-    /// page does every frame.
+    /// maximum 200) and at most `kv_limit` of the first keys, in key order,
+    /// of each node's key-value state (default and maximum 200; `kv_len`
+    /// gives the whole count). Parsing it with `JSON.parse` is several
+    /// times cheaper than building the object across the wasm boundary,
+    /// which is what the page does every frame.
     #[wasm_bindgen(js_name = viewJson)]
-    pub fn view_json(&self, log_limit: Option<u32>) -> Result<String, JsError> {
-        let limit = log_limit
-            .map(|l| (l as usize).min(crate::sim::view::VIEW_LOG_LIMIT))
-            .unwrap_or(crate::sim::view::VIEW_LOG_LIMIT);
-        serde_json::to_string(&self.inner.view_with_log_limit(limit)).map_err(js_err)
+    pub fn view_json(
+        &self,
+        log_limit: Option<u32>,
+        kv_limit: Option<u32>,
+    ) -> Result<String, JsError> {
+        use crate::sim::view::{VIEW_KV_LIMIT, VIEW_LOG_LIMIT};
+        let log_limit = log_limit.map_or(VIEW_LOG_LIMIT, |l| (l as usize).min(VIEW_LOG_LIMIT));
+        let kv_limit = kv_limit.map_or(VIEW_KV_LIMIT, |l| (l as usize).min(VIEW_KV_LIMIT));
+        serde_json::to_string(&self.inner.view_with_limits(log_limit, kv_limit)).map_err(js_err)
     }
 
     /// Like [`Simulation::narration`], as a JSON string, keeping only lines

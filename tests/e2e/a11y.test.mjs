@@ -1,8 +1,8 @@
 // Accessibility audit with axe-core (WCAG 2.x A/AA rules and best
 // practices) in headless Chromium: no serious or critical violations, at
 // desktop and phone widths, with each control panel, a node's box, the link
-// box and the help dialog open, and with the resumed notice and the storage
-// dialog shown. Lesser findings are printed, and the full
+// box and the help dialog open, with the resumed notice and the storage
+// dialog shown, and with more keys than the key-value card shows. Lesser findings are printed, and the full
 // results are saved to test-artifacts/e2e/axe-*.json.
 
 import { test, before, after } from "node:test";
@@ -10,7 +10,7 @@ import assert from "node:assert/strict";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { createRequire } from "node:module";
-import { start, open, waitView, ARTIFACTS } from "./harness.mjs";
+import { start, open, waitView, putKeys, ARTIFACTS } from "./harness.mjs";
 
 const require = createRequire(import.meta.url);
 const AXE = require.resolve("axe-core/axe.min.js");
@@ -49,6 +49,17 @@ async function audit(page, name) {
   );
   return results;
 }
+
+test("axe: the key-value card with more keys than it shows", async () => {
+  const { page, errors } = await open(env, "seed=25&speed=1&persist=0");
+  await waitView(page, (v) => v.leader);
+  await putKeys(page, 230);
+  await page.locator(".kv-card").scrollIntoViewIfNeeded();
+  await page.waitForSelector("#kv-more:not([hidden])");
+  await audit(page, "desktop-kv-truncated");
+  assert.deepEqual(errors, []);
+  await page.close();
+});
 
 test("axe: the page at 1280×800 in every panel", async () => {
   const { page, errors } = await open(env, "seed=21&speed=1");

@@ -39,15 +39,18 @@ function freePort() {
   });
 }
 
-/** Start http-server on www/ and Chromium. Call `stop()` when done. */
-export async function start() {
-  if (!existsSync(join(ROOT, "www", "pkg", "raftlab_bg.wasm"))) {
+/**
+ * Start http-server on www/ (or `www`, another copy of the page, such as an
+ * older build to measure against) and Chromium. Call `stop()` when done.
+ */
+export async function start({ www = join(ROOT, "www") } = {}) {
+  if (!existsSync(join(www, "pkg", "raftlab_bg.wasm"))) {
     throw new Error("www/pkg/raftlab_bg.wasm is missing: run `make build` (or `make wasm`) first");
   }
   mkdirSync(ARTIFACTS, { recursive: true });
   const port = await freePort();
   const bin = join(ROOT, "node_modules", ".bin", "http-server");
-  const server = spawn(bin, [join(ROOT, "www"), "-a", "127.0.0.1", "-p", String(port), "-c-1", "-s", "--no-dotfiles"], {
+  const server = spawn(bin, [www, "-a", "127.0.0.1", "-p", String(port), "-c-1", "-s", "--no-dotfiles"], {
     stdio: "ignore",
   });
   const base = `http://127.0.0.1:${port}/`;
@@ -133,6 +136,39 @@ export async function waitView(page, fn, { timeout = 20000, arg = null } = {}) {
     { timeout, polling: 50 }
   );
   return h.jsonValue();
+}
+
+/**
+ * Put `n` keys (`key00000`, `key00001`, ...: values `v0`, `v1`, ...)
+ * through the JS API, `batch` at a time, the page paused meanwhile: after
+ * each batch the simulation runs 300 ms, long enough for the puts to be
+ * answered, so the console clients are reused. Returns the leader's key
+ * count and the number of clients. Open the page with `persist=0`: with
+ * the durability barrier on, nothing is answered until IndexedDB confirms,
+ * which happens between frames, not inside this loop.
+ */
+export async function putKeys(page, n, batch = 50) {
+  return page.evaluate(
+    ([n, batch]) => {
+      const r = window.raftlab;
+      const was = r.isPaused();
+      r.pause();
+      for (let i = 0; i < n; i += batch) {
+        for (let j = i; j < Math.min(n, i + batch); j++) {
+          r.sim.submit("put", "key" + String(j).padStart(5, "0"), "v" + j, undefined, undefined);
+        }
+        r.sim.advance(300);
+      }
+      r.sim.advance(1000);
+      const v = JSON.parse(r.sim.viewJson(1));
+      if (!was) r.resume();
+      r.redraw();
+      const l = v.nodes[v.leader - 1];
+      // kv_len: absent from views before it existed (an older build).
+      return { kv_len: l.kv_len ?? Object.keys(l.kv).length, clients: v.clients.length };
+    },
+    [n, batch]
+  );
 }
 
 /** The page's console errors (collected by `open`) must stay empty. */

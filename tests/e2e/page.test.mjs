@@ -5,7 +5,7 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { start, open, shot, waitView, ARTIFACTS, noErrors } from "./harness.mjs";
+import { start, open, shot, waitView, putKeys, ARTIFACTS, noErrors } from "./harness.mjs";
 
 let env;
 before(async () => {
@@ -86,6 +86,42 @@ test("put then get a key through the console", async () => {
   const cas2 = await consoleCall(page, { op: "cas", key: "colour", value: "green", absent: true });
   assert.match(cas2, /→ not swapped, found "red"/);
   await shot(page, "02-put-get");
+  noErrors(errors);
+  await page.close();
+});
+
+test("with more keys than the view carries, the KV card shows the first 200 and says how many there are", async () => {
+  const { page, errors } = await open(env, "seed=24&speed=1&persist=0");
+  const leader = await leaderOf(page);
+  // Through the JS API, as a script would: 250 keys, more than the 200 per
+  // node the view carries (VIEW_KV_LIMIT).
+  const stored = await putKeys(page, 250);
+  assert.equal(stored.kv_len, 250);
+  await page.locator(".kv-card").scrollIntoViewIfNeeded();
+  await page.waitForFunction(() => {
+    const more = document.querySelector("#kv-more");
+    return !more.hidden && more.textContent === "Showing the first 200 of 250 keys, in key order.";
+  });
+  const rows = await page.$$eval("#kv-table tbody tr", (trs) =>
+    trs.map((tr) => [tr.querySelector("th").textContent, ...[...tr.querySelectorAll("td")].map((td) => td.textContent)])
+  );
+  assert.equal(rows.length, 200);
+  assert.deepEqual(rows[0], ["key00000", "v0", "v0", "v0", "v0", "v0"]);
+  assert.deepEqual(rows[199], ["key00199", "v199", "v199", "v199", "v199", "v199"]);
+  assert.ok(rows.every((r, i) => r[0] === "key" + String(i).padStart(5, "0")), "rows in key order");
+  // Nothing past the shown keys is called absent.
+  assert.ok(!rows.some((r) => r.includes("(absent)")));
+  await shot(page, "02b-kv-truncated");
+  // The inspector counts every key, not the ones shown.
+  await page.evaluate((n) => window.raftlab.select(n), leader);
+  await page.locator("#inspector").scrollIntoViewIfNeeded();
+  await page.waitForFunction(() => {
+    const row = [...document.querySelectorAll("#inspector .kvrow")].find((r) => r.querySelector("dt").textContent === "keys applied");
+    return row && row.querySelector("dd").textContent === "250";
+  });
+  // The view a script reads says the same.
+  const v = await page.evaluate(() => window.raftlab.view());
+  assert.ok(v.nodes.every((n) => n.kv_len === 250 && Object.keys(n.kv).length === 200));
   noErrors(errors);
   await page.close();
 });

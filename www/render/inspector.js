@@ -114,7 +114,7 @@ export class Inspector {
       setText(this.timerText, nv.up ? "off (leaders send heartbeats)" : na);
       setHidden(this.timerBar, true);
     }
-    setText(v.keys, nv.up ? Object.keys(nv.kv).length : na);
+    setText(v.keys, nv.up ? nv.kv_len.toLocaleString("en") : na);
 
     this.renderDurable(nv, storage);
 
