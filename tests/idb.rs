@@ -1021,3 +1021,45 @@ fn storage_report_tells_disk_from_memory() {
     sim.disable_persistence();
     assert!(sim.node_storage().iter().all(|n| n.on_disk.is_none()));
 }
+
+/// A script that submits in a loop without letting the simulation run gets
+/// a clear error after `MAX_CONSOLE_CALLS` calls in flight, instead of a
+/// new client (and session) per call; once answers are back, the idle
+/// console clients are reused.
+#[wasm_bindgen_test]
+fn console_calls_in_flight_are_capped() {
+    use raftlab::web::MAX_CONSOLE_CALLS;
+    let mut sim = Simulation::new("64", 5).expect("sim");
+    sim.advance(1000.0).expect("advance");
+    let mut clients = Vec::new();
+    for i in 0..MAX_CONSOLE_CALLS {
+        let key = format!("k{i}");
+        let c = sim.submit("put", &key, Some("v".into()), None, None);
+        clients.push(c.unwrap_or_else(|_| panic!("call {i} refused")));
+    }
+    let refused = sim.submit("put", "one-more", Some("v".into()), None, None);
+    let Err(e) = refused else {
+        panic!("call {} accepted", MAX_CONSOLE_CALLS + 1)
+    };
+    let e: js_sys::Error = JsValue::from(e).dyn_into().expect("an Error");
+    let msg = String::from(e.message());
+    assert!(msg.contains("waiting for answers"), "{msg}");
+    assert!(
+        sim.stale_read(1, "k0").is_err(),
+        "a stale read took a client too"
+    );
+    // Let the calls return; then a call reuses one of the same clients.
+    for _ in 0..200 {
+        sim.advance(50.0).expect("advance");
+        if sim.inner().pending_calls() == 0 {
+            break;
+        }
+    }
+    assert_eq!(sim.inner().pending_calls(), 0, "the calls never finished");
+    let again = sim.submit("get", "k1", None, None, None);
+    let Ok(again) = again else {
+        panic!("refused after the answers came back")
+    };
+    assert!(clients.contains(&again), "client {again} is new");
+    assert_eq!(sim.inner().clients().len(), MAX_CONSOLE_CALLS);
+}

@@ -103,6 +103,10 @@ fn ms_to_us(ms: f64, what: &str) -> Result<u64, JsError> {
     Ok((ms * 1000.0).round() as u64)
 }
 
+/// Most console calls (`submit`, `staleRead`) waiting for an answer at
+/// once; the next one is refused with an error until some return.
+pub const MAX_CONSOLE_CALLS: usize = 64;
+
 /// The simulated cluster, as JavaScript sees it.
 #[wasm_bindgen]
 pub struct Simulation {
@@ -383,7 +387,7 @@ impl Simulation {
         via: Option<u32>,
     ) -> Result<u32, JsError> {
         let op = parse_op(op, key, value, expected)?;
-        let client = self.idle_console_client();
+        let client = self.idle_console_client()?;
         self.inner
             .invoke(client, op.clone(), via.map(NodeId))
             .map_err(js_err)?;
@@ -399,7 +403,7 @@ impl Simulation {
     /// leader: possibly stale. Returns the client id.
     #[wasm_bindgen(js_name = staleRead)]
     pub fn stale_read(&mut self, node: u32, key: &str) -> Result<u32, JsError> {
-        let client = self.idle_console_client();
+        let client = self.idle_console_client()?;
         self.inner
             .stale_read(client, NodeId(node), key.to_string())
             .map_err(js_err)?;
@@ -474,15 +478,28 @@ impl Simulation {
         &self.actions
     }
 
-    fn idle_console_client(&mut self) -> ClientId {
-        for c in &self.console_clients {
-            if self.inner.client(*c).is_some_and(|x| x.current.is_none()) {
-                return *c;
-            }
+    /// A console client with no call in flight: an idle one reused, or a
+    /// new one, up to [`MAX_CONSOLE_CALLS`] (a script that submits in a
+    /// loop without letting the simulation run would otherwise add a client,
+    /// and a session, per call).
+    fn idle_console_client(&mut self) -> Result<ClientId, JsError> {
+        let inner = &self.inner;
+        let idle = self
+            .console_clients
+            .iter()
+            .find(|c| inner.client(**c).is_some_and(|x| x.current.is_none()));
+        if let Some(c) = idle {
+            return Ok(*c);
+        }
+        if self.console_clients.len() >= MAX_CONSOLE_CALLS {
+            return Err(JsError::new(&format!(
+                "{MAX_CONSOLE_CALLS} console calls are already waiting for answers: \
+                 let the simulation run until some return"
+            )));
         }
         let c = self.inner.add_client();
         self.console_clients.push(c);
-        c
+        Ok(c)
     }
 
     /// The simulation inside (for Rust callers and tests).
