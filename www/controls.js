@@ -635,8 +635,10 @@ export class Controls {
     });
   }
 
-  /** A node was clicked (or Enter pressed on it): select it and open its box. */
-  openNode(id, x, y, rightHalf) {
+  /** A node was clicked (or Enter pressed on it): select it and open its
+   * box. `boxes`: every node's drawn extent (Ring.nodeBoxes), which the box
+   * avoids covering where the ring has room. */
+  openNode(id, x, y, rightHalf, boxes = []) {
     this.closeLink(false);
     this.app.select(id);
     this.nodePop = { id, returnTo: document.activeElement };
@@ -644,11 +646,9 @@ export class Controls {
     pop.hidden = false;
     this.renderNodePop(this.app.freshView());
     const wrap = pop.parentElement.getBoundingClientRect();
-    const w = pop.offsetWidth;
-    // Beside the node, on the outer side when there is room.
-    let px = rightHalf ? x + 46 + w / 2 : x - 46 - w / 2;
-    if (px - w / 2 < 4 || px + w / 2 > wrap.width - 4) px = rightHalf ? x - 46 - w / 2 : x + 46 + w / 2;
-    placePopover(pop, px, y);
+    const own = boxes.find((b) => b.id === id) || { x, y, x1: x - 46, y1: y - 46, x2: x + 46, y2: y + 46 };
+    const at = nodePopSpot(pop.offsetWidth, pop.offsetHeight, wrap.width, wrap.height, own, boxes, rightHalf);
+    placePopover(pop, at.x, at.y);
     $("#np-crash").focus();
   }
 
@@ -801,6 +801,36 @@ export class Controls {
     if (this.nodePop) this.renderNodePop(view);
     if (this.calls.some((c) => !c.done)) this.updateCalls(view);
   }
+}
+
+/**
+ * Where to centre a node's box (w × h) in the ring (W × H): near the node,
+ * covering neither its own circle and labels nor, where there is room, the
+ * other nodes'. Tries every position on an 8 px grid and keeps the one
+ * that covers least (its own node counting five times as much), then the
+ * nearest; ties go to the side away from the ring's centre.
+ */
+export function nodePopSpot(w, h, W, H, own, boxes, rightHalf) {
+  const overlap = (x1, y1, b) => Math.max(0, Math.min(x1 + w, b.x2) - Math.max(x1, b.x1)) * Math.max(0, Math.min(y1 + h, b.y2) - Math.max(y1, b.y1));
+  const maxX = Math.max(4, W - w - 4);
+  const maxY = Math.max(4, H - h - 4);
+  let best = null;
+  for (let y1 = 4; y1 <= maxY + 7; y1 += 8) {
+    const py = Math.min(y1, maxY);
+    for (let x1 = 4; x1 <= maxX + 7; x1 += 8) {
+      const px = Math.min(x1, maxX);
+      let cost = 5 * overlap(px, py, own);
+      for (const b of boxes) if (b.id !== own.id) cost += overlap(px, py, b);
+      // Distance from the node's extent to the box, and a nudge outwards.
+      const dx = Math.max(0, own.x1 - (px + w), px - own.x2);
+      const dy = Math.max(0, own.y1 - (py + h), py - own.y2);
+      cost += 30 * Math.hypot(dx, dy);
+      const outer = rightHalf ? px + w / 2 > own.x : px + w / 2 < own.x;
+      if (!outer) cost += 200;
+      if (!best || cost < best.cost) best = { cost, x: px + w / 2, y: py + h / 2 };
+    }
+  }
+  return best || { x: own.x, y: own.y };
 }
 
 /** Put a popover's centre at (x, y) inside its container, kept inside. */

@@ -369,7 +369,7 @@ async function start() {
   };
 
   ring = new Ring($("#ring"), $("#ring-msgs"), $("#ring-nodes"), {
-    onSelect: (id, x, y, rightHalf) => controls.openNode(id, x, y, rightHalf),
+    onSelect: (id, x, y, rightHalf) => controls.openNode(id, x, y, rightHalf, ring.nodeBoxes()),
     onLink: (a, b, x, y) => controls.openLink(a, b, x, y),
   });
   logs = new Logs($("#log-view"), $("#log-follow"), redraw);
