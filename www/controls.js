@@ -154,6 +154,8 @@ export class Controls {
     this.calls = [];
     this.callEls.clear();
     $("#calls").replaceChildren();
+    this.callsSig = "";
+    this.updateCallsMore();
     this.closeLink();
     // "Send to" options.
     const via = $("#via");
@@ -231,6 +233,7 @@ export class Controls {
       e.preventDefault();
       this.send();
     });
+    $("#calls").addEventListener("scroll", () => this.updateCallsMore(), { passive: true });
     $("#load-add").addEventListener("click", () => this.app.act((sim) => sim.addWorkload(4), $("#console-error")));
     $("#load-stop").addEventListener("click", () => this.app.act((sim) => sim.stopWorkload(), $("#console-error")));
   }
@@ -370,6 +373,28 @@ export class Controls {
       setText(el.st, text);
       setAttr(el.li, "class", `call ${call.done ? "done" : "pending"}${call.stale ? " stale" : ""}`);
     }
+    // The list's heights change when a call is added or answered.
+    const sig = this.calls.length + ":" + this.calls.filter((c) => c.done).length;
+    if (sig !== this.callsSig) {
+      this.callsSig = sig;
+      this.updateCallsMore();
+    }
+  }
+
+  /** When the list scrolls: fade its bottom edge and say how many calls
+   * are below it, and let the keyboard scroll it (tabindex). */
+  updateCallsMore() {
+    const list = $("#calls");
+    const over = list.scrollHeight > list.clientHeight + 1;
+    setAttr(list, "tabindex", over ? "0" : null);
+    let below = 0;
+    if (over) {
+      const bottom = list.scrollTop + list.clientHeight;
+      for (const li of list.children) if (li.offsetTop + li.offsetHeight > bottom + 1) below++;
+    }
+    list.classList.toggle("more-below", below > 0);
+    setHidden($("#calls-more"), below === 0);
+    setText($("#calls-more"), below ? `${below} more ${below === 1 ? "call" : "calls"} below: scroll the list` : "");
   }
 
   // ------------------------------------------------------------ faults
