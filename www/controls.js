@@ -671,8 +671,7 @@ export class Controls {
     pop.hidden = false;
     this.renderNodePop(this.app.freshView());
     const wrap = pop.parentElement.getBoundingClientRect();
-    const own = boxes.find((b) => b.id === id) || { x, y, x1: x - 46, y1: y - 46, x2: x + 46, y2: y + 46 };
-    const at = nodePopSpot(pop.offsetWidth, pop.offsetHeight, wrap.width, wrap.height, own, boxes, rightHalf);
+    const at = nodePopSpot(pop.offsetWidth, pop.offsetHeight, wrap.width, wrap.height, id, x, y, boxes, rightHalf);
     placePopover(pop, at.x, at.y);
     $("#np-crash").focus();
   }
@@ -828,15 +827,25 @@ export class Controls {
   }
 }
 
+/** How much covering each part of a node costs, per px²: the clicked
+ * node's own circle and labels most, other nodes' circles, then their
+ * labels; a crown least. */
+const COVER = { own: { circle: 100, label: 100, crown: 20 }, other: { circle: 10, label: 1, crown: 0.3 } };
+
 /**
- * Where to centre a node's box (w × h) in the ring (W × H): near the node,
- * covering neither its own circle and labels nor, where there is room, the
- * other nodes'. Tries every position on an 8 px grid and keeps the one
- * that covers least (its own node counting five times as much), then the
- * nearest; ties go to the side away from the ring's centre.
+ * Where to centre a node's box (w × h) in the ring (W × H), for node `id`
+ * at (x, y): near the node, covering neither its circle nor its labels
+ * and, where there is room, no other node. `parts`: Ring.nodeBoxes().
+ * Tries every position on an 8 px grid and keeps the cheapest (see
+ * COVER, plus distance from the node); ties go to the side away from the
+ * ring's centre.
  */
-export function nodePopSpot(w, h, W, H, own, boxes, rightHalf) {
+export function nodePopSpot(w, h, W, H, id, x, y, parts, rightHalf) {
   const overlap = (x1, y1, b) => Math.max(0, Math.min(x1 + w, b.x2) - Math.max(x1, b.x1)) * Math.max(0, Math.min(y1 + h, b.y2) - Math.max(y1, b.y1));
+  const mine = parts.filter((b) => b.id === id);
+  const own = mine.length
+    ? { x1: Math.min(...mine.map((b) => b.x1)), y1: Math.min(...mine.map((b) => b.y1)), x2: Math.max(...mine.map((b) => b.x2)), y2: Math.max(...mine.map((b) => b.y2)) }
+    : { x1: x - 46, y1: y - 46, x2: x + 46, y2: y + 46 };
   const maxX = Math.max(4, W - w - 4);
   const maxY = Math.max(4, H - h - 4);
   let best = null;
@@ -844,18 +853,18 @@ export function nodePopSpot(w, h, W, H, own, boxes, rightHalf) {
     const py = Math.min(y1, maxY);
     for (let x1 = 4; x1 <= maxX + 7; x1 += 8) {
       const px = Math.min(x1, maxX);
-      let cost = 5 * overlap(px, py, own);
-      for (const b of boxes) if (b.id !== own.id) cost += overlap(px, py, b);
+      let cost = 0;
+      for (const b of parts) cost += overlap(px, py, b) * COVER[b.id === id ? "own" : "other"][b.kind];
       // Distance from the node's extent to the box, and a nudge outwards.
       const dx = Math.max(0, own.x1 - (px + w), px - own.x2);
       const dy = Math.max(0, own.y1 - (py + h), py - own.y2);
       cost += 30 * Math.hypot(dx, dy);
-      const outer = rightHalf ? px + w / 2 > own.x : px + w / 2 < own.x;
+      const outer = rightHalf ? px + w / 2 > x : px + w / 2 < x;
       if (!outer) cost += 200;
       if (!best || cost < best.cost) best = { cost, x: px + w / 2, y: py + h / 2 };
     }
   }
-  return best || { x: own.x, y: own.y };
+  return best || { x, y };
 }
 
 /** Put a popover's centre at (x, y) inside its container, kept inside. */

@@ -217,23 +217,27 @@ export class Ring {
     };
   }
 
-  /** Each node's drawn extent (circle, timer, crown and labels) in the
-   * ring's pixels: what a box opened over the ring should not cover. */
+  /** What a box opened over the ring should not cover, in the ring's
+   * pixels: each node's circle (with its timer ring), its role and vote
+   * labels, and its crown when it wears one. */
   nodeBoxes() {
-    return (this.nodes || []).map((nd) => {
-      let b = null;
-      try {
-        b = nd.g.getBBox();
-      } catch {
-        // Not rendered (display: none): fall back to the usual extent.
+    const parts = [];
+    for (const nd of this.nodes || []) {
+      const e = this.TR + 4;
+      parts.push({ id: nd.id, kind: "circle", x1: nd.x - e, y1: nd.y - e, x2: nd.x + e, y2: nd.y + e });
+      for (const [kind, el] of [["label", nd.role], ["label", nd.sub], ["crown", nd.crown]]) {
+        if (getComputedStyle(el).display === "none" || !el.textContent) continue;
+        let b;
+        try {
+          b = el.getBBox();
+        } catch {
+          continue; // not rendered
+        }
+        if (!b.width) continue;
+        parts.push({ id: nd.id, kind, x1: nd.x + b.x, y1: nd.y + b.y, x2: nd.x + b.x + b.width, y2: nd.y + b.y + b.height });
       }
-      const ext = this.TR + 6;
-      const x1 = Math.min(-ext, b ? b.x : -ext);
-      const x2 = Math.max(ext, b ? b.x + b.width : ext);
-      const y1 = Math.min(-ext, b ? b.y : -ext);
-      const y2 = Math.max(this.R + 42, b ? b.y + b.height : 0);
-      return { id: nd.id, x: nd.x, y: nd.y, x1: nd.x + x1, y1: nd.y + y1, x2: nd.x + x2, y2: nd.y + y2 };
-    });
+    }
+    return parts;
   }
 
   /** Where client `id` sits in the hub. */
