@@ -154,6 +154,8 @@ export class Controls {
     this.calls = [];
     this.callEls.clear();
     $("#calls").replaceChildren();
+    this.callsSig = "";
+    this.updateCallsMore();
     this.closeLink();
     // "Send to" options.
     const via = $("#via");
@@ -231,6 +233,7 @@ export class Controls {
       e.preventDefault();
       this.send();
     });
+    $("#calls").addEventListener("scroll", () => this.updateCallsMore(), { passive: true });
     $("#load-add").addEventListener("click", () => this.app.act((sim) => sim.addWorkload(4), $("#console-error")));
     $("#load-stop").addEventListener("click", () => this.app.act((sim) => sim.stopWorkload(), $("#console-error")));
   }
@@ -370,6 +373,28 @@ export class Controls {
       setText(el.st, text);
       setAttr(el.li, "class", `call ${call.done ? "done" : "pending"}${call.stale ? " stale" : ""}`);
     }
+    // The list's heights change when a call is added or answered.
+    const sig = this.calls.length + ":" + this.calls.filter((c) => c.done).length;
+    if (sig !== this.callsSig) {
+      this.callsSig = sig;
+      this.updateCallsMore();
+    }
+  }
+
+  /** When the list scrolls: fade its bottom edge and say how many calls
+   * are below it, and let the keyboard scroll it (tabindex). */
+  updateCallsMore() {
+    const list = $("#calls");
+    const over = list.scrollHeight > list.clientHeight + 1;
+    setAttr(list, "tabindex", over ? "0" : null);
+    let below = 0;
+    if (over) {
+      const bottom = list.scrollTop + list.clientHeight;
+      for (const li of list.children) if (li.offsetTop + li.offsetHeight > bottom + 1) below++;
+    }
+    list.classList.toggle("more-below", below > 0);
+    setHidden($("#calls-more"), below === 0);
+    setText($("#calls-more"), below ? `${below} more ${below === 1 ? "call" : "calls"} below: scroll the list` : "");
   }
 
   // ------------------------------------------------------------ faults
@@ -635,8 +660,10 @@ export class Controls {
     });
   }
 
-  /** A node was clicked (or Enter pressed on it): select it and open its box. */
-  openNode(id, x, y, rightHalf) {
+  /** A node was clicked (or Enter pressed on it): select it and open its
+   * box. `boxes`: every node's drawn extent (Ring.nodeBoxes), which the box
+   * avoids covering where the ring has room. */
+  openNode(id, x, y, rightHalf, boxes = []) {
     this.closeLink(false);
     this.app.select(id);
     this.nodePop = { id, returnTo: document.activeElement };
@@ -644,11 +671,8 @@ export class Controls {
     pop.hidden = false;
     this.renderNodePop(this.app.freshView());
     const wrap = pop.parentElement.getBoundingClientRect();
-    const w = pop.offsetWidth;
-    // Beside the node, on the outer side when there is room.
-    let px = rightHalf ? x + 46 + w / 2 : x - 46 - w / 2;
-    if (px - w / 2 < 4 || px + w / 2 > wrap.width - 4) px = rightHalf ? x - 46 - w / 2 : x + 46 + w / 2;
-    placePopover(pop, px, y);
+    const at = nodePopSpot(pop.offsetWidth, pop.offsetHeight, wrap.width, wrap.height, id, x, y, boxes, rightHalf);
+    placePopover(pop, at.x, at.y);
     $("#np-crash").focus();
   }
 
@@ -801,6 +825,46 @@ export class Controls {
     if (this.nodePop) this.renderNodePop(view);
     if (this.calls.some((c) => !c.done)) this.updateCalls(view);
   }
+}
+
+/** How much covering each part of a node costs, per px²: the clicked
+ * node's own circle and labels most, other nodes' circles, then their
+ * labels; a crown least. */
+const COVER = { own: { circle: 100, label: 100, crown: 20 }, other: { circle: 10, label: 1, crown: 0.3 } };
+
+/**
+ * Where to centre a node's box (w × h) in the ring (W × H), for node `id`
+ * at (x, y): near the node, covering neither its circle nor its labels
+ * and, where there is room, no other node. `parts`: Ring.nodeBoxes().
+ * Tries every position on an 8 px grid and keeps the cheapest (see
+ * COVER, plus distance from the node); ties go to the side away from the
+ * ring's centre.
+ */
+export function nodePopSpot(w, h, W, H, id, x, y, parts, rightHalf) {
+  const overlap = (x1, y1, b) => Math.max(0, Math.min(x1 + w, b.x2) - Math.max(x1, b.x1)) * Math.max(0, Math.min(y1 + h, b.y2) - Math.max(y1, b.y1));
+  const mine = parts.filter((b) => b.id === id);
+  const own = mine.length
+    ? { x1: Math.min(...mine.map((b) => b.x1)), y1: Math.min(...mine.map((b) => b.y1)), x2: Math.max(...mine.map((b) => b.x2)), y2: Math.max(...mine.map((b) => b.y2)) }
+    : { x1: x - 46, y1: y - 46, x2: x + 46, y2: y + 46 };
+  const maxX = Math.max(4, W - w - 4);
+  const maxY = Math.max(4, H - h - 4);
+  let best = null;
+  for (let y1 = 4; y1 <= maxY + 7; y1 += 8) {
+    const py = Math.min(y1, maxY);
+    for (let x1 = 4; x1 <= maxX + 7; x1 += 8) {
+      const px = Math.min(x1, maxX);
+      let cost = 0;
+      for (const b of parts) cost += overlap(px, py, b) * COVER[b.id === id ? "own" : "other"][b.kind];
+      // Distance from the node's extent to the box, and a nudge outwards.
+      const dx = Math.max(0, own.x1 - (px + w), px - own.x2);
+      const dy = Math.max(0, own.y1 - (py + h), py - own.y2);
+      cost += 30 * Math.hypot(dx, dy);
+      const outer = rightHalf ? px + w / 2 > x : px + w / 2 < x;
+      if (!outer) cost += 200;
+      if (!best || cost < best.cost) best = { cost, x: px + w / 2, y: py + h / 2 };
+    }
+  }
+  return best || { x, y };
 }
 
 /** Put a popover's centre at (x, y) inside its container, kept inside. */

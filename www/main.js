@@ -134,8 +134,8 @@ function stepOne() {
   const since = before.ok && before.value.length ? before.value[0].seq + 1 : 0;
   if (!act((sim) => sim.step())) return;
   const r = guard(() => JSON.parse(state.sim.narrationJson(since, 3)));
-  if (r.ok && r.value.length) setText($("#ticker"), "Step: " + r.value.map((l) => l.text).join(" · "));
-  else if (r.ok) setText($("#ticker"), "Step: no event was waiting.");
+  if (r.ok && r.value.length) setTicker("Step: " + r.value.map((l) => l.text).join(" · "));
+  else if (r.ok) setTicker("Step: no event was waiting.");
 }
 
 function select(id) {
@@ -177,7 +177,7 @@ function adopt(sim, nodes) {
   logs.setup(state.n);
   kv.setup(state.n);
   narration.setup(state.n);
-  setText($("#ticker"), "");
+  setTicker("");
   controls.onNewCluster(state.n, sim.seed());
   const url = new URL(location.href);
   url.searchParams.set("seed", sim.seed());
@@ -213,6 +213,57 @@ function watchVisibility() {
     redraw();
   });
   for (const el of byEl.keys()) io.observe(el);
+}
+
+// ---------------------------------------------------------------- status strip
+
+/** Whether the narrow-screen status strip is showing (style.css shows it
+ * only below 1100 px, and only while the ring card's title is scrolled
+ * away). */
+let stripShown = false;
+let reduceMotion = null;
+
+/** The ticker (the latest election or fault, or what a step did), in the
+ * ring card and in the strip; a new line makes the strip's line flash. */
+function setTicker(text) {
+  const el = $("#ticker");
+  if (el.textContent === text) return;
+  setText(el, text);
+  const strip = $("#ss-ticker");
+  setText(strip, text);
+  if (stripShown && text && !reduceMotion.matches && strip.animate) {
+    strip.animate([{ backgroundColor: "rgba(255, 181, 71, 0.35)" }, { backgroundColor: "rgba(255, 181, 71, 0)" }], { duration: 900, easing: "ease-out" });
+  }
+}
+
+/**
+ * Show the strip while the ring card's title (summary and ticker) is above
+ * the visible area; below the top bar while that one is sticky (641 to
+ * 1100 px). The strip is aria-hidden and takes no focus: #summary already
+ * speaks through its aria-live.
+ */
+function watchStrip() {
+  reduceMotion = matchMedia("(prefers-reduced-motion: reduce)");
+  const strip = $("#status-strip");
+  const head = $(".ring-card .card-head");
+  const topbar = $(".topbar");
+  const narrow = matchMedia("(max-width: 1100px)");
+  const check = () => {
+    const sticky = getComputedStyle(topbar).position === "sticky";
+    const top = sticky ? topbar.getBoundingClientRect().height : 0;
+    document.documentElement.style.setProperty("--topbar-h", top + "px");
+    const away = narrow.matches && head.getBoundingClientRect().bottom < top;
+    if (away === stripShown) return;
+    stripShown = away;
+    if (away) strip.dataset.away = "1";
+    else delete strip.dataset.away;
+    redraw();
+  };
+  addEventListener("scroll", check, { passive: true });
+  addEventListener("resize", check);
+  new ResizeObserver(check).observe(topbar);
+  strip.addEventListener("click", () => $(".ring-card").scrollIntoView({ block: "start" }));
+  check();
 }
 
 function renderNow() {
@@ -251,19 +302,32 @@ function renderNow() {
 
 let lastSummary = "";
 function renderStatus(view) {
-  setText($("#clock"), (view.now_ms / 1000).toFixed(3) + " s");
+  const clock = (view.now_ms / 1000).toFixed(3) + " s";
+  setText($("#clock"), clock);
   let summary;
+  let short;
   if (view.leader) {
     const l = view.nodes[view.leader - 1];
     summary = `Leader ${nodeName(view.leader)} in term ${l.term}`;
+    short = `♛ Leader ${nodeName(view.leader)} · term ${l.term}`;
   } else {
     const up = view.nodes.filter((n) => n.up).length;
-    summary = up * 2 > view.nodes.length ? "No leader yet: an election is under way" : "No leader: too few nodes are up for a majority";
+    const majority = up * 2 > view.nodes.length;
+    summary = majority ? "No leader yet: an election is under way" : "No leader: too few nodes are up for a majority";
+    short = majority ? "No leader · election under way" : "No leader · no majority up";
   }
-  if (state.paused) summary += " · paused";
+  if (state.paused) {
+    summary += " · paused";
+    short += " · paused";
+  }
   if (summary !== lastSummary) {
     lastSummary = summary;
     $("#summary").textContent = summary;
+  }
+  // The narrow-screen strip: drawn only while it shows (see watchStrip).
+  if (stripShown) {
+    setText($("#ss-summary"), short);
+    setText($("#ss-clock"), clock);
   }
   setHidden($("#violation"), !view.violation);
   if (view.violation) setText($("#violation-msg"), view.violation);
@@ -369,7 +433,7 @@ async function start() {
   };
 
   ring = new Ring($("#ring"), $("#ring-msgs"), $("#ring-nodes"), {
-    onSelect: (id, x, y, rightHalf) => controls.openNode(id, x, y, rightHalf),
+    onSelect: (id, x, y, rightHalf) => controls.openNode(id, x, y, rightHalf, ring.nodeBoxes()),
     onLink: (a, b, x, y) => controls.openLink(a, b, x, y),
   });
   logs = new Logs($("#log-view"), $("#log-follow"), redraw);
@@ -378,9 +442,10 @@ async function start() {
   narration = new Narration(document.querySelector(".feed-card"), (since, limit, kinds) => {
     const r = guard(() => JSON.parse(state.sim.narrationJson(since, limit, kinds)));
     return r.ok ? r.value : null;
-  }, (line) => setText($("#ticker"), line.text));
+  }, (line) => setTicker(line.text));
   controls = new Controls(app);
   watchVisibility();
+  watchStrip();
 
   const params = new URLSearchParams(location.search);
   const speed = Number(params.get("speed"));

@@ -434,3 +434,86 @@ test("works at 390 px wide", async () => {
   noErrors(errors);
   await page.close();
 });
+
+test("at 390 px a status strip shows the leader and the latest fault after Split is pressed far down the page; not at 1280 px", async () => {
+  const { page, errors } = await open(env, "seed=41&speed=1", { width: 390, height: 844 });
+  await leaderOf(page);
+  // The key-value table is a valid table before its card was ever drawn.
+  const heads = await page.$$eval("#kv-table thead th", (ths) => ths.map((th) => th.textContent));
+  assert.deepEqual(heads, ["key", "S1", "S2", "S3", "S4", "S5"]);
+  // At the top of the page the ring's own title shows: no strip.
+  assert.equal(await page.locator("#status-strip").isVisible(), false);
+  await page.click("#tab-faults");
+  await page.locator("#p-split").scrollIntoViewIfNeeded();
+  await page.waitForSelector("#status-strip", { state: "visible" });
+  const before = await page.textContent("#ss-ticker");
+  await page.click("#p-split");
+  await page.waitForFunction((b) => {
+    const t = document.querySelector("#ss-ticker").textContent;
+    return t && t !== b;
+  }, before);
+  await page.waitForFunction(() => /^♛ Leader S\d · term \d+/.test(document.querySelector("#ss-summary").textContent));
+  // On screen, small, at the top; not in the accessibility tree; the
+  // button keeps the focus and is not under the strip.
+  const strip = await page.locator("#status-strip").boundingBox();
+  assert.ok(strip.y <= 1 && strip.height < 64, JSON.stringify(strip));
+  assert.equal(await page.getAttribute("#status-strip", "aria-hidden"), "true");
+  assert.equal(await page.evaluate(() => document.activeElement.id), "p-split");
+  const btn = await page.locator("#p-split").boundingBox();
+  assert.ok(btn.y >= strip.y + strip.height, "the Split button is under the strip");
+  await shot(page, "10-mobile-strip");
+  // At 1280 px the strip never shows, wherever the page is scrolled.
+  await page.setViewportSize({ width: 1280, height: 800 });
+  await page.evaluate(() => window.scrollTo(0, document.body.scrollHeight));
+  await page.waitForTimeout(200);
+  assert.equal(await page.locator("#status-strip").isVisible(), false);
+  noErrors(errors);
+  await page.close();
+});
+
+test("the calls list says how many calls are below its fold and can be scrolled by keyboard", async () => {
+  const { page, errors } = await open(env, "seed=42&speed=1", { width: 390, height: 844 });
+  await leaderOf(page);
+  assert.equal(await page.locator("#calls-more").isVisible(), false);
+  assert.equal(await page.getAttribute("#calls", "tabindex"), null);
+  for (let i = 0; i < 5; i++) await consoleCall(page, { op: "put", key: "k" + i, value: String(i) });
+  await page.locator("#calls").scrollIntoViewIfNeeded();
+  await page.waitForFunction(() => /^\d+ more calls? below/.test(document.querySelector("#calls-more").textContent));
+  assert.equal(await page.locator("#calls-more").isVisible(), true);
+  assert.equal(await page.getAttribute("#calls", "tabindex"), "0");
+  assert.ok(await page.getAttribute("#calls", "aria-label"));
+  // Scrolled to its end, the hint goes.
+  await page.focus("#calls");
+  await page.keyboard.press("End");
+  await page.waitForSelector("#calls-more", { state: "hidden" });
+  await page.locator(".controls-card").screenshot({ path: join(ARTIFACTS, "11-calls-overflow.png") });
+  noErrors(errors);
+  await page.close();
+});
+
+test("a node's box covers neither that node (circle and labels) nor its neighbours on the ring at 1280 px", async () => {
+  const { page, errors } = await open(env, "seed=43&speed=1");
+  await leaderOf(page);
+  const overlap = (a, b) => Math.max(0, Math.min(a.x + a.width, b.x + b.width) - Math.max(a.x, b.x)) * Math.max(0, Math.min(a.y + a.height, b.y + b.height) - Math.max(a.y, b.y));
+  for (let i = 1; i <= 5; i++) {
+    await page.click(`#ring-nodes .node[data-node="${i}"] .body`);
+    await page.waitForSelector("#node-pop:not([hidden])");
+    const pop = await page.locator("#node-pop").boundingBox();
+    const wrap = await page.locator("#ring-wrap").boundingBox();
+    assert.ok(pop.x >= wrap.x && pop.y >= wrap.y && pop.x + pop.width <= wrap.x + wrap.width + 1 && pop.y + pop.height <= wrap.y + wrap.height + 1, `S${i}'s box leaves the ring`);
+    for (const sel of [".body", ".sub", ".role"]) {
+      const own = await page.locator(`#ring-nodes .node[data-node="${i}"] ${sel}`).boundingBox();
+      assert.equal(overlap(pop, own), 0, `S${i}'s box covers its own ${sel}`);
+    }
+    // Its neighbours on the ring, at most an edge of them (the far ones
+    // may be covered: a 420 px ring has no room that avoids all five).
+    for (const j of [(i % 5) + 1, ((i + 3) % 5) + 1]) {
+      const other = await page.locator(`#ring-nodes .node[data-node="${j}"] .body`).boundingBox();
+      assert.ok(overlap(pop, other) < 0.25 * other.width * other.height, `S${i}'s box covers S${j}`);
+    }
+    await page.keyboard.press("Escape");
+    await page.waitForSelector("#node-pop", { state: "hidden" });
+  }
+  noErrors(errors);
+  await page.close();
+});

@@ -53,8 +53,10 @@ export class KvTable {
     this.n = n;
     this.heads = [];
     const tr = h("tr", {}, h("th", { scope: "col", text: "key" }));
+    // Named now, not at the first render: the page skips cards off screen,
+    // and an empty header cell is an invalid table until then.
     for (let id = 1; id <= n; id++) {
-      const th = h("th", { scope: "col" });
+      const th = h("th", { scope: "col", text: nodeName(id) });
       this.heads.push(th);
       tr.append(th);
     }

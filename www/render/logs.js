@@ -95,10 +95,13 @@ export class Logs {
       const lagW = h("span", { class: "lag-word", text: " behind" });
       const lag = h("span", { class: "rh-lag", attrs: { title: "committed entries this node has not learned of yet" } }, lagN, lagW);
       const meta = h("span", { class: "rh-meta" });
-      const prog = h("span", { class: "rh-prog" });
+      // Long ("match 3 · next 4") and short ("m3 n4", narrow screens) forms.
+      const progLong = h("span", { class: "prog-long" });
+      const progShort = h("span", { class: "prog-short", attrs: { "aria-hidden": "true" } });
+      const prog = h("span", { class: "rh-prog" }, progLong, progShort);
       const head = h("div", { class: "row-head", attrs: { role: "group" } }, h("div", { class: "rh-top" }, name, role, lag), meta, prog);
       this.heads.append(head);
-      this.rows.push({ id, head, role, lag, lagN, meta, prog });
+      this.rows.push({ id, head, role, lag, lagN, meta, prog, progLong, progShort });
     }
     this.frameSig = "";
     this.sizeCanvas();
@@ -170,7 +173,8 @@ export class Logs {
     setText(r.lagN, lag > 0 ? String(lag) : "");
     setAttr(r.lag, "class", lag > 0 ? "rh-lag" : "rh-lag none");
     setText(r.meta, nv.up ? `commit ${nv.commit_index} · applied ${nv.applied_index}` : `on disk: ${plural(nv.durable.log_len, "entry", "entries")}`);
-    setText(r.prog, prog ? `match ${prog.match_index} · next ${prog.next_index}` : isLeader ? `last index ${nv.last_index}` : "");
+    setText(r.progLong, prog ? `match ${prog.match_index} · next ${prog.next_index}` : isLeader ? `last index ${nv.last_index}` : "");
+    setText(r.progShort, prog ? `m${prog.match_index} n${prog.next_index}` : isLeader ? `last ${nv.last_index}` : "");
     setAttr(r.prog, "title", prog ? "the leader's matchIndex and nextIndex for this follower" : null);
     const newest = nv.log
       .slice(-3)

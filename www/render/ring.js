@@ -217,6 +217,29 @@ export class Ring {
     };
   }
 
+  /** What a box opened over the ring should not cover, in the ring's
+   * pixels: each node's circle (with its timer ring), its role and vote
+   * labels, and its crown when it wears one. */
+  nodeBoxes() {
+    const parts = [];
+    for (const nd of this.nodes || []) {
+      const e = this.TR + 4;
+      parts.push({ id: nd.id, kind: "circle", x1: nd.x - e, y1: nd.y - e, x2: nd.x + e, y2: nd.y + e });
+      for (const [kind, el] of [["label", nd.role], ["label", nd.sub], ["crown", nd.crown]]) {
+        if (getComputedStyle(el).display === "none" || !el.textContent) continue;
+        let b;
+        try {
+          b = el.getBBox();
+        } catch {
+          continue; // not rendered
+        }
+        if (!b.width) continue;
+        parts.push({ id: nd.id, kind, x1: nd.x + b.x, y1: nd.y + b.y, x2: nd.x + b.x + b.width, y2: nd.y + b.y + b.height });
+      }
+    }
+    return parts;
+  }
+
   /** Where client `id` sits in the hub. */
   clientPos(id) {
     const d = this.clientDots.get(id);
@@ -369,10 +392,63 @@ export class Ring {
       : { x1: ex, y1: ey, x2: c.x, y2: c.y };
   }
 
+  /** The nodes at the ends of a flight's path (null for a client end). */
+  ends(f) {
+    const node = (id) => this.nodes[id - 1] || null;
+    return [f.from_client ? null : node(f.from), f.to_client ? null : node(f.to)];
+  }
+
+  /**
+   * How far along path `p` a tag `w` px wide must be, from its start (or
+   * from its end, `fromEnd`), to clear node `N`: its circle and timer
+   * ring, the crown above and the role and vote labels below. Tags start
+   * and stop there rather than at the circle's edge, so the messages a node
+   * has just sent do not pile up on its labels. Cached per lane and width
+   * (lanes are rebuilt by layout()).
+   */
+  clearance(p, N, w, fromEnd) {
+    if (!N) return 0;
+    const key = (fromEnd ? "e" : "s") + w;
+    if (!p.clear) p.clear = new Map();
+    let d = p.clear.get(key);
+    if (d !== undefined) return d;
+    const len = Math.hypot(p.x2 - p.x1, p.y2 - p.y1) || 1;
+    const ux = ((p.x2 - p.x1) / len) * (fromEnd ? -1 : 1);
+    const uy = ((p.y2 - p.y1) / len) * (fromEnd ? -1 : 1);
+    const x0 = fromEnd ? p.x2 : p.x1;
+    const y0 = fromEnd ? p.y2 : p.y1;
+    const hw = w / 2 + 2;
+    const hh = 10;
+    const R = this.R;
+    const lab = this.compact ? 34 : 40; // half the labels' usual width
+    const blocks = [
+      [-lab, R + 8, lab, R + 44], // role and vote labels
+      [-12, -R - 32, 12, -R - 6], // crown
+    ];
+    d = 0;
+    for (; d < len / 2; d += 2) {
+      const cx = x0 + ux * d - N.x;
+      const cy = y0 + uy * d - N.y;
+      // The circle and its timer ring: nearest point of the tag's box.
+      const nx = Math.max(cx - hw, Math.min(0, cx + hw));
+      const ny = Math.max(cy - hh, Math.min(0, cy + hh));
+      if (Math.hypot(nx, ny) < this.TR + 3) continue;
+      if (blocks.some(([a, b, c, e]) => cx + hw > a && cx - hw < c && cy + hh > b && cy - hh < e)) continue;
+      break;
+    }
+    p.clear.set(key, d);
+    return d;
+  }
+
   /** Messages are painted on a canvas between the links and the nodes:
    * dozens move every frame, and a canvas repaint is far cheaper than
    * moving as many SVG groups. They are decoration for sighted users; the
-   * narration says the same in words. */
+   * narration says the same in words.
+   *
+   * A tag rides the part of its lane clear of both nodes' circles and
+   * labels (see clearance). Tags that would overlap on the same lane (a
+   * burst of heartbeats, a duplicate beside its original) are stacked
+   * sideways, away from the opposite lane, so each stays readable. */
   renderMessages(view, now) {
     const ctx = this.ctx;
     if (!ctx) return;
@@ -383,12 +459,25 @@ export class Ring {
     ctx.font = GLYPH_FONT;
     ctx.textAlign = "center";
     ctx.textBaseline = "middle";
+    const tags = [];
+    const place = (f, p, t, gone, alpha) => {
+      const w = tagWidth(f, gone);
+      const [A, B] = this.ends(f);
+      const len = Math.hypot(p.x2 - p.x1, p.y2 - p.y1) || 1;
+      const a = this.clearance(p, A, w, false);
+      const b = this.clearance(p, B, w, true);
+      // Too short a lane to clear both: ride its middle.
+      const s0 = a + b < len ? a : len / 2;
+      const s1 = a + b < len ? len - b : len / 2;
+      const along = s0 + (s1 - s0) * t;
+      tags.push({ f, p, along, w, gone, alpha, x: p.x1 + ((p.x2 - p.x1) * along) / len, y: p.y1 + ((p.y2 - p.y1) * along) / len, ux: (p.x2 - p.x1) / len, uy: (p.y2 - p.y1) / len });
+    };
     for (const f of view.flights) {
       const p = this.path(f);
       if (!p) continue;
       const span = f.arrive_ms - f.sent_ms;
       const t = span > 0 ? Math.max(0, Math.min(1, (now - f.sent_ms) / span)) : 1;
-      drawGlyph(ctx, p.x1 + (p.x2 - p.x1) * t, p.y1 + (p.y2 - p.y1) * t, f, false, 1);
+      place(f, p, t, false, 1);
     }
     // Dropped messages: they set off, then vanish with a mark saying why.
     const st = view.settings;
@@ -412,25 +501,54 @@ export class Ring {
       const gone = age >= flyMs;
       const t = gone ? stop : (age / flyMs) * stop;
       const alpha = gone ? Math.max(0.15, 1 - (age - flyMs) / fadeMs) : 1;
-      drawGlyph(ctx, p.x1 + (p.x2 - p.x1) * t, p.y1 + (p.y2 - p.y1) * t, f, gone, alpha);
+      place(f, p, t, gone, alpha);
+    }
+    // Stack tags that overlap on the same lane: sideways, one tag height
+    // each, at most STACK deep.
+    const lanes = new Map();
+    for (const g of tags) {
+      let list = lanes.get(g.p);
+      if (!list) lanes.set(g.p, (list = []));
+      list.push(g);
+    }
+    for (const list of lanes.values()) {
+      if (list.length > 1) {
+        list.sort((x, y) => x.along - y.along);
+        const ends = []; // per level: where the last tag on it ends
+        for (const g of list) {
+          let lvl = 0;
+          while (lvl < STACK && ends[lvl] !== undefined && ends[lvl] > g.along - g.w / 2 - 2) lvl++;
+          if (lvl === STACK) lvl = 0;
+          ends[lvl] = g.along + g.w / 2;
+          if (lvl) {
+            g.x += -g.uy * 17 * lvl;
+            g.y += g.ux * 17 * lvl;
+          }
+        }
+      }
+      for (const g of list) drawGlyph(ctx, g.x, g.y, g.f, g.gone, g.alpha, g.w);
     }
   }
 }
 
+/** How many tags deep a lane's overlapping messages are stacked. */
+const STACK = 3;
+
 const GLYPH_FONT = '700 10.5px ui-monospace, "SFMono-Regular", "JetBrains Mono", Menlo, Consolas, monospace';
 
+function tagText(f, gone) {
+  return gone ? "✕ " + (f.dropped === "receiver down" ? "down" : f.dropped) : glyphText(f);
+}
+
+/** A tag's width in px. */
+function tagWidth(f, gone) {
+  return 10 + tagText(f, gone).length * 7;
+}
+
 /** One message: a rounded tag with its kind's colours (see palette.js). */
-function drawGlyph(ctx, x, y, f, gone, alpha) {
-  let text;
-  let st;
-  if (gone) {
-    text = "✕ " + (f.dropped === "receiver down" ? "down" : f.dropped);
-    st = GONE_STYLE;
-  } else {
-    text = glyphText(f);
-    st = MSG_STYLE[f.kind] || MSG_STYLE.AppendEntries;
-  }
-  const w = 10 + text.length * 7;
+function drawGlyph(ctx, x, y, f, gone, alpha, w) {
+  const text = tagText(f, gone);
+  const st = gone ? GONE_STYLE : MSG_STYLE[f.kind] || MSG_STYLE.AppendEntries;
   ctx.globalAlpha = alpha;
   ctx.beginPath();
   ctx.roundRect(x - w / 2, y - 8, w, 16, 5);
