@@ -7,8 +7,15 @@
 //! - **Log Matching**: two logs holding an entry with the same index and
 //!   term are identical up to it. Each node's log is mirrored as a chain of
 //!   prefix hashes, so "identical up to" is one comparison.
-//! - **Leader Completeness**: a new leader's log holds every entry committed
-//!   before it was elected.
+//! - **Leader Completeness**: a leader of term T holds every entry
+//!   committed in a term before T (§5.4). Not "every entry committed before
+//!   it was elected": a candidate of an older term can still win that term
+//!   after a newer leader committed entries (its votes were granted, then
+//!   delayed), and Raft is safe then, because that stale leader can commit
+//!   and confirm nothing (every node it needs is in the newer term). So the
+//!   checker keeps, for each committed index, the term in which it was first
+//!   seen committed: the term of the leader that committed it, which sees
+//!   the commit before any follower learns of it.
 //! - **State Machine Safety**: no two nodes commit or apply different entries
 //!   at the same index.
 //! - A node's commit index never decreases while it is up.
@@ -74,6 +81,9 @@ pub struct InvariantChecker {
     seen_more: VecMap<(u64, u64), (u64, NodeId)>,
     /// Prefix hash of the committed log at each index, as first committed.
     committed: Vec<(u64, NodeId)>,
+    /// The term each index of `committed` was first seen committed in (the
+    /// committing node's current term), never decreasing along the log.
+    commit_terms: Vec<Term>,
     /// Applied entries: term and prefix hash, and who applied first.
     applied: Vec<(Term, u64, NodeId)>,
     commit: Vec<Option<LogIndex>>,
@@ -170,17 +180,21 @@ impl InvariantChecker {
         }
         self.leaders.insert(term, node);
         let c = &self.chains[node.idx()];
-        if let Some((h, who)) = self.committed.last() {
-            let idx = self.committed.len();
-            let has = c.get(idx - 1).map(|x| x.1) == Some(*h);
+        // Entries committed in terms before `term` form a prefix (commit
+        // terms never decrease along the log); the prefix hash at its last
+        // index covers them all.
+        let idx = self.commit_terms.partition_point(|t| *t < term);
+        if let Some((h, who)) = idx.checked_sub(1).map(|i| self.committed[i]) {
+            let has = c.get(idx - 1).map(|x| x.1) == Some(h);
             if !has {
                 return Err(Violation {
                     property: "Leader Completeness".into(),
-                    nodes: vec![node, *who],
+                    nodes: vec![node, who],
                     term: Some(term),
                     index: Some(LogIndex(idx as u64)),
                     detail: format!(
-                        "{node} became leader of term {term} without the entry committed at index {idx} (first committed by {who})"
+                        "{node} became leader of term {term} without the entry committed at index {idx} in term {} (first committed by {who})",
+                        self.commit_terms[idx - 1]
                     ),
                 });
             }
@@ -188,13 +202,14 @@ impl InvariantChecker {
         Ok(())
     }
 
-    /// The node's commit index is now `to` (State Machine Safety at commit,
-    /// monotonic commit index).
-    pub fn on_commit(&mut self, node: NodeId, to: LogIndex) -> Result<(), Violation> {
+    /// The node, in its current term `term`, has commit index `to` (State
+    /// Machine Safety at commit, monotonic commit index; `term` dates what
+    /// it commits first, for Leader Completeness).
+    pub fn on_commit(&mut self, node: NodeId, to: LogIndex, term: Term) -> Result<(), Violation> {
         if self.commit_passed.get(node.idx()) == Some(&Some(to)) {
             return Ok(());
         }
-        self.check_commit(node, to)?;
+        self.check_commit(node, to, term)?;
         if let Some(passed) = self.commit_passed.get_mut(node.idx()) {
             *passed = Some(to);
         }
@@ -210,7 +225,7 @@ impl InvariantChecker {
     }
 
     /// The checks of [`InvariantChecker::on_commit`].
-    fn check_commit(&mut self, node: NodeId, to: LogIndex) -> Result<(), Violation> {
+    fn check_commit(&mut self, node: NodeId, to: LogIndex, now: Term) -> Result<(), Violation> {
         let slot = &mut self.commit[node.idx()];
         if let Some(prev) = *slot {
             if to < prev {
@@ -271,8 +286,14 @@ impl InvariantChecker {
                     });
                 }
             }
+            // Only a leader of the newest term can commit past what is
+            // known (an older one's followers have all moved on), so `now`
+            // does not go below the last commit term; `max` keeps the order
+            // that `on_leader`'s search needs even if it did.
+            let at = self.commit_terms.last().map_or(now, |t| now.max(*t));
             for x in c.iter().take(to.0 as usize).skip(known) {
                 self.committed.push((x.1, node));
+                self.commit_terms.push(at);
             }
         }
         Ok(())
@@ -391,10 +412,42 @@ mod tests {
         let mut c = InvariantChecker::new(3);
         c.on_log_write(NodeId(1), &w(1, &[1, 1], 7)).unwrap();
         c.on_log_write(NodeId(2), &w(1, &[1], 7)).unwrap();
-        c.on_commit(NodeId(1), LogIndex(2)).unwrap();
+        c.on_commit(NodeId(1), LogIndex(2), Term(1)).unwrap();
         let v = c.on_leader(NodeId(2), Term(2)).unwrap_err();
         assert_eq!(v.property, "Leader Completeness");
         assert_eq!(v.index, Some(LogIndex(2)));
+    }
+
+    /// Raft §5.4: Leader Completeness binds leaders of terms after the one
+    /// an entry was committed in, not every leader elected later: a
+    /// candidate of an older term may win it late (delayed votes) without
+    /// an entry a newer leader committed, and that is safe.
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    fn completeness_binds_only_later_terms() {
+        let mut c = InvariantChecker::new(3);
+        c.on_log_write(NodeId(3), &w(1, &[10], 7)).unwrap();
+        c.on_log_write(NodeId(1), &w(1, &[10], 7)).unwrap();
+        c.on_leader(NodeId(3), Term(10)).unwrap();
+        c.on_commit(NodeId(3), LogIndex(1), Term(10)).unwrap();
+        // Committed in term 10: a leader of term 9, elected now, may lack it.
+        c.on_leader(NodeId(2), Term(9)).unwrap();
+        // A leader of term 11 may not.
+        let v = c.on_leader(NodeId(2), Term(11)).unwrap_err();
+        assert_eq!(v.property, "Leader Completeness");
+        assert_eq!(v.index, Some(LogIndex(1)));
+        assert!(v.detail.contains("in term 10"), "{}", v.detail);
+        c.on_leader(NodeId(1), Term(12)).unwrap();
+        // An entry of term 10 committed later, in term 12 (§5.4.2: with
+        // one of term 12 above it): binds leaders of term 13 on, not 11.
+        c.on_log_write(NodeId(1), &w(2, &[10, 12], 7)).unwrap();
+        c.on_commit(NodeId(1), LogIndex(3), Term(12)).unwrap();
+        c.on_log_write(NodeId(2), &w(1, &[10], 7)).unwrap();
+        // Node 2 lacks index 2, committed in term 12: fine for its term 11.
+        c.on_leader(NodeId(2), Term(11)).unwrap();
+        let v = c.on_leader(NodeId(2), Term(13)).unwrap_err();
+        assert_eq!(v.property, "Leader Completeness");
+        assert_eq!(v.index, Some(LogIndex(3)));
     }
 
     #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
@@ -403,14 +456,14 @@ mod tests {
         let mut c = InvariantChecker::new(3);
         c.on_log_write(NodeId(1), &w(1, &[1], 7)).unwrap();
         c.on_log_write(NodeId(2), &w(1, &[2], 8)).unwrap();
-        c.on_commit(NodeId(1), LogIndex(1)).unwrap();
-        let v = c.on_commit(NodeId(2), LogIndex(1)).unwrap_err();
+        c.on_commit(NodeId(1), LogIndex(1), Term(1)).unwrap();
+        let v = c.on_commit(NodeId(2), LogIndex(1), Term(1)).unwrap_err();
         assert_eq!(v.property, "State Machine Safety");
-        let v = c.on_commit(NodeId(1), LogIndex(0)).unwrap_err();
+        let v = c.on_commit(NodeId(1), LogIndex(0), Term(1)).unwrap_err();
         assert_eq!(v.property, "Commit index monotonic");
         c.on_crash(NodeId(1));
         c.on_restart(NodeId(1));
-        c.on_commit(NodeId(1), LogIndex(0)).unwrap();
+        c.on_commit(NodeId(1), LogIndex(0), Term(1)).unwrap();
     }
 
     #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]

@@ -836,7 +836,7 @@ impl Simulation {
         // Reuse the buffers of the last drain (no allocation per step).
         let mut ready = self.ready.take().unwrap_or_default();
         let committed = server.raft.take_ready_into(&mut ready);
-        let commit_now = server.raft.commit_index();
+        let commit_now = (server.raft.commit_index(), server.raft.term());
         self.act_on_ready(id, &mut ready, committed, commit_now);
         self.ready = Some(ready);
     }
@@ -847,7 +847,7 @@ impl Simulation {
         id: NodeId,
         ready: &mut Ready<Command>,
         committed: std::ops::Range<u64>,
-        commit_now: LogIndex,
+        commit_now: (LogIndex, Term),
     ) {
         // What the node did, and 1. persist. Most steps (a heartbeat and its
         // answer) have nothing of either: keep that work out of line.
@@ -858,7 +858,7 @@ impl Simulation {
         }
         // Checks that depend on the durable log.
         if self.checks {
-            if let Err(v) = self.checker.on_commit(id, commit_now) {
+            if let Err(v) = self.checker.on_commit(id, commit_now.0, commit_now.1) {
                 self.fail(v);
             }
         }
