@@ -145,8 +145,12 @@ fuzz:
 # Part of `make test`: 500 seeded runs of 60 simulated seconds each, every one
 # with its own fault schedule, invariants after every event, linearizability
 # and liveness at the end. A failing seed is printed with its replay command.
+# The default 5-node cluster, then 3 nodes contending for 1 key (where a
+# checker false positive once hid: a late win of an older term) and 7 nodes.
 fuzz-sweep: setup
 	cargo run --release $(if $(BIN),--bin $(BIN)) -- fuzz --seeds 0..500 --duration 60 --quiet
+	cargo run --release $(if $(BIN),--bin $(BIN)) -- fuzz --seeds 0..500 --duration 60 --nodes 3 --keys 1 --clients 6 --quiet
+	cargo run --release $(if $(BIN),--bin $(BIN)) -- fuzz --seeds 0..500 --duration 60 --nodes 7 --quiet
 
 # --- clean ---------------------------------------------------------------------------
 
