@@ -5,3 +5,5 @@
 pub mod history;
 pub mod invariants;
 pub mod linearizability;
+#[cfg(test)]
+mod linearizability_oracle;
