@@ -57,9 +57,10 @@ const MAX_CALLS: usize = 7;
 /// Histories per run of the differential test.
 #[cfg(not(target_arch = "wasm32"))]
 const CASES: u64 = 30_000;
-/// Fewer in a browser, where the test binary runs several times slower.
+/// Fewer in a browser, where the test runs about 5 times slower (4,000
+/// histories took 0.2 s in headless Chrome, release build).
 #[cfg(target_arch = "wasm32")]
-const CASES: u64 = 4_000;
+const CASES: u64 = 10_000;
 
 /// The run's base seed; case `i` uses `Rng::derive(BASE_SEED, i)`.
 const BASE_SEED: u64 = 0x11_4ea2;
@@ -584,7 +585,7 @@ fn checker_agrees_with_brute_force_oracle() {
          {bad} not, by perturbation: {refuted:?}"
     );
     assert!(
-        good * 5 > CASES && bad * 5 > CASES && perturbed_good * 20 > CASES,
+        good * 2 > CASES && bad * 10 > CASES && perturbed_good * 20 > CASES,
         "{good} linearizable ({perturbed_good} of them perturbed), {bad} not"
     );
 }
