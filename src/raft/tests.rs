@@ -444,3 +444,37 @@ both! {
         assert_eq!(r.events.iter().filter(|e| matches!(e, NodeEvent::IgnoredStale { .. })).count(), 3);
     }
 }
+
+both! {
+    /// Raft §5.2 / Figure 2 ("updated on stable storage before responding"):
+    /// a vote granted in a term the node already knew (and had persisted
+    /// with no vote) is itself persisted with the reply. Otherwise a crash
+    /// after the reply forgets the vote, and the restarted node votes again
+    /// in the same term for another candidate.
+    fn vote_in_a_known_term_is_persisted() {
+        let mut n = node(3, 3);
+        let mut disk = crate::storage::MemStorage::new();
+        let mut persist = |r: &Ready<u32>| {
+            crate::storage::Storage::write(&mut disk, &crate::storage::WriteBatch { hard_state: r.hard_state, log_write: r.log_write.clone() }).unwrap();
+        };
+        n.handle_message(T, msg(1, 3, append(1, (0, 0), vec![entry(1, 1, 1)], 0)));
+        persist(&n.take_ready());
+        // Candidate 2's log is behind: refused, but the node learns term 2.
+        n.handle_message(T, msg(2, 3, vote_req(2, 0, 0)));
+        let r = n.take_ready();
+        assert!(!granted(&r));
+        assert_eq!(r.hard_state, Some(HardState { current_term: Term(2), voted_for: None }));
+        persist(&r);
+        // Candidate 1 of the same term gets the vote: only the vote changed.
+        n.handle_message(T, msg(1, 3, vote_req(2, 1, 1)));
+        let r = n.take_ready();
+        assert!(granted(&r));
+        assert_eq!(r.hard_state, Some(HardState { current_term: Term(2), voted_for: Some(NodeId(1)) }), "vote not persisted before the reply");
+        persist(&r);
+        // Crash and restart: candidate 2, now up to date, is refused in term 2.
+        let d = crate::storage::Storage::load(&disk).unwrap();
+        let mut m: Node = RaftNode::restore(NodeId(3), ids(3), Config::default(), 9, T, d.hard_state, d.log);
+        m.handle_message(T, msg(2, 3, vote_req(2, 1, 1)));
+        assert!(!granted(&m.take_ready()), "voted twice in term 2 after a restart");
+    }
+}
