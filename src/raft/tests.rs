@@ -478,3 +478,28 @@ both! {
         assert!(!granted(&m.take_ready()), "voted twice in term 2 after a restart");
     }
 }
+
+both! {
+    /// Raft §5.3: nextIndex backs up on a rejection, but never below
+    /// matchIndex + 1. A rejection delayed past a later success (a reordered
+    /// network) must not send the leader back to resend what the follower
+    /// already holds. Efficiency only: a resend would match and be ignored.
+    fn stale_rejection_keeps_next_index_above_match() {
+        let mut l = leader(3);
+        for v in 0..3 {
+            l.propose(T, v).unwrap();
+        }
+        l.take_ready();
+        l.handle_message(T, msg(2, 1, Rpc::AppendEntriesReply { term: Term(1), success: true, match_index: LogIndex(4), conflict: None, round: 1 }));
+        l.take_ready();
+        assert_eq!(l.progress()[1].match_index, LogIndex(4));
+        // An old rejection arrives late, hinting the follower's log was empty.
+        l.handle_message(T, msg(2, 1, Rpc::AppendEntriesReply { term: Term(1), success: false, match_index: LogIndex(0), conflict: Some(ConflictHint { conflict_term: None, first_index: LogIndex(1) }), round: 1 }));
+        assert_eq!(l.progress()[1].next_index, LogIndex(5), "nextIndex went below matchIndex + 1");
+        let r = l.take_ready();
+        assert!(
+            !r.messages.iter().any(|m| m.to == NodeId(2) && matches!(&m.rpc, Rpc::AppendEntries { entries, .. } if !entries.is_empty())),
+            "resent entries the follower already holds"
+        );
+    }
+}
