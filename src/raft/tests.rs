@@ -444,3 +444,62 @@ both! {
         assert_eq!(r.events.iter().filter(|e| matches!(e, NodeEvent::IgnoredStale { .. })).count(), 3);
     }
 }
+
+both! {
+    /// Raft §5.2 / Figure 2 ("updated on stable storage before responding"):
+    /// a vote granted in a term the node already knew (and had persisted
+    /// with no vote) is itself persisted with the reply. Otherwise a crash
+    /// after the reply forgets the vote, and the restarted node votes again
+    /// in the same term for another candidate.
+    fn vote_in_a_known_term_is_persisted() {
+        let mut n = node(3, 3);
+        let mut disk = crate::storage::MemStorage::new();
+        let mut persist = |r: &Ready<u32>| {
+            crate::storage::Storage::write(&mut disk, &crate::storage::WriteBatch { hard_state: r.hard_state, log_write: r.log_write.clone() }).unwrap();
+        };
+        n.handle_message(T, msg(1, 3, append(1, (0, 0), vec![entry(1, 1, 1)], 0)));
+        persist(&n.take_ready());
+        // Candidate 2's log is behind: refused, but the node learns term 2.
+        n.handle_message(T, msg(2, 3, vote_req(2, 0, 0)));
+        let r = n.take_ready();
+        assert!(!granted(&r));
+        assert_eq!(r.hard_state, Some(HardState { current_term: Term(2), voted_for: None }));
+        persist(&r);
+        // Candidate 1 of the same term gets the vote: only the vote changed.
+        n.handle_message(T, msg(1, 3, vote_req(2, 1, 1)));
+        let r = n.take_ready();
+        assert!(granted(&r));
+        assert_eq!(r.hard_state, Some(HardState { current_term: Term(2), voted_for: Some(NodeId(1)) }), "vote not persisted before the reply");
+        persist(&r);
+        // Crash and restart: candidate 2, now up to date, is refused in term 2.
+        let d = crate::storage::Storage::load(&disk).unwrap();
+        let mut m: Node = RaftNode::restore(NodeId(3), ids(3), Config::default(), 9, T, d.hard_state, d.log);
+        m.handle_message(T, msg(2, 3, vote_req(2, 1, 1)));
+        assert!(!granted(&m.take_ready()), "voted twice in term 2 after a restart");
+    }
+}
+
+both! {
+    /// Raft §5.3: nextIndex backs up on a rejection, but never below
+    /// matchIndex + 1. A rejection delayed past a later success (a reordered
+    /// network) must not send the leader back to resend what the follower
+    /// already holds. Efficiency only: a resend would match and be ignored.
+    fn stale_rejection_keeps_next_index_above_match() {
+        let mut l = leader(3);
+        for v in 0..3 {
+            l.propose(T, v).unwrap();
+        }
+        l.take_ready();
+        l.handle_message(T, msg(2, 1, Rpc::AppendEntriesReply { term: Term(1), success: true, match_index: LogIndex(4), conflict: None, round: 1 }));
+        l.take_ready();
+        assert_eq!(l.progress()[1].match_index, LogIndex(4));
+        // An old rejection arrives late, hinting the follower's log was empty.
+        l.handle_message(T, msg(2, 1, Rpc::AppendEntriesReply { term: Term(1), success: false, match_index: LogIndex(0), conflict: Some(ConflictHint { conflict_term: None, first_index: LogIndex(1) }), round: 1 }));
+        assert_eq!(l.progress()[1].next_index, LogIndex(5), "nextIndex went below matchIndex + 1");
+        let r = l.take_ready();
+        assert!(
+            !r.messages.iter().any(|m| m.to == NodeId(2) && matches!(&m.rpc, Rpc::AppendEntries { entries, .. } if !entries.is_empty())),
+            "resent entries the follower already holds"
+        );
+    }
+}
