@@ -765,7 +765,8 @@ export class Controls {
     const label = speedLabel(SPEEDS[app.speedIndex]);
     // Saving to IndexedDB can hold the clock back (persistence.js,
     // frameCapMs): then the label says what the clock really runs at.
-    const got = app.achieved < 0.9 && !app.paused ? approxSpeed(SPEEDS[app.speedIndex] * app.achieved) : null;
+    const share = app.speedShare;
+    const got = share !== null && !app.paused ? approxSpeed(SPEEDS[app.speedIndex] * share) : null;
     // Two lines, so the top bar keeps its width at 1280 px.
     setText($("#speed-out"), got ? `${label}\n(~${got})` : label);
     setAttr($("#speed-out"), "title", got ? `Running at about ${got}: each step waits for IndexedDB while the cluster is saved. Open the page with ?persist=0 to run in memory at full speed.` : null);

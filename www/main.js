@@ -403,10 +403,11 @@ async function start() {
     get n() {
       return state.n;
     },
-    /** The share of the chosen speed the clock ran at over the last second
-     * (below 1 while saving to IndexedDB holds it back). */
-    get achieved() {
-      return persistence ? persistence.achieved : 1;
+    /** The share of the chosen speed the clock ran at over the last
+     * second while saving to IndexedDB held it back (persistence.js,
+     * `limited`), or null when it did not. */
+    get speedShare() {
+      return persistence && persistence.limited ? persistence.achieved : null;
     },
     consoleIds: () => state.consoleIds,
     act,

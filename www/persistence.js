@@ -103,7 +103,6 @@ export class Persistence {
     this.frames = 0;
     this.bytes = new Samples();
     this.win = { start: 0, wanted: 0, dropped: 0 };
-    this.limited = false;
     /** Share of the wanted virtual time the last full second ran (1: all). */
     this.achieved = 1;
     this.lastTakeAt = 0; // virtual ms of the last take (writes after it are newer)
@@ -453,17 +452,21 @@ export class Persistence {
 
   /**
    * A frame wanted `wanted` virtual ms and the cap dropped `dropped` of
-   * them. Each second, `limited` says whether more than a tenth was
-   * dropped (the status line then says the speed is limited).
+   * them. Each second, `achieved` says how much of it ran (`limited`, and
+   * the status line, say so when more than a tenth was dropped).
    */
   noteFrame(ts, wanted, dropped) {
     this.win.wanted += wanted;
     this.win.dropped += dropped;
     if (ts - this.win.start >= 1000) {
-      this.limited = this.win.dropped > 0.1 * this.win.wanted;
       this.achieved = this.win.wanted > 0 ? 1 - this.win.dropped / this.win.wanted : 1;
       this.win = { start: ts, wanted: 0, dropped: 0 };
     }
+  }
+
+  /** Whether saving held the clock back by more than a tenth last second. */
+  get limited() {
+    return this.achieved < 0.9;
   }
 
   /** A person's action changed the record (cuts, sliders, clients): save it soon. */
@@ -553,7 +556,6 @@ export class Persistence {
   setMode(mode, reason) {
     this.mode = mode;
     this.reason = reason;
-    this.limited = false;
     this.achieved = 1;
   }
 

@@ -291,10 +291,9 @@ export class Ring {
     const now = view.now_ms;
     const cutKey = view.cuts.join(";");
     const majority = Math.floor(view.nodes.length / 2) + 1;
-    const lead = view.leader != null ? view.nodes[view.leader - 1] : null;
-    this.leaderTerm = lead ? lead.term : null;
+    const lead = (view.leader != null && view.nodes[view.leader - 1]) || null;
 
-    for (const nv of view.nodes) this.renderNode(nv, now, selected, majority, view.leader);
+    for (const nv of view.nodes) this.renderNode(nv, now, selected, majority, lead);
 
     if (cutKey !== this.cutKey) {
       this.cutKey = cutKey;
@@ -317,14 +316,15 @@ export class Ring {
     }
   }
 
-  /** `leader`: the leader of the newest term (view.leader); a node that
+  /** `leader`: the node view of the newest term's leader (view.leader), or
+   * null; a node that
    * still leads an older term (cut off by a partition) is drawn as a stale
    * leader, so two crowns never look like two equal leaders. */
   renderNode(nv, now, selected, majority, leader) {
     const node = this.nodes[nv.id - 1];
     const color = termColor(nv.term);
     const role = nv.up ? nv.role : "down";
-    const stale = role === "leader" && leader != null && leader !== nv.id;
+    const stale = role === "leader" && leader !== null && leader.id !== nv.id;
     setClass(node.g, `node role-${role}${stale ? " stale-leader" : ""}${selected === nv.id ? " selected" : ""}`);
     setAttr(node.body, "stroke", nv.up ? color : null);
     setAttr(node.inner, "stroke", nv.up ? color : null);
@@ -337,7 +337,7 @@ export class Ring {
       sub = `disk: T${nv.durable.term}, ${plural(nv.durable.log_len, "entry", "entries")}`;
     } else if (stale) {
       roleText = "old leader";
-      sub = `newer: T${this.leaderTerm ?? "?"}`;
+      sub = `newer: T${leader.term}`;
     } else if (role === "leader") {
       roleText = "LEADER";
       sub = `commit ${nv.commit_index}`;
@@ -363,7 +363,7 @@ export class Ring {
     setClass(node.timer, !timerText || frac <= 0.005 ? "timer off" : frac < 0.25 ? "timer low" : "timer");
     // The accessible name starts with the visible text, then explains.
     const visible = `${nodeName(nv.id)} T${nv.term} ${roleText} ${sub}`;
-    const staleText = stale ? `still leads term ${nv.term}, but ${nodeName(leader)} leads a newer term; it steps down when it hears from it, ` : "";
+    const staleText = stale ? `still leads term ${nv.term}, but ${nodeName(leader.id)} leads a newer term; it steps down when it hears from it, ` : "";
     const more = nv.up ? `${staleText}term ${nv.term}, commit index ${nv.commit_index}${timerText}` : `crashed; term ${nv.term} on disk`;
     setAttr(node.g, "aria-label", `${visible}. ${more}${selected === nv.id ? ", selected" : ""}. Press Enter for actions.`);
   }
