@@ -31,6 +31,7 @@
 //! ```
 
 pub mod check;
+pub mod json;
 pub mod kv;
 pub mod raft;
 pub mod rng;

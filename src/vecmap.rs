@@ -14,14 +14,12 @@
 //! keys that mostly arrive in ascending order (terms, write ids), where an
 //! insert is a push. Lookups are O(log n); an insert or remove in the
 //! middle moves the entries after it. Keys are unique; [`VecMap::insert`]
-//! replaces, as `BTreeMap::insert` does, and `Debug` and serde see a map
+//! replaces, as `BTreeMap::insert` does, and `Debug` and serde's writer see a map
 //! (a set as a sequence), exactly as for `BTreeMap` and `BTreeSet`.
 
-use serde::de::{Deserialize, Deserializer, MapAccess, Visitor};
 use serde::ser::{Serialize, Serializer};
 use std::borrow::Borrow;
 use std::fmt;
-use std::marker::PhantomData;
 
 /// An ordered map over a sorted `Vec` of `(key, value)` pairs.
 #[derive(Clone, PartialEq, Eq, Hash)]
@@ -222,32 +220,6 @@ impl<K: Serialize, V: Serialize> Serialize for VecMap<K, V> {
     }
 }
 
-/// Read from a map; a repeated key keeps its last value, as `BTreeMap`
-/// reads it.
-impl<'de, K: Ord + Deserialize<'de>, V: Deserialize<'de>> Deserialize<'de> for VecMap<K, V> {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct MapVisitor<K, V>(PhantomData<(K, V)>);
-
-        impl<'de, K: Ord + Deserialize<'de>, V: Deserialize<'de>> Visitor<'de> for MapVisitor<K, V> {
-            type Value = VecMap<K, V>;
-
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a map")
-            }
-
-            fn visit_map<A: MapAccess<'de>>(self, mut access: A) -> Result<Self::Value, A::Error> {
-                let mut map = VecMap::new();
-                while let Some((k, v)) = access.next_entry()? {
-                    map.insert(k, v);
-                }
-                Ok(map)
-            }
-        }
-
-        deserializer.deserialize_map(MapVisitor(PhantomData))
-    }
-}
-
 /// An ordered set over a sorted `Vec`.
 #[derive(Clone, PartialEq, Eq, Hash)]
 pub struct VecSet<T> {
@@ -386,10 +358,6 @@ mod tests {
             theirs.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
         let json = serde_json::to_string(&theirs).unwrap();
         assert_eq!(serde_json::to_string(&ours).unwrap(), json);
-        let dup = r#"{"b":"x","a":"1","b":"y"}"#;
-        let back: VecMap<String, String> = serde_json::from_str(dup).unwrap();
-        let want: BTreeMap<String, String> = serde_json::from_str(dup).unwrap();
-        assert!(back.iter().eq(want.iter()));
     }
 
     #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]

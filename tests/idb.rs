@@ -633,7 +633,7 @@ async fn whole_cluster_round_trip() {
         .expect("load")
         .as_string()
         .expect("a string");
-    let loaded: Loaded = serde_json::from_str(&json).expect("load JSON");
+    let loaded: Loaded = raftlab::json::from_str(&json).expect("load JSON");
     assert_eq!(loaded.nodes, stored);
     assert_eq!(loaded.calls, history.calls);
     let meta = loaded.meta.clone().expect("meta");
@@ -770,7 +770,7 @@ async fn disabling_persistence_releases_everything_held() {
     assert!(sim.take_durable_writes_json(None).expect("take").is_some());
     assert!(sim.take_durable_writes_json(None).expect("take").is_none());
     let meta_only = sim.take_durable_writes_json(Some(true)).expect("take");
-    let set: WriteSet = serde_json::from_str(&meta_only.expect("meta")).expect("json");
+    let set: WriteSet = raftlab::json::from_str(&meta_only.expect("meta")).expect("json");
     assert!(set.writes.is_empty() && set.meta.is_some());
     assert_eq!(sim.confirm_durable_js(None).expect("confirm"), 0);
     assert!(sim.confirm_durable_js(Some(-1.0)).is_err());
@@ -848,7 +848,7 @@ fn resume_replays_the_recorded_actions() {
     let mut bad = loaded;
     if let Some(m) = bad.meta.as_mut() {
         m.actions[1] =
-            raftlab::web::actions::ActionJson::from_json(r#"{"action": "teleport", "at_us": 1}"#)
+            raftlab::web::actions::ActionJson::from_text(r#"{"action": "teleport", "at_us": 1}"#)
                 .expect("json");
     }
     match Simulation::from_loaded(bad, None) {
@@ -927,7 +927,7 @@ fn recorded_actions_read_back_as_written() {
     let log = ActionLog::from_recorded(&recorded);
     assert_eq!(log.len(), recorded.len());
     assert_eq!(ActionLog::parse(log.values()), Ok(recorded));
-    let json = |t: &str| ActionJson::from_json(t).expect("json");
+    let json = |t: &str| ActionJson::from_text(t).expect("json");
     let old = [
         json(r#"{"action":"set_cut","at_us":5,"cut":true,"from":1,"to":2}"#),
         json(
@@ -988,7 +988,7 @@ fn storage_report_tells_disk_from_memory() {
         let Some(json) = sim.take_durable_writes_json(None).expect("take") else {
             continue;
         };
-        let set: WriteSet = serde_json::from_str(&json).expect("json");
+        let set: WriteSet = raftlab::json::from_str(&json).expect("json");
         let report = sim.node_storage();
         if report
             .iter()

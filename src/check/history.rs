@@ -20,14 +20,14 @@
 //! `{"result":"deleted","existed":bool}`,
 //! `{"result":"cas","ok":bool,"current":"…"|null}`, `{"result":"too_large"}`.
 
-use crate::kv::{ClientId, Op, OpName, OpResult};
-use serde::{Deserialize, Serialize};
+use crate::json::{self, FromJson, Json, JsonError};
+use crate::kv::{ClientId, Op, OpResult};
+use serde::Serialize;
 
 /// One client call.
 ///
-/// Read through `CallFields` rather than a derived reader: `#[serde(flatten)]`
-/// would buffer each call in serde's generic `Content` first (see the
-/// module docs of [`crate::kv`]).
+/// Read through [`crate::json`], its operation's fields inline
+/// ([`Op::from_fields`]).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Call {
     /// Position in the history.
@@ -45,42 +45,28 @@ pub struct Call {
     pub outcome: Option<OpResult>,
 }
 
-/// Every field a [`Call`] has in JSON, its operation's inline.
-#[derive(Deserialize)]
-struct CallFields {
-    id: u64,
-    client: ClientId,
-    op: OpName,
-    key: String,
-    value: Option<String>,
-    expected: Option<String>,
-    invoke_us: u64,
-    return_us: Option<u64>,
-    outcome: Option<OpResult>,
-}
-
-impl<'de> Deserialize<'de> for Call {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Call, D::Error> {
-        let f = CallFields::deserialize(d)?;
+impl FromJson for Call {
+    fn from_json(v: &Json) -> Result<Call, JsonError> {
+        let o = v.obj()?;
         Ok(Call {
-            id: f.id,
-            client: f.client,
-            op: f.op.build(f.key, f.value, f.expected)?,
-            invoke_us: f.invoke_us,
-            return_us: f.return_us,
-            outcome: f.outcome,
+            id: o.req("id")?,
+            client: o.req("client")?,
+            op: Op::from_fields(&o)?,
+            invoke_us: o.req("invoke_us")?,
+            return_us: o.opt("return_us")?,
+            outcome: o.opt("outcome")?,
         })
     }
 }
 
 /// The whole history of a run.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct History {
     /// Calls in invocation order.
     pub calls: Vec<Call>,
 }
 
-#[derive(Serialize, Deserialize)]
+#[derive(Serialize)]
 struct HistoryFile {
     format: String,
     calls: Vec<Call>,
@@ -123,18 +109,20 @@ impl History {
 
     /// Read a history exported by [`History::to_json`].
     pub fn from_json(text: &str) -> Result<History, String> {
-        let file: HistoryFile =
-            serde_json::from_str(text).map_err(|e| format!("not a history file: {e}"))?;
-        if file.format != HISTORY_FORMAT {
+        let bad = |e: JsonError| format!("not a history file: {e}");
+        let file = json::parse(text).map_err(bad)?;
+        let file = file.obj().map_err(bad)?;
+        let format: String = file.req("format").map_err(bad)?;
+        if format != HISTORY_FORMAT {
             return Err(format!(
-                "unknown history format {:?}, expected {HISTORY_FORMAT:?}",
-                file.format
+                "unknown history format {format:?}, expected {HISTORY_FORMAT:?}"
             ));
         }
-        for c in &file.calls {
+        let calls: Vec<Call> = file.req("calls").map_err(bad)?;
+        for c in &calls {
             c.validate()?;
         }
-        Ok(History { calls: file.calls })
+        Ok(History { calls })
     }
 }
 

@@ -11,17 +11,16 @@
 //!
 //! # JSON
 //!
-//! [`Op`] and [`OpResult`] are written as internally tagged objects
-//! (`{"op": "put", "key": …, "value": …}`, `{"result": "ok"}`), but read
-//! through a flat struct of every field (`OpFields`, `OpResultFields`)
-//! instead of serde's derived internally tagged reader: that one buffers
-//! the whole object in serde's generic `Content` first, which cost the
-//! page's wasm several KB per type. The accepted JSON is the same (unknown
-//! fields ignored, an absent `Option` field is `None`, a missing required
-//! one is "missing field `…`").
+//! [`Op`] and [`OpResult`] are written by serde as internally tagged
+//! objects (`{"op": "put", "key": …, "value": …}`, `{"result": "ok"}`) and
+//! read back through [`crate::json`] ([`Op::from_fields`], `FromJson`):
+//! unknown fields ignored, an absent `Option` field is `None`, a missing
+//! required one is "missing field `…`", an unknown name is "unknown variant
+//! `…`".
 
+use crate::json::{self, FromJson, Json, JsonError, Obj};
 use crate::vecmap::VecMap;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::Arc;
@@ -35,8 +34,14 @@ pub const MAX_VALUE_LEN: usize = 4096;
 pub const MAX_STORED_VALUE_LEN: usize = 65536;
 
 /// A client's identity; its session is keyed by it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 pub struct ClientId(pub u32);
+
+impl FromJson for ClientId {
+    fn from_json(v: &Json) -> Result<ClientId, JsonError> {
+        u32::from_json(v).map(ClientId)
+    }
+}
 
 impl fmt::Display for ClientId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -85,65 +90,40 @@ pub enum Op {
     },
 }
 
-/// An operation's name, as the JSON `op` field spells it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum OpName {
-    /// `get`.
-    Get,
-    /// `put`.
-    Put,
-    /// `append`.
-    Append,
-    /// `delete`.
-    Delete,
-    /// `cas`.
-    Cas,
-}
+/// The `op` names, in [`Op`]'s order.
+const OP_NAMES: [&str; 5] = ["get", "put", "append", "delete", "cas"];
 
-impl OpName {
-    /// The operation named, from its JSON fields; a field the operation
-    /// needs and lacks is serde's "missing field" error.
-    pub fn build<E: serde::de::Error>(
-        self,
-        key: String,
-        value: Option<String>,
-        expected: Option<String>,
-    ) -> Result<Op, E> {
-        let value = || value.ok_or_else(|| E::missing_field("value"));
-        Ok(match self {
-            OpName::Get => Op::Get { key },
-            OpName::Put => Op::Put {
+impl Op {
+    /// The operation whose fields (`op`, `key`, `value`, `expected`) are in
+    /// `o` (see the module docs); other fields are ignored, so a history's
+    /// call, with its operation inline, reads through here too.
+    pub fn from_fields(o: &Obj<'_>) -> Result<Op, JsonError> {
+        let key: String = o.req("key")?;
+        let value = || o.req::<String>("value");
+        Ok(match o.tag("op")? {
+            "get" => Op::Get { key },
+            "put" => Op::Put {
                 key,
                 value: value()?,
             },
-            OpName::Append => Op::Append {
+            "append" => Op::Append {
                 key,
                 value: value()?,
             },
-            OpName::Delete => Op::Delete { key },
-            OpName::Cas => Op::Cas {
+            "delete" => Op::Delete { key },
+            "cas" => Op::Cas {
                 key,
-                expected,
+                expected: o.opt("expected")?,
                 value: value()?,
             },
+            other => return Err(json::unknown_variant(other, &OP_NAMES).in_field("op")),
         })
     }
 }
 
-/// Every field an [`Op`] may have in JSON (see the module docs).
-#[derive(Deserialize)]
-struct OpFields {
-    op: OpName,
-    key: String,
-    value: Option<String>,
-    expected: Option<String>,
-}
-
-impl<'de> Deserialize<'de> for Op {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Op, D::Error> {
-        let f = OpFields::deserialize(d)?;
-        f.op.build(f.key, f.value, f.expected)
+impl FromJson for Op {
+    fn from_json(v: &Json) -> Result<Op, JsonError> {
+        Op::from_fields(&v.obj()?)
     }
 }
 
@@ -320,43 +300,29 @@ pub enum OpResult {
     TooLarge,
 }
 
-#[derive(Deserialize)]
-#[serde(rename_all = "snake_case")]
-enum ResultName {
-    Value,
-    Ok,
-    Deleted,
-    Cas,
-    TooLarge,
-}
-
-/// Every field an [`OpResult`] may have in JSON (see the module docs).
-#[derive(Deserialize)]
-struct OpResultFields {
-    result: ResultName,
-    value: Option<String>,
-    existed: Option<bool>,
-    ok: Option<bool>,
-    current: Option<String>,
-}
-
-impl<'de> Deserialize<'de> for OpResult {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<OpResult, D::Error> {
-        use serde::de::Error;
-        let f = OpResultFields::deserialize(d)?;
-        Ok(match f.result {
-            ResultName::Value => OpResult::Value { value: f.value },
-            ResultName::Ok => OpResult::Ok,
-            ResultName::Deleted => OpResult::Deleted {
-                existed: f
-                    .existed
-                    .ok_or_else(|| D::Error::missing_field("existed"))?,
+impl FromJson for OpResult {
+    fn from_json(v: &Json) -> Result<OpResult, JsonError> {
+        let o = v.obj()?;
+        Ok(match o.tag("result")? {
+            "value" => OpResult::Value {
+                value: o.opt("value")?,
             },
-            ResultName::Cas => OpResult::Cas {
-                ok: f.ok.ok_or_else(|| D::Error::missing_field("ok"))?,
-                current: f.current,
+            "ok" => OpResult::Ok,
+            "deleted" => OpResult::Deleted {
+                existed: o.req("existed")?,
             },
-            ResultName::TooLarge => OpResult::TooLarge,
+            "cas" => OpResult::Cas {
+                ok: o.req("ok")?,
+                current: o.opt("current")?,
+            },
+            "too_large" => OpResult::TooLarge,
+            other => {
+                return Err(json::unknown_variant(
+                    other,
+                    &["value", "ok", "deleted", "cas", "too_large"],
+                )
+                .in_field("result"))
+            }
         })
     }
 }
@@ -389,7 +355,7 @@ impl fmt::Display for OpResult {
 }
 
 /// A client's mistake, reported before anything reaches the log.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
 pub enum KvError {
     /// The key was empty.
     EmptyKey,
@@ -430,7 +396,7 @@ impl std::error::Error for KvError {}
 
 /// A command as it sits in the log: who sent it, its sequence number in the
 /// client's session, and the operation.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
 pub struct Command {
     /// The client.
     pub client: ClientId,
@@ -443,8 +409,19 @@ pub struct Command {
     pub op: Arc<Op>,
 }
 
+impl FromJson for Command {
+    fn from_json(v: &Json) -> Result<Command, JsonError> {
+        let o = v.obj()?;
+        Ok(Command {
+            client: o.req("client")?,
+            seq: o.req("seq")?,
+            op: o.req("op")?,
+        })
+    }
+}
+
 /// A client's session: its last applied sequence number and the answer.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Session {
     /// The last sequence number applied for this client.
     pub last_seq: u64,
@@ -479,7 +456,7 @@ impl Applied {
 /// of distinct keys), and a sorted `Vec` ([`VecMap`]) would move half of it
 /// on every new key (20 µs per insert at 100,000 keys, against 0.7 µs).
 /// Sessions are a [`VecMap`]: client ids only grow, so a new one is a push.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct KvStore {
     data: BTreeMap<String, String>,
     sessions: VecMap<ClientId, Session>,
@@ -628,7 +605,7 @@ mod tests {
         ];
         for op in ops {
             let json = serde_json::to_string(&op).expect("json");
-            assert_eq!(serde_json::from_str::<Op>(&json).ok(), Some(op), "{json}");
+            assert_eq!(crate::json::from_str::<Op>(&json).ok(), Some(op), "{json}");
         }
         let results = [
             OpResult::Value { value: None },
@@ -650,12 +627,12 @@ mod tests {
         for r in results {
             let json = serde_json::to_string(&r).expect("json");
             assert_eq!(
-                serde_json::from_str::<OpResult>(&json).ok(),
+                crate::json::from_str::<OpResult>(&json).ok(),
                 Some(r),
                 "{json}"
             );
         }
-        let op = |j: &str| serde_json::from_str::<Op>(j).map_err(|e| e.to_string());
+        let op = |j: &str| crate::json::from_str::<Op>(j).map_err(|e| e.to_string());
         assert_eq!(
             op(r#"{"value":"v","extra":1,"key":"k","op":"cas"}"#),
             Ok(Op::Cas {
@@ -673,7 +650,7 @@ mod tests {
         assert!(op(r#"{"op":"swap","key":"k"}"#)
             .expect_err("unknown op")
             .contains("unknown variant `swap`"));
-        let res = |j: &str| serde_json::from_str::<OpResult>(j).map_err(|e| e.to_string());
+        let res = |j: &str| crate::json::from_str::<OpResult>(j).map_err(|e| e.to_string());
         assert!(res(r#"{"result":"deleted"}"#)
             .expect_err("no existed")
             .contains("missing field `existed`"));

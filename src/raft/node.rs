@@ -3,7 +3,7 @@
 use super::types::*;
 use crate::rng::Rng;
 use crate::vecmap::VecSet;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use std::fmt;
 
 /// The longest timeout or latency a configuration may hold, µs (1e9 ms,
@@ -12,7 +12,7 @@ use std::fmt;
 pub const MAX_TIMING_US: u64 = 1_000_000_000_000;
 
 /// Timing and flow-control settings. Times are virtual microseconds.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Config {
     /// Lower bound of the randomized election timeout (Raft §5.2).
     pub election_timeout_min_us: u64,
@@ -35,6 +35,19 @@ impl Default for Config {
             max_entries_per_message: 64,
             max_inflight: 4,
         }
+    }
+}
+
+impl crate::json::FromJson for Config {
+    fn from_json(v: &crate::json::Json) -> Result<Config, crate::json::JsonError> {
+        let o = v.obj()?;
+        Ok(Config {
+            election_timeout_min_us: o.req("election_timeout_min_us")?,
+            election_timeout_max_us: o.req("election_timeout_max_us")?,
+            heartbeat_interval_us: o.req("heartbeat_interval_us")?,
+            max_entries_per_message: o.req("max_entries_per_message")?,
+            max_inflight: o.req("max_inflight")?,
+        })
     }
 }
 
@@ -63,7 +76,7 @@ impl Config {
 }
 
 /// A caller's mistake when proposing or reading.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub enum ProposeError {
     /// Only the leader takes proposals; here is who this node thinks leads.
     NotLeader {
@@ -91,7 +104,7 @@ impl std::error::Error for ProposeError {}
 
 /// A write to the durable log: delete every entry at or after `from`, then
 /// store `entries` (which, when non-empty, start at `from`).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct LogWrite<C> {
     /// First index overwritten.
     pub from: LogIndex,
@@ -99,9 +112,19 @@ pub struct LogWrite<C> {
     pub entries: Vec<Entry<C>>,
 }
 
+impl<C: crate::json::FromJson> crate::json::FromJson for LogWrite<C> {
+    fn from_json(v: &crate::json::Json) -> Result<LogWrite<C>, crate::json::JsonError> {
+        let o = v.obj()?;
+        Ok(LogWrite {
+            from: o.req("from")?,
+            entries: o.req("entries")?,
+        })
+    }
+}
+
 /// A confirmed linearizable read: serve it once the state machine has
 /// applied `read_index` (dissertation §6.4).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 pub struct ReadyRead {
     /// The caller's read id.
     pub id: u64,
@@ -111,7 +134,7 @@ pub struct ReadyRead {
 
 /// What a node did, for the trace and the narration. Not needed for
 /// correctness.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
 pub enum NodeEvent {
     /// The election timer fired; the node became a candidate for `term`.
     ElectionTimeout {
@@ -260,7 +283,7 @@ fn quorum_value<T: Ord + Copy + Default>(
 
 /// The leader's view of one follower (Raft Figure 2, "volatile state on
 /// leaders").
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct Progress {
     /// Next log index to send.
     pub next_index: LogIndex,

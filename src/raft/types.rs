@@ -1,23 +1,20 @@
 //! Names from the paper (Raft §5, Figure 2): [`Term`], [`LogIndex`], [`NodeId`],
 //! log [`Entry`]s and the RPC [`Message`]s that nodes exchange.
 
-use serde::{Deserialize, Serialize};
+use crate::json::{self, FromJson, Json, JsonError};
+use serde::Serialize;
 use std::fmt;
 
 /// A Raft term (Raft §5.1). Terms start at 0 and only grow.
-#[derive(
-    Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
-)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 pub struct Term(pub u64);
 
 /// A position in the replicated log. Index 0 is the empty prefix; the first entry is 1.
-#[derive(
-    Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
-)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 pub struct LogIndex(pub u64);
 
 /// A node's identity. Nodes are numbered from 1 and shown as `S1`, `S2`, ...
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 pub struct NodeId(pub u32);
 
 impl NodeId {
@@ -61,7 +58,7 @@ impl LogIndex {
 }
 
 /// What a log entry carries.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
 pub enum Payload<C> {
     /// The entry a new leader appends at the start of its term (Raft §5.4.2, §8).
     Noop,
@@ -70,7 +67,7 @@ pub enum Payload<C> {
 }
 
 /// One log entry (Raft Figure 2).
-#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
 pub struct Entry<C> {
     /// Term of the leader that created the entry.
     pub term: Term,
@@ -81,7 +78,7 @@ pub struct Entry<C> {
 }
 
 /// Durable per-node state other than the log (Raft Figure 2, "persistent state").
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize)]
 pub struct HardState {
     /// Latest term this node has seen.
     pub current_term: Term,
@@ -90,7 +87,7 @@ pub struct HardState {
 }
 
 /// The role a node plays (Raft §5.1).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
 pub enum Role {
     /// Passive: answers leaders and candidates.
     Follower,
@@ -112,7 +109,7 @@ impl fmt::Display for Role {
 
 /// Where a follower's log diverges, returned on a failed AppendEntries so the
 /// leader can skip a whole term at a time (Raft §5.3, "fast backtracking").
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
 pub struct ConflictHint {
     /// Term of the follower's entry at `prev_log_index`, if it has one there.
     pub conflict_term: Option<Term>,
@@ -122,7 +119,7 @@ pub struct ConflictHint {
 }
 
 /// The body of a Raft RPC (Raft Figure 2).
-#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
 pub enum Rpc<C> {
     /// Invoked by candidates to gather votes (Raft §5.2).
     RequestVote {
@@ -194,7 +191,7 @@ impl<C> Rpc<C> {
 }
 
 /// A message between two nodes.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
 pub struct Message<C> {
     /// Sender.
     pub from: NodeId,
@@ -202,4 +199,57 @@ pub struct Message<C> {
     pub to: NodeId,
     /// The RPC.
     pub rpc: Rpc<C>,
+}
+
+// ----- Reading (see `crate::json`: the same JSON serde writes) ------------------
+
+impl FromJson for Term {
+    fn from_json(v: &Json) -> Result<Term, JsonError> {
+        u64::from_json(v).map(Term)
+    }
+}
+
+impl FromJson for LogIndex {
+    fn from_json(v: &Json) -> Result<LogIndex, JsonError> {
+        u64::from_json(v).map(LogIndex)
+    }
+}
+
+impl FromJson for NodeId {
+    fn from_json(v: &Json) -> Result<NodeId, JsonError> {
+        u32::from_json(v).map(NodeId)
+    }
+}
+
+impl<C: FromJson> FromJson for Payload<C> {
+    fn from_json(v: &Json) -> Result<Payload<C>, JsonError> {
+        match v.variant()? {
+            ("Noop", _) => Ok(Payload::Noop),
+            ("Command", Some(c)) => C::from_json(c)
+                .map(Payload::Command)
+                .map_err(|e| e.in_field("Command")),
+            (name, _) => Err(json::unknown_variant(name, &["Noop", "Command"])),
+        }
+    }
+}
+
+impl<C: FromJson> FromJson for Entry<C> {
+    fn from_json(v: &Json) -> Result<Entry<C>, JsonError> {
+        let o = v.obj()?;
+        Ok(Entry {
+            term: o.req("term")?,
+            index: o.req("index")?,
+            payload: o.req("payload")?,
+        })
+    }
+}
+
+impl FromJson for HardState {
+    fn from_json(v: &Json) -> Result<HardState, JsonError> {
+        let o = v.obj()?;
+        Ok(HardState {
+            current_term: o.req("current_term")?,
+            voted_for: o.opt("voted_for")?,
+        })
+    }
 }

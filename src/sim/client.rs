@@ -7,11 +7,11 @@
 use crate::kv::{write_decimal, ClientId, Op};
 use crate::raft::NodeId;
 use crate::rng::Rng;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use std::sync::Arc;
 
 /// A call in progress.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct PendingCall {
     /// Sequence number in the client's session.
     pub seq: u64,
@@ -32,7 +32,7 @@ pub struct PendingCall {
 }
 
 /// What random operations an automatic client makes.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Workload {
     /// Keys are `k0`..`k{keys-1}`.
     pub keys: u32,
@@ -53,7 +53,7 @@ impl Default for Workload {
 }
 
 /// One client.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize)]
 pub struct Clerk {
     /// Its id.
     pub id: ClientId,

@@ -15,11 +15,11 @@ use super::{SimConfig, Simulation};
 use crate::check::linearizability;
 use crate::raft::NodeId;
 use crate::rng::Rng;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use std::fmt;
 
 /// What a fuzz run does.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct FuzzOptions {
     /// Nodes in the cluster.
     pub nodes: usize,
@@ -49,7 +49,7 @@ impl Default for FuzzOptions {
 }
 
 /// Which check failed.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub enum FailureKind {
     /// A Raft safety invariant.
     Safety,
@@ -60,7 +60,7 @@ pub enum FailureKind {
 }
 
 /// A failed run.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Failure {
     /// Which check.
     pub kind: FailureKind,
@@ -83,7 +83,7 @@ impl fmt::Display for Failure {
 }
 
 /// What a run did.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Outcome {
     /// The seed.
     pub seed: u64,
@@ -104,7 +104,7 @@ pub struct Outcome {
 }
 
 /// One fault, as drawn.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize)]
 pub enum Fault {
     /// Crash a node.
     Crash(NodeId),

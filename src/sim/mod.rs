@@ -54,6 +54,7 @@ pub mod view;
 
 use crate::check::history::History;
 use crate::check::invariants::{InvariantChecker, Violation};
+use crate::json::{FromJson, Json, JsonError};
 use crate::kv::{ClientId, Command, KvError, Op, OpResult};
 use crate::raft::{
     Config, LogIndex, Message, NodeEvent, NodeId, Payload, RaftNode, Ready, Role, Rpc, Term,
@@ -64,14 +65,14 @@ use crate::vecmap::VecMap;
 use client::{Clerk, PendingCall, Workload};
 use network::{Fate, LinkParams, Network};
 use queue::EventQueue;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use server::{Answer, ClientReply, ClientRequest, Server};
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
 use trace::{DropReason, Endpoint, MsgKind, Trace, TraceEvent, MSG_KINDS};
 
 /// Everything that shapes a run besides the seed.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct SimConfig {
     /// Number of nodes, 1 to 9.
     pub nodes: usize,
@@ -87,6 +88,28 @@ pub struct SimConfig {
     pub trace_keep: usize,
     /// Track messages in flight for the view.
     pub track_flights: bool,
+}
+
+/// `p` (a probability) as a whole percent: exactly what `{:.0}` writes for
+/// `p * 100.0` (ties to even), without bringing the standard library's
+/// float printing (about 14 KB) into the page's wasm.
+fn whole_percent(p: f64) -> u64 {
+    (p * 100.0).round_ties_even() as u64
+}
+
+impl FromJson for SimConfig {
+    fn from_json(v: &Json) -> Result<SimConfig, JsonError> {
+        let o = v.obj()?;
+        Ok(SimConfig {
+            nodes: o.req("nodes")?,
+            raft: o.req("raft")?,
+            link: o.req("link")?,
+            client_timeout_us: o.req("client_timeout_us")?,
+            client_backoff_us: o.req("client_backoff_us")?,
+            trace_keep: o.req("trace_keep")?,
+            track_flights: o.req("track_flights")?,
+        })
+    }
 }
 
 impl Default for SimConfig {
@@ -133,7 +156,7 @@ impl SimConfig {
 }
 
 /// What travels on the network.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
 pub enum Packet {
     /// Between nodes.
     Raft(Message<Command>),
@@ -269,7 +292,7 @@ fn write_applied_text(out: &mut String, payload: &Payload<Command>, duplicate: b
 }
 
 /// A message on its way, for the view.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Flight {
     /// Message id.
     pub id: u64,
@@ -292,7 +315,7 @@ pub struct Flight {
 }
 
 /// A message that never arrived, for the view.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Drop {
     /// The flight (with `deliver_at` the moment it was dropped).
     pub flight: Flight,
@@ -448,7 +471,7 @@ struct Durability {
 }
 
 /// A record that must reach durable storage, with the id to confirm.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct DurableWrite {
     /// Confirm with [`Simulation::confirm_durable`].
     pub id: u64,
@@ -457,7 +480,7 @@ pub struct DurableWrite {
 }
 
 /// What a durable write stores.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize)]
 pub enum DurableRecord {
     /// A node's hard state and log change.
     Node {
@@ -468,6 +491,35 @@ pub enum DurableRecord {
     },
     /// A client call's history record (at invocation and at return).
     Call(crate::check::history::Call),
+}
+
+impl FromJson for DurableWrite {
+    fn from_json(v: &Json) -> Result<DurableWrite, JsonError> {
+        let o = v.obj()?;
+        Ok(DurableWrite {
+            id: o.req("id")?,
+            record: o.req("record")?,
+        })
+    }
+}
+
+impl FromJson for DurableRecord {
+    fn from_json(v: &Json) -> Result<DurableRecord, JsonError> {
+        Ok(match v.variant()? {
+            ("Node", Some(node)) => {
+                let o = node.obj().map_err(|e| e.in_field("Node"))?;
+                let field = |e: JsonError| e.in_field("Node");
+                DurableRecord::Node {
+                    node: o.req("node").map_err(field)?,
+                    batch: o.req("batch").map_err(field)?,
+                }
+            }
+            ("Call", Some(call)) => {
+                DurableRecord::Call(FromJson::from_json(call).map_err(|e| e.in_field("Call"))?)
+            }
+            (name, _) => return Err(crate::json::unknown_variant(name, &["Node", "Call"])),
+        })
+    }
 }
 
 impl Simulation {
@@ -1590,14 +1642,15 @@ impl Simulation {
     /// Change the default link behaviour (every link without an override).
     pub fn set_link_params(&mut self, p: LinkParams) -> Result<(), SimError> {
         p.validate().map_err(SimError::BadConfig)?;
+        let percent = whole_percent;
         self.record(TraceEvent::NetworkChanged {
             what: format!(
-                "latency {}-{} ms, loss {:.0}%, duplication {:.0}%, reordering {:.0}%",
+                "latency {}-{} ms, loss {}%, duplication {}%, reordering {}%",
                 p.latency_min_us / 1000,
                 p.latency_max_us / 1000,
-                p.loss * 100.0,
-                p.duplicate * 100.0,
-                p.reorder * 100.0
+                percent(p.loss),
+                percent(p.duplicate),
+                percent(p.reorder)
             ),
         });
         self.network.defaults = p.clone();
@@ -2199,4 +2252,27 @@ pub fn fixture_hash(seed: u64) -> u64 {
     };
     let o = fuzz::fuzz_one(seed, &opts);
     o.trace_hash
+}
+
+#[cfg(test)]
+mod tests {
+    use super::whole_percent;
+
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    /// The trace's network text writes percents as `{:.0}` did (the trace
+    /// hash covers it): every thousandth, every value a slider gives, and
+    /// the exact ties, which round to even.
+    fn whole_percent_matches_float_formatting() {
+        let mut ps: Vec<f64> = (0..=1000).map(|i| f64::from(i) / 1000.0).collect();
+        ps.extend((0..=200).map(|i| f64::from(i) * 0.005));
+        ps.extend([0.005, 0.015, 0.025, 0.125, 0.3 + 0.000_000_000_000_000_04]);
+        for p in ps {
+            assert_eq!(
+                whole_percent(p).to_string(),
+                format!("{:.0}", p * 100.0),
+                "{p}"
+            );
+        }
+    }
 }

@@ -16,10 +16,10 @@ use super::trace::Endpoint;
 use crate::raft::NodeId;
 use crate::rng::Rng;
 use crate::vecmap::{VecMap, VecSet};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 /// Behaviour of a link. Probabilities are in `[0, 1]`.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct LinkParams {
     /// Fastest delivery, µs.
     pub latency_min_us: u64,
@@ -32,6 +32,19 @@ pub struct LinkParams {
     /// Chance a message is held back by up to three extra maximum latencies,
     /// so later messages overtake it. Otherwise the link is FIFO.
     pub reorder: f64,
+}
+
+impl crate::json::FromJson for LinkParams {
+    fn from_json(v: &crate::json::Json) -> Result<LinkParams, crate::json::JsonError> {
+        let o = v.obj()?;
+        Ok(LinkParams {
+            latency_min_us: o.req("latency_min_us")?,
+            latency_max_us: o.req("latency_max_us")?,
+            loss: o.req("loss")?,
+            duplicate: o.req("duplicate")?,
+            reorder: o.req("reorder")?,
+        })
+    }
 }
 
 impl Default for LinkParams {
@@ -55,7 +68,10 @@ impl LinkParams {
             ("reordering", self.reorder),
         ] {
             if !(0.0..=1.0).contains(&p) || p.is_nan() {
-                return Err(format!("{name} must be between 0 and 1, got {p}"));
+                // Without the value: formatting an `f64` would bring the
+                // standard library's float printing (about 14 KB) into
+                // the page's wasm for this one message.
+                return Err(format!("{name} must be a fraction between 0 and 1"));
             }
         }
         if self.latency_max_us < self.latency_min_us {

@@ -5,13 +5,13 @@
 use crate::kv::{ClientId, Op, OpResult};
 use crate::raft::{LogIndex, NodeId, Term};
 use crate::rng::StableHasher;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use std::collections::VecDeque;
 use std::fmt;
 use std::hash::{Hash, Hasher};
 
 /// A network endpoint: a Raft node or a client.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 pub enum Endpoint {
     /// A Raft node.
     Node(NodeId),
@@ -47,7 +47,7 @@ impl fmt::Display for Endpoint {
 }
 
 /// The kind of a message on the wire.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 pub enum MsgKind {
     /// RequestVote.
     RequestVote,
@@ -95,7 +95,7 @@ impl MsgKind {
 }
 
 /// Why a message never arrived.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
 pub enum DropReason {
     /// Random loss.
     Lost,
@@ -106,7 +106,7 @@ pub enum DropReason {
 }
 
 /// Something that happened in the simulation.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
 #[serde(tag = "type")]
 pub enum TraceEvent {
     /// A follower or candidate timed out and started an election.
@@ -262,7 +262,7 @@ const DELIVERED_DISCRIMINANT: isize = 11;
 const CLIENT_INVOKE_DISCRIMINANT: isize = 13;
 
 /// A trace event with its virtual time.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
 pub struct Stamped {
     /// Sequence number in the run.
     pub seq: u64,

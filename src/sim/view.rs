@@ -652,14 +652,16 @@ pub fn narrate(s: &Stamped) -> Line {
             seq,
             result,
             latency_us,
-        } => (
-            "client",
-            vec![],
+        } => ("client", vec![], {
+            // Tenths of a millisecond, rounded half up, in integers (no
+            // float printing in the page's wasm).
+            let tenths = latency_us.saturating_add(50) / 100;
             format!(
-                "{client} #{seq} returned {result} after {:.1} ms",
-                *latency_us as f64 / 1000.0
-            ),
-        ),
+                "{client} #{seq} returned {result} after {}.{} ms",
+                tenths / 10,
+                tenths % 10
+            )
+        }),
         E::StaleRead {
             client,
             node,

@@ -9,11 +9,11 @@
 //! durable.
 
 use crate::raft::{Entry, HardState, LogIndex, LogWrite};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use std::fmt;
 
 /// One atomic change to a node's durable state.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct WriteBatch<C> {
     /// New term and vote, if changed.
     pub hard_state: Option<HardState>,
@@ -29,7 +29,7 @@ impl<C> WriteBatch<C> {
 }
 
 /// A storage failure, with what the user can do about it.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub enum StorageError {
     /// A stored record could not be read back.
     Corrupt {
@@ -69,12 +69,32 @@ impl fmt::Display for StorageError {
 impl std::error::Error for StorageError {}
 
 /// What a node needs to restart.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct Durable<C> {
     /// Term and vote.
     pub hard_state: HardState,
     /// The log from index 1.
     pub log: Vec<Entry<C>>,
+}
+
+impl<C: crate::json::FromJson> crate::json::FromJson for WriteBatch<C> {
+    fn from_json(v: &crate::json::Json) -> Result<WriteBatch<C>, crate::json::JsonError> {
+        let o = v.obj()?;
+        Ok(WriteBatch {
+            hard_state: o.opt("hard_state")?,
+            log_write: o.opt("log_write")?,
+        })
+    }
+}
+
+impl<C: crate::json::FromJson> crate::json::FromJson for Durable<C> {
+    fn from_json(v: &crate::json::Json) -> Result<Durable<C>, crate::json::JsonError> {
+        let o = v.obj()?;
+        Ok(Durable {
+            hard_state: o.req("hard_state")?,
+            log: o.req("log")?,
+        })
+    }
 }
 
 /// A node's durable state.
@@ -87,7 +107,7 @@ pub trait Storage<C> {
 
 /// In-memory storage: survives a node crash (the simulator keeps it), not
 /// a process exit.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct MemStorage<C> {
     durable: Durable<C>,
     /// Batches written so far (for the inspector and the benchmarks).

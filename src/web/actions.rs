@@ -31,12 +31,13 @@
 //! actions that a resume does not replay are dropped first, and if that is
 //! not enough the list is compacted into the state it led to.
 
+use crate::json::{self, FromJson, Json, JsonError};
 use crate::kv::Op;
 use crate::raft::NodeId;
 use crate::sim::client::Workload;
 use crate::sim::trace::Endpoint;
 use crate::sim::Simulation;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 /// Most actions kept in the saved record before it is compacted.
 pub const MAX_ACTIONS: usize = 1000;
@@ -157,10 +158,8 @@ impl UserAction {
 /// object (`{"at_us": 5000, "action": "set_cut", "from": 1, "to": 2,
 /// "cut": true}`).
 ///
-/// Read through [`RecordedFields`] (every field any action has) instead of
-/// serde's derived readers for `flatten` and internally tagged enums, which
-/// buffer the object in serde's generic `Content` first: that reader alone
-/// was about 30 KB of the page's wasm. It accepts the same JSON.
+/// Written by serde (the action's fields inline), read through
+/// [`crate::json`].
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Recorded {
     /// Virtual time, µs.
@@ -170,137 +169,104 @@ pub struct Recorded {
     pub action: UserAction,
 }
 
-/// The `action` names.
-#[derive(Clone, Copy, Deserialize)]
-#[serde(rename_all = "snake_case")]
-enum ActionName {
-    Crash,
-    Restart,
-    ForceTimeout,
-    SetCut,
-    Isolate,
-    Partition,
-    HealAll,
-    SetNetwork,
-    SetTiming,
-    AlignTimers,
-    Submit,
-    StaleRead,
-    AddWorkload,
-    StopWorkload,
-}
+/// The `action` names, in [`UserAction`]'s order.
+const ACTION_NAMES: [&str; 14] = [
+    "crash",
+    "restart",
+    "force_timeout",
+    "set_cut",
+    "isolate",
+    "partition",
+    "heal_all",
+    "set_network",
+    "set_timing",
+    "align_timers",
+    "submit",
+    "stale_read",
+    "add_workload",
+    "stop_workload",
+];
 
-/// Every field a stored [`Recorded`] may have; which ones an action needs
-/// depends on its name.
-#[derive(Deserialize)]
-struct RecordedFields {
-    at_us: u64,
-    action: ActionName,
-    node: Option<u32>,
-    from: Option<u32>,
-    to: Option<u32>,
-    cut: Option<bool>,
-    groups: Option<Vec<Vec<u32>>>,
-    latency_min_us: Option<u64>,
-    latency_max_us: Option<u64>,
-    loss: Option<f64>,
-    duplicate: Option<f64>,
-    reorder: Option<f64>,
-    election_min_us: Option<u64>,
-    election_max_us: Option<u64>,
-    heartbeat_us: Option<u64>,
-    delay_us: Option<u64>,
-    spread_us: Option<u64>,
-    client: Option<u32>,
-    call: Option<Op>,
-    via: Option<u32>,
-    key: Option<String>,
-    n: Option<u32>,
-}
-
-impl<'de> Deserialize<'de> for Recorded {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Recorded, D::Error> {
-        use serde::de::Error;
-        fn need<T, E: Error>(v: Option<T>, field: &'static str) -> Result<T, E> {
-            v.ok_or_else(|| E::missing_field(field))
-        }
-        let f = RecordedFields::deserialize(d)?;
-        let action = match f.action {
-            ActionName::Crash => UserAction::Crash {
-                node: need(f.node, "node")?,
+impl FromJson for Recorded {
+    fn from_json(v: &Json) -> Result<Recorded, JsonError> {
+        let o = v.obj()?;
+        let action = match o.tag("action")? {
+            "crash" => UserAction::Crash {
+                node: o.req("node")?,
             },
-            ActionName::Restart => UserAction::Restart {
-                node: need(f.node, "node")?,
+            "restart" => UserAction::Restart {
+                node: o.req("node")?,
             },
-            ActionName::ForceTimeout => UserAction::ForceTimeout {
-                node: need(f.node, "node")?,
+            "force_timeout" => UserAction::ForceTimeout {
+                node: o.req("node")?,
             },
-            ActionName::SetCut => UserAction::SetCut {
-                from: need(f.from, "from")?,
-                to: need(f.to, "to")?,
-                cut: need(f.cut, "cut")?,
+            "set_cut" => UserAction::SetCut {
+                from: o.req("from")?,
+                to: o.req("to")?,
+                cut: o.req("cut")?,
             },
-            ActionName::Isolate => UserAction::Isolate {
-                node: need(f.node, "node")?,
+            "isolate" => UserAction::Isolate {
+                node: o.req("node")?,
             },
-            ActionName::Partition => UserAction::Partition {
-                groups: need(f.groups, "groups")?,
+            "partition" => UserAction::Partition {
+                groups: o.req("groups")?,
             },
-            ActionName::HealAll => UserAction::HealAll,
-            ActionName::SetNetwork => UserAction::SetNetwork {
-                latency_min_us: need(f.latency_min_us, "latency_min_us")?,
-                latency_max_us: need(f.latency_max_us, "latency_max_us")?,
-                loss: need(f.loss, "loss")?,
-                duplicate: need(f.duplicate, "duplicate")?,
-                reorder: need(f.reorder, "reorder")?,
+            "heal_all" => UserAction::HealAll,
+            "set_network" => UserAction::SetNetwork {
+                latency_min_us: o.req("latency_min_us")?,
+                latency_max_us: o.req("latency_max_us")?,
+                loss: o.req("loss")?,
+                duplicate: o.req("duplicate")?,
+                reorder: o.req("reorder")?,
             },
-            ActionName::SetTiming => UserAction::SetTiming {
-                election_min_us: need(f.election_min_us, "election_min_us")?,
-                election_max_us: need(f.election_max_us, "election_max_us")?,
-                heartbeat_us: need(f.heartbeat_us, "heartbeat_us")?,
+            "set_timing" => UserAction::SetTiming {
+                election_min_us: o.req("election_min_us")?,
+                election_max_us: o.req("election_max_us")?,
+                heartbeat_us: o.req("heartbeat_us")?,
             },
-            ActionName::AlignTimers => UserAction::AlignTimers {
-                delay_us: need(f.delay_us, "delay_us")?,
-                spread_us: need(f.spread_us, "spread_us")?,
+            "align_timers" => UserAction::AlignTimers {
+                delay_us: o.req("delay_us")?,
+                spread_us: o.req("spread_us")?,
             },
-            ActionName::Submit => UserAction::Submit {
-                client: need(f.client, "client")?,
-                call: need(f.call, "call")?,
-                via: f.via,
+            "submit" => UserAction::Submit {
+                client: o.req("client")?,
+                call: o.req("call")?,
+                via: o.opt("via")?,
             },
-            ActionName::StaleRead => UserAction::StaleRead {
-                client: need(f.client, "client")?,
-                node: need(f.node, "node")?,
-                key: need(f.key, "key")?,
+            "stale_read" => UserAction::StaleRead {
+                client: o.req("client")?,
+                node: o.req("node")?,
+                key: o.req("key")?,
             },
-            ActionName::AddWorkload => UserAction::AddWorkload { n: need(f.n, "n")? },
-            ActionName::StopWorkload => UserAction::StopWorkload,
+            "add_workload" => UserAction::AddWorkload { n: o.req("n")? },
+            "stop_workload" => UserAction::StopWorkload,
+            other => return Err(json::unknown_variant(other, &ACTION_NAMES).in_field("action")),
         };
         Ok(Recorded {
-            at_us: f.at_us,
+            at_us: o.req("at_us")?,
             action,
         })
     }
 }
 
-/// One recorded action as stored: its JSON text, kept as written.
+/// One recorded action as stored: its JSON text.
 ///
 /// The stored list is read action by action ([`ActionLog::parse`]), so a
 /// damaged action is named by its position instead of failing the whole
 /// meta record; and it is written out again without being re-encoded. A
-/// [`RawValue`](serde_json::value::RawValue) does both without building a
-/// `serde_json::Value` tree, whose generic deserializer alone cost the
-/// page's wasm about 30 KB.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+/// [`RawValue`](serde_json::value::RawValue) keeps the text and writes it
+/// as it is; it is only ever made by serializing (an action, or a value
+/// read by [`crate::json`]), never by serde_json's reader.
+#[derive(Clone, Debug, Serialize)]
 #[serde(transparent)]
 pub struct ActionJson(Box<serde_json::value::RawValue>);
 
 impl ActionJson {
-    /// The action's JSON text, checked to be one JSON value.
-    pub fn from_json(text: &str) -> Result<ActionJson, String> {
-        serde_json::value::RawValue::from_string(text.to_string())
-            .map(ActionJson)
-            .map_err(|e| e.to_string())
+    /// The action whose JSON is `text`, checked to be one JSON value (and
+    /// written compactly).
+    pub fn from_text(text: &str) -> Result<ActionJson, String> {
+        let v = json::parse(text).map_err(|e| e.to_string())?;
+        ActionJson::from_json(&v).map_err(|e| e.to_string())
     }
 
     /// The JSON text.
@@ -312,8 +278,16 @@ impl ActionJson {
         serde_json::value::to_raw_value(r).ok().map(ActionJson)
     }
 
-    fn decode(&self) -> Result<Recorded, serde_json::Error> {
-        serde_json::from_str(self.json())
+    fn decode(&self) -> Result<Recorded, JsonError> {
+        json::from_str(self.json())
+    }
+}
+
+impl FromJson for ActionJson {
+    fn from_json(v: &Json) -> Result<ActionJson, JsonError> {
+        serde_json::value::to_raw_value(v)
+            .map(ActionJson)
+            .map_err(|e| JsonError::new(e.to_string()))
     }
 }
 

@@ -53,11 +53,12 @@
 //! panics on stored data.
 
 use crate::check::history::Call;
+use crate::json::{self, FromJson, Json, JsonError};
 use crate::kv::Command;
 use crate::raft::{Entry, HardState};
 use crate::sim::{DurableRecord, DurableWrite, SimConfig, MAX_NODES};
 use crate::storage::{Durable, StorageError};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use std::cell::{Cell, RefCell};
 use std::fmt;
 use std::rc::Rc;
@@ -99,7 +100,7 @@ const MAX_SAFE: u64 = (1 << 53) - 1;
 /// The simulation's own state, beside the nodes' durable state: what
 /// [`Simulation::resume`](crate::sim::Simulation::resume) needs besides the
 /// nodes and the history.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct SimMeta {
     /// The run's seed, as a decimal string (JavaScript numbers cannot hold
     /// every `u64`).
@@ -114,13 +115,12 @@ pub struct SimMeta {
     /// The person's actions, in order, each `{"at_us": …, "action":
     /// "set_cut", …}` (see [`super::actions`]): a resume replays the link
     /// cuts and background clients among them.
-    #[serde(default)]
     pub actions: Vec<super::actions::ActionJson>,
 }
 
 /// Every node's whole durable state and the whole history: what a store
 /// holds after [`WriteSet::base`] replaced its contents.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
 pub struct Baseline {
     /// Node `i + 1`'s durable state at position `i`.
     pub nodes: Vec<Durable<Command>>,
@@ -139,16 +139,13 @@ pub struct Baseline {
 ///
 /// Applied in this order: `base` (clear every store, then store it),
 /// `writes` in order, then `meta`. Every field may be left out.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
 pub struct WriteSet {
     /// Replace everything stored with this.
-    #[serde(default)]
     pub base: Option<Baseline>,
     /// The simulator's durable writes, in order.
-    #[serde(default)]
     pub writes: Vec<DurableWrite>,
     /// The simulation's own state.
-    #[serde(default)]
     pub meta: Option<SimMeta>,
 }
 
@@ -166,7 +163,7 @@ impl WriteSet {
 /// ```json
 /// {"meta": null | SimMeta, "nodes": [Durable…], "calls": [Call…]}
 /// ```
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
 pub struct Loaded {
     /// The simulation's own state, if one was ever written.
     pub meta: Option<SimMeta>,
@@ -175,6 +172,51 @@ pub struct Loaded {
     pub nodes: Vec<Durable<Command>>,
     /// The clients' history, by call id from 0.
     pub calls: Vec<Call>,
+}
+
+impl FromJson for SimMeta {
+    fn from_json(v: &Json) -> Result<SimMeta, JsonError> {
+        let o = v.obj()?;
+        Ok(SimMeta {
+            seed: o.req("seed")?,
+            config: o.req("config")?,
+            now_us: o.req("now_us")?,
+            epoch: o.req("epoch")?,
+            actions: o.or_default("actions")?,
+        })
+    }
+}
+
+impl FromJson for Baseline {
+    fn from_json(v: &Json) -> Result<Baseline, JsonError> {
+        let o = v.obj()?;
+        Ok(Baseline {
+            nodes: o.req("nodes")?,
+            calls: o.req("calls")?,
+        })
+    }
+}
+
+impl FromJson for WriteSet {
+    fn from_json(v: &Json) -> Result<WriteSet, JsonError> {
+        let o = v.obj()?;
+        Ok(WriteSet {
+            base: o.opt("base")?,
+            writes: o.or_default("writes")?,
+            meta: o.opt("meta")?,
+        })
+    }
+}
+
+impl FromJson for Loaded {
+    fn from_json(v: &Json) -> Result<Loaded, JsonError> {
+        let o = v.obj()?;
+        Ok(Loaded {
+            meta: o.opt("meta")?,
+            nodes: o.req("nodes")?,
+            calls: o.req("calls")?,
+        })
+    }
 }
 
 // ----- Errors -------------------------------------------------------------
@@ -556,8 +598,14 @@ impl Key {
 impl fmt::Display for Key {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Key::Num(n) => write!(f, "{n}"),
-            Key::Pair(a, b) => write!(f, "[{a}, {b}]"),
+            // Numbers as JavaScript writes them (no float printing in the wasm).
+            Key::Num(n) => f.write_str(&super::show_number(*n)),
+            Key::Pair(a, b) => write!(
+                f,
+                "[{}, {}]",
+                super::show_number(*a),
+                super::show_number(*b)
+            ),
             Key::Text(s) => write!(f, "{s:?}"),
         }
     }
@@ -614,9 +662,9 @@ fn put_entries(
     for (i, e) in entries.iter().enumerate() {
         if e.index.0 != from + i as u64 {
             return Err(IdbError::InvalidInput(format!(
-                "the log write for node {node} from index {from} is not contiguous at \
+                "the log write for node {} from index {from} is not contiguous at \
                  entry {i} (index {})",
-                e.index
+                node as u64, e.index
             )));
         }
         ops.push(IdbOp::Put {
@@ -749,11 +797,11 @@ fn issue(tx: &IdbTransaction, ops: &[IdbOp]) -> Result<(), IdbError> {
 
 // ----- Reading ------------------------------------------------------------------
 
-fn parse_json<T: for<'de> Deserialize<'de>>(record: &str, v: &JsValue) -> Result<T, IdbError> {
+fn parse_json<T: FromJson>(record: &str, v: &JsValue) -> Result<T, IdbError> {
     let text = v
         .as_string()
         .ok_or_else(|| IdbError::corrupt(record, "the value is not a JSON string"))?;
-    serde_json::from_str(&text).map_err(|e| IdbError::corrupt(record, format!("not valid: {e}")))
+    json::from_str(&text).map_err(|e| IdbError::corrupt(record, format!("not valid: {e}")))
 }
 
 /// A key that must be a whole number from 0 to 2^53 - 1.
@@ -961,7 +1009,7 @@ impl Store {
                         format!(
                             "the database is at version {} but lacks this store; delete \
                              the saved cluster",
-                            db.version()
+                            super::show_number(db.version())
                         ),
                     ));
                 }
@@ -1158,8 +1206,8 @@ impl fmt::Debug for Store {
     }
 }
 
-fn parse_write_set(json: &str) -> Result<WriteSet, IdbError> {
-    serde_json::from_str(json).map_err(|e| {
+fn parse_write_set(text: &str) -> Result<WriteSet, IdbError> {
+    json::from_str(text).map_err(|e| {
         IdbError::InvalidInput(format!(
             "store.write takes the JSON of takeDurableWrites or enablePersistence: {e}"
         ))

@@ -94,10 +94,20 @@ fn parse_seed(seed: &str) -> Result<u64, JsError> {
     })
 }
 
+/// `x` as JavaScript writes it (`String(x)`): the standard library's float
+/// printing would cost the wasm about 14 KB for a few error messages.
+pub(crate) fn show_number(x: f64) -> String {
+    js_sys::Number::from(x)
+        .to_string_with_radix(10)
+        .map(String::from)
+        .unwrap_or_default()
+}
+
 fn ms_to_us(ms: f64, what: &str) -> Result<u64, JsError> {
     if !ms.is_finite() || !(0.0..=1e9).contains(&ms) {
         return Err(JsError::new(&format!(
-            "{what} must be between 0 and 1e9 ms, got {ms}"
+            "{what} must be between 0 and 1e9 ms, got {}",
+            show_number(ms)
         )));
     }
     Ok((ms * 1000.0).round() as u64)
@@ -289,7 +299,7 @@ impl Simulation {
             .ok()
             .and_then(|s| s.as_string())
             .unwrap_or_default();
-        let groups: Vec<Vec<u32>> = serde_json::from_str(&text)
+        let groups: Vec<Vec<u32>> = crate::json::from_str(&text)
             .map_err(|e| JsError::new(&format!("groups must be arrays of node ids: {e}")))?;
         let ids: Vec<Vec<NodeId>> = groups
             .iter()

@@ -501,7 +501,8 @@ impl Simulation {
         let Some(up_to) = up_to else { return Ok(0) };
         if !up_to.is_finite() || up_to < 0.0 || up_to.fract() != 0.0 || up_to > 9.0e15 {
             return Err(JsError::new(&format!(
-                "confirmDurable takes a write id (a whole number), not {up_to}"
+                "confirmDurable takes a write id (a whole number), not {}",
+                super::show_number(up_to)
             )));
         }
         Ok(self.confirm_up_to(up_to as u64) as u32)
@@ -541,7 +542,7 @@ impl Simulation {
     /// needed so that new clients never reuse a stored session.
     /// Persistence starts off.
     pub fn resume(loaded: &str, epoch: Option<u32>) -> Result<Simulation, JsError> {
-        let loaded: Loaded = serde_json::from_str(loaded).map_err(|e| {
+        let loaded: Loaded = crate::json::from_str(loaded).map_err(|e| {
             JsError::new(&format!(
                 "Simulation.resume takes the JSON that store.load() returns: {e}"
             ))

@@ -1,0 +1,930 @@
+//! The crate's JSON reader: a strict RFC 8259 parser into a small value
+//! tree ([`Json`]) and [`FromJson`], the trait the stored and imported
+//! records are read through (the page's IndexedDB records and write sets,
+//! the recorded actions, exported histories).
+//!
+//! # Why not serde's `Deserialize`
+//!
+//! DESIGN.md names serde for (de)serialization, and writing still goes
+//! through serde's `Serialize` and serde_json. Reading does not: serde's
+//! derived readers compile a visitor, a field-name matcher and an error path
+//! per type and per container, and in the page's wasm they were 107 KB of
+//! 435 KB after wasm-opt (measured by compiling the page with every
+//! `serde_json::from_str` replaced by an error). The readers here are plain
+//! functions over one parsed tree, a few hundred bytes per type.
+//!
+//! What they accept is what the derived readers accepted, so every record
+//! stored by an older page still reads: unknown fields are ignored, an
+//! absent or `null` `Option` field is `None`, a missing required field is
+//! "missing field `…`", enums are tagged as serde wrote them (externally,
+//! `{"Command": …}` or `"Noop"`, or internally, `{"op": "put", …}`).
+//! Whole numbers are read exactly into `u64` (a number's text is kept until
+//! a reader asks for it), a fraction or an exponent where a whole number is
+//! expected is an error, and so is a duplicate field.
+//!
+//! Errors name where in the document they happened, as a path
+//! (`calls[3].outcome: missing field `existed``) for a value of the wrong
+//! shape, or as a line and column for text that is not JSON.
+
+use serde::ser::{Serialize, SerializeMap, SerializeSeq, Serializer};
+use std::fmt;
+use std::sync::Arc;
+
+/// Deepest nesting of arrays and objects accepted (serde_json's limit).
+pub const MAX_DEPTH: usize = 128;
+
+/// A parsed JSON value.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Json {
+    /// `null`.
+    Null,
+    /// `true` or `false`.
+    Bool(bool),
+    /// A number, as written (valid JSON number syntax).
+    Num(Box<str>),
+    /// A string, unescaped.
+    Str(String),
+    /// An array.
+    Arr(Vec<Json>),
+    /// An object, its fields in document order (no two with one name).
+    Obj(Vec<(String, Json)>),
+}
+
+/// Why a JSON text could not be read: where, and what was wrong.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct JsonError {
+    /// Where in the value: `calls[3].outcome`, or empty for the top.
+    path: String,
+    /// What was wrong.
+    msg: String,
+}
+
+impl JsonError {
+    /// An error at the current value.
+    pub fn new(msg: impl Into<String>) -> JsonError {
+        JsonError {
+            path: String::new(),
+            msg: msg.into(),
+        }
+    }
+
+    /// This error, inside field `name` of an object.
+    pub fn in_field(mut self, name: &str) -> JsonError {
+        let sep = if self.path.is_empty() || self.path.starts_with('[') {
+            ""
+        } else {
+            "."
+        };
+        self.path = format!("{name}{sep}{}", self.path);
+        self
+    }
+
+    /// This error, inside element `i` of an array.
+    pub fn in_element(mut self, i: usize) -> JsonError {
+        let sep = if self.path.is_empty() || self.path.starts_with('[') {
+            ""
+        } else {
+            "."
+        };
+        self.path = format!("[{i}]{sep}{}", self.path);
+        self
+    }
+
+    /// What was wrong, without the path.
+    pub fn message(&self) -> &str {
+        &self.msg
+    }
+}
+
+impl fmt::Display for JsonError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.path.is_empty() {
+            f.write_str(&self.msg)
+        } else {
+            write!(f, "{}: {}", self.path, self.msg)
+        }
+    }
+}
+
+impl std::error::Error for JsonError {}
+
+/// "missing field `name`", as serde says it.
+pub fn missing(name: &str) -> JsonError {
+    JsonError::new(format!("missing field `{name}`"))
+}
+
+/// An enum tag that names no variant: "unknown variant `found`, expected one
+/// of `a`, `b`", as serde says it.
+pub fn unknown_variant(found: &str, expected: &[&str]) -> JsonError {
+    let mut msg = format!("unknown variant `{found}`, expected one of ");
+    for (i, e) in expected.iter().enumerate() {
+        if i > 0 {
+            msg.push_str(", ");
+        }
+        msg.push('`');
+        msg.push_str(e);
+        msg.push('`');
+    }
+    JsonError::new(msg)
+}
+
+// ----- Parsing -------------------------------------------------------------------
+
+/// Parse `text` as one JSON value (surrounding whitespace allowed).
+pub fn parse(text: &str) -> Result<Json, JsonError> {
+    let mut p = Parser {
+        text,
+        at: 0,
+        depth: 0,
+    };
+    let v = p.value()?;
+    p.skip_ws();
+    if p.at < text.len() {
+        return Err(p.error("trailing characters after the value"));
+    }
+    Ok(v)
+}
+
+/// Parse `text` and read it as a `T`.
+pub fn from_str<T: FromJson>(text: &str) -> Result<T, JsonError> {
+    T::from_json(&parse(text)?)
+}
+
+struct Parser<'a> {
+    text: &'a str,
+    at: usize,
+    depth: usize,
+}
+
+impl Parser<'_> {
+    fn peek(&self) -> Option<u8> {
+        self.text.as_bytes().get(self.at).copied()
+    }
+
+    fn skip_ws(&mut self) {
+        while let Some(b' ' | b'\n' | b'\r' | b'\t') = self.peek() {
+            self.at += 1;
+        }
+    }
+
+    /// `msg` at the current position, as "line L column C".
+    fn error(&self, msg: &str) -> JsonError {
+        let before = &self.text.as_bytes()[..self.at.min(self.text.len())];
+        let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
+        let column = before.iter().rev().take_while(|&&b| b != b'\n').count() + 1;
+        JsonError::new(format!("{msg} at line {line} column {column}"))
+    }
+
+    /// Consume `b` (after whitespace) or fail with `msg`.
+    fn expect(&mut self, b: u8, msg: &str) -> Result<(), JsonError> {
+        self.skip_ws();
+        if self.peek() == Some(b) {
+            self.at += 1;
+            Ok(())
+        } else {
+            Err(self.error(msg))
+        }
+    }
+
+    fn value(&mut self) -> Result<Json, JsonError> {
+        self.skip_ws();
+        let Some(b) = self.peek() else {
+            return Err(self.error("unexpected end of input, expected a value"));
+        };
+        match b {
+            b'n' => self.literal("null", Json::Null),
+            b't' => self.literal("true", Json::Bool(true)),
+            b'f' => self.literal("false", Json::Bool(false)),
+            b'"' => self.string().map(Json::Str),
+            b'-' | b'0'..=b'9' => self.number(),
+            b'[' | b'{' => {
+                if self.depth >= MAX_DEPTH {
+                    return Err(self.error("nested too deeply"));
+                }
+                self.depth += 1;
+                self.at += 1;
+                let v = if b == b'[' {
+                    self.array()
+                } else {
+                    self.object()
+                };
+                self.depth -= 1;
+                v
+            }
+            _ => Err(self.error("expected a value")),
+        }
+    }
+
+    fn literal(&mut self, word: &str, v: Json) -> Result<Json, JsonError> {
+        if self.text[self.at..].starts_with(word) {
+            self.at += word.len();
+            Ok(v)
+        } else {
+            Err(self.error("expected a value"))
+        }
+    }
+
+    /// After `[`.
+    fn array(&mut self) -> Result<Json, JsonError> {
+        let mut items = Vec::new();
+        self.skip_ws();
+        if self.peek() == Some(b']') {
+            self.at += 1;
+            return Ok(Json::Arr(items));
+        }
+        loop {
+            items.push(self.value()?);
+            self.skip_ws();
+            match self.peek() {
+                Some(b',') => self.at += 1,
+                Some(b']') => {
+                    self.at += 1;
+                    return Ok(Json::Arr(items));
+                }
+                _ => return Err(self.error("expected `,` or `]`")),
+            }
+        }
+    }
+
+    /// After `{`.
+    fn object(&mut self) -> Result<Json, JsonError> {
+        let mut fields: Vec<(String, Json)> = Vec::new();
+        self.skip_ws();
+        if self.peek() == Some(b'}') {
+            self.at += 1;
+            return Ok(Json::Obj(fields));
+        }
+        loop {
+            self.skip_ws();
+            if self.peek() != Some(b'"') {
+                return Err(self.error("expected a field name in double quotes"));
+            }
+            let name = self.string()?;
+            if fields.iter().any(|(n, _)| *n == name) {
+                return Err(self.error(&format!("duplicate field `{name}`")));
+            }
+            self.expect(b':', "expected `:`")?;
+            let v = self.value()?;
+            fields.push((name, v));
+            self.skip_ws();
+            match self.peek() {
+                Some(b',') => self.at += 1,
+                Some(b'}') => {
+                    self.at += 1;
+                    return Ok(Json::Obj(fields));
+                }
+                _ => return Err(self.error("expected `,` or `}`")),
+            }
+        }
+    }
+
+    /// At `"`: the string, unescaped.
+    fn string(&mut self) -> Result<String, JsonError> {
+        self.at += 1;
+        let mut out = String::new();
+        loop {
+            let start = self.at;
+            while let Some(b) = self.peek() {
+                if b == b'"' || b == b'\\' || b < 0x20 {
+                    break;
+                }
+                self.at += 1;
+            }
+            // Stopped at an ASCII byte or the end: a char boundary.
+            out.push_str(&self.text[start..self.at]);
+            match self.peek() {
+                Some(b'"') => {
+                    self.at += 1;
+                    return Ok(out);
+                }
+                Some(b'\\') => {
+                    self.at += 1;
+                    self.escape(&mut out)?;
+                }
+                Some(_) => return Err(self.error("control character in a string")),
+                None => return Err(self.error("unexpected end of input in a string")),
+            }
+        }
+    }
+
+    /// After `\`.
+    fn escape(&mut self, out: &mut String) -> Result<(), JsonError> {
+        let b = self.peek();
+        self.at += 1;
+        out.push(match b {
+            Some(b'"') => '"',
+            Some(b'\\') => '\\',
+            Some(b'/') => '/',
+            Some(b'b') => '\u{8}',
+            Some(b'f') => '\u{c}',
+            Some(b'n') => '\n',
+            Some(b'r') => '\r',
+            Some(b't') => '\t',
+            Some(b'u') => {
+                let hi = self.hex4()?;
+                let c = if (0xD800..0xDC00).contains(&hi) {
+                    if !self.text[self.at..].starts_with("\\u") {
+                        return Err(self.error("lone leading surrogate in a \\u escape"));
+                    }
+                    self.at += 2;
+                    let lo = self.hex4()?;
+                    if !(0xDC00..0xE000).contains(&lo) {
+                        return Err(self.error("invalid trailing surrogate in a \\u escape"));
+                    }
+                    0x10000 + ((hi - 0xD800) << 10) + (lo - 0xDC00)
+                } else {
+                    hi
+                };
+                char::from_u32(c)
+                    .ok_or_else(|| self.error("lone trailing surrogate in a \\u escape"))?
+            }
+            _ => return Err(self.error("invalid escape")),
+        });
+        Ok(())
+    }
+
+    fn hex4(&mut self) -> Result<u32, JsonError> {
+        let digits = self
+            .text
+            .get(self.at..self.at + 4)
+            .filter(|d| d.bytes().all(|b| b.is_ascii_hexdigit()))
+            .ok_or_else(|| self.error("expected four hex digits after \\u"))?;
+        self.at += 4;
+        u32::from_str_radix(digits, 16).map_err(|_| self.error("expected four hex digits"))
+    }
+
+    /// `-? (0 | [1-9][0-9]*) (. [0-9]+)? ([eE] [+-]? [0-9]+)?`
+    fn number(&mut self) -> Result<Json, JsonError> {
+        let start = self.at;
+        if self.peek() == Some(b'-') {
+            self.at += 1;
+        }
+        match self.peek() {
+            Some(b'0') => self.at += 1,
+            Some(b'1'..=b'9') => self.digits(),
+            _ => return Err(self.error("invalid number")),
+        }
+        if self.peek() == Some(b'.') {
+            self.at += 1;
+            if !matches!(self.peek(), Some(b'0'..=b'9')) {
+                return Err(self.error("invalid number: expected a digit after `.`"));
+            }
+            self.digits();
+        }
+        if let Some(b'e' | b'E') = self.peek() {
+            self.at += 1;
+            if let Some(b'+' | b'-') = self.peek() {
+                self.at += 1;
+            }
+            if !matches!(self.peek(), Some(b'0'..=b'9')) {
+                return Err(self.error("invalid number: expected a digit in the exponent"));
+            }
+            self.digits();
+        }
+        Ok(Json::Num(self.text[start..self.at].into()))
+    }
+
+    fn digits(&mut self) {
+        while let Some(b'0'..=b'9') = self.peek() {
+            self.at += 1;
+        }
+    }
+}
+
+// ----- Reading values -------------------------------------------------------------
+
+impl Json {
+    /// What kind of value this is, for error messages.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Json::Null => "null",
+            Json::Bool(_) => "a boolean",
+            Json::Num(_) => "a number",
+            Json::Str(_) => "a string",
+            Json::Arr(_) => "an array",
+            Json::Obj(_) => "an object",
+        }
+    }
+
+    fn expected(&self, what: &str) -> JsonError {
+        JsonError::new(format!("expected {what}, found {}", self.kind()))
+    }
+
+    /// This value as an object's fields.
+    pub fn obj(&self) -> Result<Obj<'_>, JsonError> {
+        match self {
+            Json::Obj(fields) => Ok(Obj(fields)),
+            _ => Err(self.expected("an object")),
+        }
+    }
+
+    /// This value as a string.
+    pub fn str(&self) -> Result<&str, JsonError> {
+        match self {
+            Json::Str(s) => Ok(s),
+            _ => Err(self.expected("a string")),
+        }
+    }
+
+    /// An externally tagged enum value as serde writes it: `"Name"` for a
+    /// variant without data, `{"Name": data}` for one with.
+    pub fn variant(&self) -> Result<(&str, Option<&Json>), JsonError> {
+        match self {
+            Json::Str(s) => Ok((s, None)),
+            Json::Obj(fields) if fields.len() == 1 => Ok((&fields[0].0, Some(&fields[0].1))),
+            _ => Err(self.expected("a variant name or an object with one field")),
+        }
+    }
+}
+
+/// An object's fields, read by name.
+#[derive(Clone, Copy, Debug)]
+pub struct Obj<'a>(&'a [(String, Json)]);
+
+impl<'a> Obj<'a> {
+    /// The field `name`, if present.
+    pub fn get(&self, name: &str) -> Option<&'a Json> {
+        self.0.iter().find(|(n, _)| n == name).map(|(_, v)| v)
+    }
+
+    /// The required field `name`.
+    pub fn req<T: FromJson>(&self, name: &str) -> Result<T, JsonError> {
+        let v = self.get(name).ok_or_else(|| missing(name))?;
+        T::from_json(v).map_err(|e| e.in_field(name))
+    }
+
+    /// The optional field `name`: absent or `null` is `None`.
+    pub fn opt<T: FromJson>(&self, name: &str) -> Result<Option<T>, JsonError> {
+        match self.get(name) {
+            None | Some(Json::Null) => Ok(None),
+            Some(v) => T::from_json(v).map(Some).map_err(|e| e.in_field(name)),
+        }
+    }
+
+    /// The field `name`, or `T`'s default when absent (serde's
+    /// `#[serde(default)]`).
+    pub fn or_default<T: FromJson + Default>(&self, name: &str) -> Result<T, JsonError> {
+        match self.get(name) {
+            None => Ok(T::default()),
+            Some(_) => self.req(name),
+        }
+    }
+
+    /// The required string field `name`, borrowed (for enum tags).
+    pub fn tag(&self, name: &str) -> Result<&'a str, JsonError> {
+        self.get(name)
+            .ok_or_else(|| missing(name))?
+            .str()
+            .map_err(|e| e.in_field(name))
+    }
+}
+
+/// A type read from a parsed JSON value.
+pub trait FromJson: Sized {
+    /// Read `v` as a `Self`; the error says what did not fit.
+    fn from_json(v: &Json) -> Result<Self, JsonError>;
+}
+
+impl FromJson for u64 {
+    fn from_json(v: &Json) -> Result<u64, JsonError> {
+        match v {
+            Json::Num(text) => text.parse().map_err(|_| {
+                JsonError::new(format!(
+                    "expected a whole number from 0 to {}, found {text}",
+                    u64::MAX
+                ))
+            }),
+            _ => Err(v.expected("a whole number")),
+        }
+    }
+}
+
+/// A whole number that must fit a narrower type.
+fn narrow<T: TryFrom<u64>>(v: &Json) -> Result<T, JsonError> {
+    let n = u64::from_json(v)?;
+    T::try_from(n).map_err(|_| JsonError::new(format!("number {n} is out of range")))
+}
+
+impl FromJson for u32 {
+    fn from_json(v: &Json) -> Result<u32, JsonError> {
+        narrow(v)
+    }
+}
+
+impl FromJson for usize {
+    fn from_json(v: &Json) -> Result<usize, JsonError> {
+        narrow(v)
+    }
+}
+
+impl FromJson for f64 {
+    fn from_json(v: &Json) -> Result<f64, JsonError> {
+        match v {
+            Json::Num(text) => Ok(parse_f64(text)),
+            _ => Err(v.expected("a number")),
+        }
+    }
+}
+
+/// Powers of ten that `f64` holds exactly.
+const EXACT_POWERS_OF_TEN: [f64; 23] = [
+    1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16,
+    1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
+];
+
+/// `text`, in JSON number syntax, as an `f64`.
+///
+/// Correctly rounded when the digits, without the point, form a whole
+/// number up to 2^53 and the decimal exponent is within ±22 (Clinger's fast
+/// path: both factors are exact, and one multiplication or division rounds
+/// once). That covers every probability the page and the command line
+/// write, which is all this crate reads as floats. Beyond it the result is
+/// within a few units in the last place, as serde_json's default reader
+/// was; the standard library's correctly rounded parser would add about
+/// 15 KB of code and tables to the page's wasm.
+fn parse_f64(text: &str) -> f64 {
+    let (negative, digits) = match text.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, text),
+    };
+    let (digits, exponent) = match digits.find(['e', 'E']) {
+        Some(i) => (&digits[..i], &digits[i + 1..]),
+        None => (digits, "0"),
+    };
+    // Exponents past ±10^6 saturate: the value is 0 or infinite anyway.
+    let mut exp: i32 =
+        exponent
+            .trim_start_matches('+')
+            .parse()
+            .unwrap_or(if exponent.starts_with('-') {
+                -1_000_000
+            } else {
+                1_000_000
+            });
+    exp = exp.clamp(-1_000_000, 1_000_000);
+    let mut mantissa: u64 = 0;
+    let mut fraction = false;
+    for b in digits.bytes() {
+        match b {
+            b'.' => fraction = true,
+            b'0'..=b'9' if mantissa < (u64::MAX - 9) / 10 => {
+                mantissa = mantissa * 10 + u64::from(b - b'0');
+                exp -= i32::from(fraction);
+            }
+            // A digit past 19: dropped, only its place kept.
+            _ => exp += i32::from(!fraction),
+        }
+    }
+    let m = mantissa as f64;
+    let value = if mantissa == 0 {
+        0.0
+    } else if exp >= 0 {
+        match EXACT_POWERS_OF_TEN.get(exp as usize) {
+            Some(p) => m * p,
+            None => m * 10f64.powi(exp.min(400)),
+        }
+    } else {
+        match EXACT_POWERS_OF_TEN.get(exp.unsigned_abs() as usize) {
+            Some(p) => m / p,
+            // Two steps, so that 10^-exp does not overflow before the
+            // result would underflow.
+            None => m / 1e22 / 10f64.powi((-exp - 22).min(400)),
+        }
+    };
+    if negative {
+        -value
+    } else {
+        value
+    }
+}
+
+impl FromJson for bool {
+    fn from_json(v: &Json) -> Result<bool, JsonError> {
+        match v {
+            Json::Bool(b) => Ok(*b),
+            _ => Err(v.expected("a boolean")),
+        }
+    }
+}
+
+impl FromJson for String {
+    fn from_json(v: &Json) -> Result<String, JsonError> {
+        v.str().map(str::to_string)
+    }
+}
+
+impl<T: FromJson> FromJson for Option<T> {
+    fn from_json(v: &Json) -> Result<Option<T>, JsonError> {
+        match v {
+            Json::Null => Ok(None),
+            _ => T::from_json(v).map(Some),
+        }
+    }
+}
+
+impl<T: FromJson> FromJson for Vec<T> {
+    fn from_json(v: &Json) -> Result<Vec<T>, JsonError> {
+        match v {
+            Json::Arr(items) => items
+                .iter()
+                .enumerate()
+                .map(|(i, x)| T::from_json(x).map_err(|e| e.in_element(i)))
+                .collect(),
+            _ => Err(v.expected("an array")),
+        }
+    }
+}
+
+impl<T: FromJson> FromJson for Arc<T> {
+    fn from_json(v: &Json) -> Result<Arc<T>, JsonError> {
+        T::from_json(v).map(Arc::new)
+    }
+}
+
+impl FromJson for Json {
+    fn from_json(v: &Json) -> Result<Json, JsonError> {
+        Ok(v.clone())
+    }
+}
+
+/// Written back as it was read (whole numbers exactly, others through
+/// `f64` as serde_json writes it, e.g. `1e300` as `1e+300`), so a value can
+/// be kept and stored again.
+impl Serialize for Json {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Json::Null => s.serialize_unit(),
+            Json::Bool(b) => s.serialize_bool(*b),
+            Json::Num(text) => {
+                if let Ok(n) = text.parse::<u64>() {
+                    s.serialize_u64(n)
+                } else if let Ok(n) = text.parse::<i64>() {
+                    s.serialize_i64(n)
+                } else {
+                    s.serialize_f64(parse_f64(text))
+                }
+            }
+            Json::Str(text) => s.serialize_str(text),
+            Json::Arr(items) => {
+                let mut seq = s.serialize_seq(Some(items.len()))?;
+                for x in items {
+                    seq.serialize_element(x)?;
+                }
+                seq.end()
+            }
+            Json::Obj(fields) => {
+                let mut map = s.serialize_map(Some(fields.len()))?;
+                for (k, v) in fields {
+                    map.serialize_entry(k, v)?;
+                }
+                map.end()
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn num(s: &str) -> Json {
+        Json::Num(s.into())
+    }
+
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    fn parses_every_kind_of_value() {
+        let v =
+            parse(" {\"a\": [1, -2.5e3, true, false, null], \"b\": {\"c\": \"d\"}, \"e\": {}} ")
+                .unwrap();
+        assert_eq!(
+            v,
+            Json::Obj(vec![
+                (
+                    "a".into(),
+                    Json::Arr(vec![
+                        num("1"),
+                        num("-2.5e3"),
+                        Json::Bool(true),
+                        Json::Bool(false),
+                        Json::Null
+                    ])
+                ),
+                (
+                    "b".into(),
+                    Json::Obj(vec![("c".into(), Json::Str("d".into()))])
+                ),
+                ("e".into(), Json::Obj(vec![])),
+            ])
+        );
+        assert_eq!(parse("[]").unwrap(), Json::Arr(vec![]));
+    }
+
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    fn unescapes_strings() {
+        let v = parse(r#""a\"b\\c\/d\b\f\n\r\t\u00e9\ud83d\ude00 é""#).unwrap();
+        assert_eq!(v, Json::Str("a\"b\\c/d\u{8}\u{c}\n\r\té😀 é".into()));
+        // Whatever serde_json writes, this reads back.
+        for s in [
+            "",
+            "plain",
+            "\u{0}\u{1f}\u{7f}",
+            "\"quoted\"",
+            "tab\there",
+            "日本語 😀",
+        ] {
+            let text = serde_json::to_string(s).unwrap();
+            assert_eq!(from_str::<String>(&text).unwrap(), s, "{text}");
+        }
+    }
+
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    fn rejects_what_is_not_json() {
+        for (text, why) in [
+            ("", "unexpected end of input"),
+            ("{", "expected a field name"),
+            ("[1,]", "expected a value"),
+            ("[1 2]", "expected `,` or `]`"),
+            ("{\"a\" 1}", "expected `:`"),
+            ("{\"a\": 1,}", "expected a field name"),
+            ("{'a': 1}", "expected a field name"),
+            ("01", "trailing characters"),
+            ("1.", "expected a digit after `.`"),
+            ("1e", "expected a digit in the exponent"),
+            ("-", "invalid number"),
+            ("+1", "expected a value"),
+            (".5", "expected a value"),
+            ("tru", "expected a value"),
+            ("nul", "expected a value"),
+            ("\"abc", "end of input in a string"),
+            ("\"a\nb\"", "control character"),
+            ("\"\\x\"", "invalid escape"),
+            ("\"\\u12\"", "four hex digits"),
+            ("\"\\ud800\"", "lone leading surrogate"),
+            ("\"\\ud800\\u0041\"", "invalid trailing surrogate"),
+            ("\"\\udc00\"", "lone trailing surrogate"),
+            ("{\"a\": 1, \"a\": 2}", "duplicate field `a`"),
+            ("null x", "trailing characters"),
+        ] {
+            let e = parse(text).expect_err(text).to_string();
+            assert!(e.contains(why), "{text:?}: {e}");
+        }
+        let e = parse("{\n  \"a\": [1,\n   x]}").unwrap_err().to_string();
+        assert!(e.ends_with("at line 3 column 4"), "{e}");
+    }
+
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    fn nesting_is_bounded() {
+        let ok = "[".repeat(MAX_DEPTH) + &"]".repeat(MAX_DEPTH);
+        assert!(parse(&ok).is_ok());
+        let deep = "[".repeat(MAX_DEPTH + 1) + &"]".repeat(MAX_DEPTH + 1);
+        assert!(parse(&deep)
+            .unwrap_err()
+            .to_string()
+            .contains("nested too deeply"));
+        // Far deeper input fails the same way, without exhausting the stack.
+        let deeper = "{\"a\":".repeat(100_000);
+        assert!(parse(&deeper)
+            .unwrap_err()
+            .to_string()
+            .contains("nested too deeply"));
+    }
+
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    fn numbers_read_exactly_and_by_kind() {
+        assert_eq!(from_str::<u64>("18446744073709551615").unwrap(), u64::MAX);
+        assert_eq!(from_str::<u64>("9007199254740993").unwrap(), (1 << 53) + 1);
+        for bad in ["18446744073709551616", "-1", "1.0", "1e3", "\"1\"", "null"] {
+            assert!(from_str::<u64>(bad).is_err(), "{bad}");
+        }
+        assert_eq!(from_str::<u32>("4294967295").unwrap(), u32::MAX);
+        let e = from_str::<u32>("4294967296").unwrap_err().to_string();
+        assert!(e.contains("out of range"), "{e}");
+        assert_eq!(from_str::<f64>("0.25").unwrap(), 0.25);
+        assert_eq!(from_str::<f64>("0").unwrap(), 0.0);
+        assert_eq!(from_str::<f64>("-0.0").unwrap(), 0.0);
+        assert_eq!(from_str::<f64>("1e400").unwrap(), f64::INFINITY);
+        assert_eq!(from_str::<f64>("1e-400").unwrap(), 0.0);
+        assert_eq!(from_str::<f64>("1e-99999999999").unwrap(), 0.0);
+        assert_eq!(from_str::<f64>("1").unwrap(), 1.0);
+        assert_eq!(from_str::<f64>("-1.5E-2").unwrap(), -0.015);
+        assert!(from_str::<f64>("true").is_err());
+    }
+
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    fn floats_read_as_written() {
+        // Correctly rounded on the fast path: every value serde_json writes
+        // for probabilities in thousandths, and slider-like sums.
+        let mut xs: Vec<f64> = (0..=1000).map(|i| f64::from(i) / 1000.0).collect();
+        xs.extend((0..=1000).map(|i| f64::from(i) * 0.001));
+        xs.extend([
+            0.1 + 0.2,
+            1.0 / 3.0,
+            2.0 / 3.0,
+            123_456.789,
+            1e-5,
+            5e-324,
+            1.7e308,
+        ]);
+        for x in xs {
+            let text = serde_json::to_string(&x).unwrap();
+            let back = from_str::<f64>(&text).unwrap();
+            let digits = text.bytes().filter(u8::is_ascii_digit).count();
+            if digits <= 15 && !text.contains('e') {
+                assert_eq!(back, x, "{text}");
+            } else {
+                assert!(((back - x) / x).abs() < 1e-15, "{text}: {back}");
+            }
+        }
+        // Beyond the fast path: close, not exact.
+        let back = from_str::<f64>("3.141592653589793238462643383279").unwrap();
+        assert!((back - std::f64::consts::PI).abs() < 1e-15);
+    }
+
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    fn errors_name_the_path() {
+        struct P {
+            xs: Vec<Option<u32>>,
+        }
+        impl FromJson for P {
+            fn from_json(v: &Json) -> Result<P, JsonError> {
+                Ok(P {
+                    xs: v.obj()?.req("xs")?,
+                })
+            }
+        }
+        #[derive(Debug)]
+        struct Outer(Vec<u64>);
+        impl FromJson for Outer {
+            fn from_json(v: &Json) -> Result<Outer, JsonError> {
+                let p: Vec<P> = v.obj()?.req("ps")?;
+                Ok(Outer(p.iter().map(|p| p.xs.len() as u64).collect()))
+            }
+        }
+        let e = from_str::<Outer>(r#"{"ps": [{"xs": [1, null]}, {"xs": [2, "3"]}]}"#)
+            .unwrap_err()
+            .to_string();
+        assert_eq!(e, "ps[1].xs[1]: expected a whole number, found a string");
+        let e = from_str::<Outer>(r#"{"ps": [{}]}"#)
+            .unwrap_err()
+            .to_string();
+        assert_eq!(e, "ps[0]: missing field `xs`");
+        let e = from_str::<Outer>("[]").unwrap_err().to_string();
+        assert_eq!(e, "expected an object, found an array");
+        assert_eq!(
+            from_str::<Outer>(r#"{"ps": [{"xs": []}], "extra": 1}"#)
+                .unwrap()
+                .0,
+            vec![0]
+        );
+    }
+
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    fn optional_and_default_fields() {
+        let v = parse(r#"{"a": null, "b": 2}"#).unwrap();
+        let o = v.obj().unwrap();
+        assert_eq!(o.opt::<u64>("a").unwrap(), None);
+        assert_eq!(o.opt::<u64>("b").unwrap(), Some(2));
+        assert_eq!(o.opt::<u64>("c").unwrap(), None);
+        assert_eq!(o.or_default::<Vec<u64>>("c").unwrap(), Vec::<u64>::new());
+        assert!(o.or_default::<Vec<u64>>("a").is_err());
+        assert_eq!(o.req::<Option<u64>>("a").unwrap(), None);
+        assert_eq!(
+            o.req::<u64>("c").unwrap_err().to_string(),
+            "missing field `c`"
+        );
+    }
+
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    fn written_back_as_read() {
+        let text = r#"{"b":[1,-2,0.5,25e-4,"x\"y"],"a":{"n":null,"t":true}}"#;
+        let v = parse(text).unwrap();
+        let back = serde_json::to_string(&v).unwrap();
+        assert_eq!(
+            back,
+            r#"{"b":[1,-2,0.5,0.0025,"x\"y"],"a":{"n":null,"t":true}}"#
+        );
+        assert_eq!(from_str::<Json>(&back).unwrap(), parse(&back).unwrap());
+    }
+
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    fn externally_tagged_variants() {
+        let v = parse(r#""Noop""#).unwrap();
+        assert_eq!(v.variant().unwrap(), ("Noop", None));
+        let v = parse(r#"{"Command": 1}"#).unwrap();
+        assert_eq!(v.variant().unwrap().0, "Command");
+        assert!(parse(r#"{"A": 1, "B": 2}"#).unwrap().variant().is_err());
+        assert!(unknown_variant("x", &["a", "b"])
+            .to_string()
+            .contains("unknown variant `x`, expected one of `a`, `b`"));
+    }
+}
