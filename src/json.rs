@@ -69,24 +69,23 @@ impl JsonError {
     }
 
     /// This error, inside field `name` of an object.
-    pub fn in_field(mut self, name: &str) -> JsonError {
-        let sep = if self.path.is_empty() || self.path.starts_with('[') {
-            ""
-        } else {
-            "."
-        };
-        self.path = format!("{name}{sep}{}", self.path);
-        self
+    pub fn in_field(self, name: &str) -> JsonError {
+        self.under(name)
     }
 
     /// This error, inside element `i` of an array.
-    pub fn in_element(mut self, i: usize) -> JsonError {
+    pub fn in_element(self, i: usize) -> JsonError {
+        self.under(&format!("[{i}]"))
+    }
+
+    /// `segment` put before the path (`a` + `[1].b` = `a[1].b`).
+    fn under(mut self, segment: &str) -> JsonError {
         let sep = if self.path.is_empty() || self.path.starts_with('[') {
             ""
         } else {
             "."
         };
-        self.path = format!("[{i}]{sep}{}", self.path);
+        self.path = format!("{segment}{sep}{}", self.path);
         self
     }
 
