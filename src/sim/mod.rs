@@ -2256,7 +2256,35 @@ pub fn fixture_hash(seed: u64) -> u64 {
 
 #[cfg(test)]
 mod tests {
-    use super::whole_percent;
+    use super::{whole_percent, LinkParams, SimConfig};
+
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    /// A configuration as the page stores it (serde writes, `crate::json`
+    /// reads) comes back equal, probabilities to the last bit.
+    fn config_reads_back_as_written() {
+        for (i, p) in [0.0, 0.05, 0.1, 0.3, 1.0 / 3.0, 0.999, 1.0]
+            .into_iter()
+            .enumerate()
+        {
+            let cfg = SimConfig {
+                nodes: 1 + i,
+                link: LinkParams {
+                    latency_min_us: 1 + i as u64,
+                    latency_max_us: 90_000,
+                    loss: p,
+                    duplicate: p / 2.0,
+                    reorder: 1.0 - p,
+                },
+                track_flights: i % 2 == 0,
+                ..SimConfig::default()
+            };
+            let text = serde_json::to_string(&cfg).unwrap();
+            assert_eq!(crate::json::from_str::<SimConfig>(&text), Ok(cfg), "{text}");
+        }
+        let e = crate::json::from_str::<SimConfig>(r#"{"nodes": 5}"#).unwrap_err();
+        assert_eq!(e.to_string(), "missing field `raft`");
+    }
 
     #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
     #[cfg_attr(not(target_arch = "wasm32"), test)]
