@@ -505,12 +505,23 @@ impl<C: Clone> RaftNode<C> {
         self.election_timer_start = now;
     }
 
+    /// Queue a message. The push that may grow the buffer is out of line
+    /// (`grow_push`): with it inline, the message had to sit on the stack
+    /// (the grow can unwind, and the message must then be dropped) and was
+    /// block-copied from there right after its fields were written
+    /// narrowly, a store-forwarding stall on every message; now the fields
+    /// are written straight into the buffer.
     fn send(&mut self, to: NodeId, rpc: Rpc<C>) {
-        self.out_messages.push(Message {
+        let m = Message {
             from: self.id,
             to,
             rpc,
-        });
+        };
+        if self.out_messages.len() < self.out_messages.capacity() {
+            self.out_messages.push(m);
+        } else {
+            grow_push(&mut self.out_messages, m);
+        }
     }
 
     fn mark_log_dirty(&mut self, from: LogIndex) {
@@ -1255,4 +1266,11 @@ impl<C: Clone> RaftNode<C> {
         }
         committed
     }
+}
+
+/// `v.push(x)` when `v` is full (see `RaftNode::send`).
+#[inline(never)]
+#[cold]
+fn grow_push<T>(v: &mut Vec<T>, x: T) {
+    v.push(x);
 }
