@@ -31,7 +31,9 @@
 //! log writes move into storage instead of being copied; the checker skips
 //! a commit check that already passed for an unchanged node; and when the
 //! trace keeps no events, the frequent ones are hashed field by field
-//! without being built (see [`trace::Trace::push_sent`]). The per-message
+//! without being built, a sent or delivered message as five packed words
+//! rather than the ten of its derived hash (see
+//! [`trace::Trace::push_sent`]). The per-message
 //! helpers (`send_raft`, `route`, `dispatch`, the network draw, the trace
 //! hash, the timer check) are inlined into their callers natively (not in
 //! wasm, where forcing the send path cost the page's download 15 KB; the
