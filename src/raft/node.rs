@@ -842,7 +842,15 @@ impl<C: Clone> RaftNode<C> {
     }
 
     /// Handle a message from another node.
-    pub fn handle_message(&mut self, now: u64, msg: Message<C>) {
+    pub fn handle_message(&mut self, now: u64, mut msg: Message<C>) {
+        self.handle_message_mut(now, &mut msg);
+    }
+
+    /// [`RaftNode::handle_message`] for a message the driver keeps (the
+    /// simulator reads it where it waited in the event queue instead of
+    /// copying it out): read in place, only its entries are moved out,
+    /// leaving it with none.
+    pub fn handle_message_mut(&mut self, now: u64, msg: &mut Message<C>) {
         if msg.to != self.id || !self.members.contains(&msg.from) || msg.from == self.id {
             self.out_events.push(NodeEvent::IgnoredStale {
                 from: msg.from,
@@ -863,7 +871,7 @@ impl<C: Clone> RaftNode<C> {
                 term,
             });
             // Answer so a stale leader or candidate learns the new term.
-            match msg.rpc {
+            match &msg.rpc {
                 Rpc::RequestVote { .. } => {
                     let t = self.hard.current_term;
                     self.send(
@@ -898,13 +906,15 @@ impl<C: Clone> RaftNode<C> {
             }
             return;
         }
-        match msg.rpc {
+        match &mut msg.rpc {
             Rpc::RequestVote {
                 term,
                 last_log_index,
                 last_log_term,
-            } => self.handle_request_vote(now, msg.from, term, last_log_index, last_log_term),
-            Rpc::RequestVoteReply { granted, .. } => self.handle_vote_reply(now, msg.from, granted),
+            } => self.handle_request_vote(now, msg.from, *term, *last_log_index, *last_log_term),
+            Rpc::RequestVoteReply { granted, .. } => {
+                self.handle_vote_reply(now, msg.from, *granted)
+            }
             Rpc::AppendEntries {
                 prev_log_index,
                 prev_log_term,
@@ -915,11 +925,11 @@ impl<C: Clone> RaftNode<C> {
             } => self.handle_append(
                 now,
                 msg.from,
-                prev_log_index,
-                prev_log_term,
-                entries,
-                leader_commit,
-                round,
+                *prev_log_index,
+                *prev_log_term,
+                std::mem::take(entries),
+                *leader_commit,
+                *round,
             ),
             Rpc::AppendEntriesReply {
                 success,
@@ -927,7 +937,7 @@ impl<C: Clone> RaftNode<C> {
                 conflict,
                 round,
                 ..
-            } => self.handle_append_reply(msg.from, success, match_index, conflict, round),
+            } => self.handle_append_reply(msg.from, *success, *match_index, *conflict, *round),
         }
     }
 

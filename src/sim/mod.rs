@@ -698,11 +698,20 @@ impl Simulation {
         if self.violation.is_some() {
             return false;
         }
-        let Some((at, slot, event)) = self.queue.pop() else {
+        let Some((at, slot)) = self.queue.pop_key() else {
             return false;
         };
         self.now = self.now.max(at);
         self.events_processed += 1;
+        if let Some(Event::Raft(_)) = self.queue.get_mut(slot) {
+            // Read where it waited, not copied out.
+            self.deliver_raft(slot);
+            self.queue.release(slot);
+            return self.violation.is_none();
+        }
+        let Some(event) = self.queue.take(slot) else {
+            return self.violation.is_none();
+        };
         match event {
             Event::Deliver(slot) => {
                 let Some(Delivery {
@@ -719,10 +728,8 @@ impl Simulation {
                 self.free_deliveries.push(slot);
                 self.deliver(flight_id, from, to, to_incarnation, kind, packet)
             }
-            Event::Raft(msg) => {
-                let meta = self.raft_meta[slot as usize];
-                self.deliver_raft(meta, msg)
-            }
+            // Delivered above.
+            Event::Raft(_) => {}
             Event::NodeTimer {
                 node,
                 incarnation,
@@ -1303,23 +1310,29 @@ impl Simulation {
     }
 
     /// [`Simulation::deliver`] for a message sent by
-    /// [`Simulation::send_raft`].
+    /// [`Simulation::send_raft`], popped from the queue and still in its
+    /// `slot` there: the node reads it in place.
     #[cfg_attr(not(target_arch = "wasm32"), inline(always))]
-    fn deliver_raft(&mut self, meta: RaftMeta, msg: Message<Command>) {
+    fn deliver_raft(&mut self, slot: u32) {
         let RaftMeta {
             flight_id,
             to_incarnation,
             kind,
-        } = meta;
+        } = self.raft_meta[slot as usize];
+        let Some(Event::Raft(msg)) = self.queue.get_mut(slot) else {
+            return;
+        };
+        let (n, from_node) = (msg.to, msg.from);
         let flight = self.take_flight(flight_id);
-        let n = msg.to;
-        let (from, to) = (Endpoint::Node(msg.from), Endpoint::Node(n));
+        let (from, to) = (Endpoint::Node(from_node), Endpoint::Node(n));
         let now = self.now;
-        let slot = &mut self.slots[n.idx()];
-        match slot.server.as_mut() {
-            Some(server) if slot.incarnation == to_incarnation => {
+        let node = &mut self.slots[n.idx()];
+        match node.server.as_mut() {
+            Some(server) if node.incarnation == to_incarnation => {
                 self.trace.push_delivered(now, flight_id, from, to, kind);
-                server.raft.handle_message(now, msg);
+                if let Some(Event::Raft(msg)) = self.queue.get_mut(slot) {
+                    server.raft.handle_message_mut(now, msg);
+                }
                 self.process_node(n);
             }
             _ => self.drop_at_down_receiver(flight_id, from, to, kind, flight),

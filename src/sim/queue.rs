@@ -139,6 +139,17 @@ impl<E> EventQueue<E> {
     /// The earliest event, its time and the slot it had.
     #[inline(always)]
     pub fn pop(&mut self) -> Option<(u64, u32, E)> {
+        let (at, slot) = self.pop_key()?;
+        let event = self.take(slot)?;
+        Some((at, slot, event))
+    }
+
+    /// Take the earliest event off the queue but leave it in its slot, to
+    /// be read there ([`EventQueue::get_mut`]) and then taken
+    /// ([`EventQueue::take`]) or dropped ([`EventQueue::release`]): its
+    /// time and slot. Until then the slot is not reused.
+    #[inline(always)]
+    pub fn pop_key(&mut self) -> Option<(u64, u32)> {
         let last = self.heap.pop()?;
         let n = self.heap.len();
         let top = if self.sorted {
@@ -177,10 +188,33 @@ impl<E> EventQueue<E> {
             }
             top
         };
-        let slot = top as u32;
+        Some(((top >> 64) as u64, top as u32))
+    }
+
+    /// The event in `slot`, popped by [`EventQueue::pop_key`].
+    #[inline(always)]
+    pub fn get_mut(&mut self, slot: u32) -> Option<&mut E> {
+        self.slots.get_mut(slot as usize)?.as_mut()
+    }
+
+    /// Take the event out of `slot` (popped by [`EventQueue::pop_key`])
+    /// and free the slot.
+    #[inline(always)]
+    pub fn take(&mut self, slot: u32) -> Option<E> {
         let event = self.slots.get_mut(slot as usize)?.take()?;
         self.free.push(slot);
-        Some(((top >> 64) as u64, slot, event))
+        Some(event)
+    }
+
+    /// Drop the event in `slot` (popped by [`EventQueue::pop_key`]) and
+    /// free the slot.
+    #[inline(always)]
+    pub fn release(&mut self, slot: u32) {
+        if let Some(e) = self.slots.get_mut(slot as usize) {
+            if e.take().is_some() {
+                self.free.push(slot);
+            }
+        }
     }
 
     /// Give the queued keys the sequence numbers `0..len` in their order,
