@@ -45,6 +45,10 @@ const SORTED_MAX: usize = 32;
 /// event).
 const SORTED_BACK: usize = 16;
 
+/// A slot number with this bit set is not a slot of the queue's slab but a
+/// number of the caller's own ([`EventQueue::push_aux`]).
+pub const AUX: u32 = 1 << 31;
+
 /// A min-heap of events keyed by `(time, insertion order)`.
 #[derive(Clone, Debug)]
 pub struct EventQueue<E> {
@@ -92,6 +96,24 @@ impl<E> EventQueue<E> {
                 (self.slots.len() - 1) as u32
             }
         };
+        self.push_key(at, slot);
+        slot
+    }
+
+    /// Queue an event that the caller keeps itself, as number `aux`
+    /// (below [`AUX`]): [`EventQueue::pop_key`] returns `AUX | aux` as its
+    /// slot. Nothing is written to the slab: the caller writes its event's
+    /// fields where they stay (a whole event written to a slot is built on
+    /// the stack and block-copied right after its narrow fields were
+    /// stored, a store-forwarding stall).
+    #[inline(always)]
+    pub fn push_aux(&mut self, at: u64, aux: u32) {
+        self.push_key(at, AUX | aux);
+    }
+
+    /// Queue the key of the event in `slot`.
+    #[inline(always)]
+    fn push_key(&mut self, at: u64, slot: u32) {
         if self.next_seq > u64::from(u32::MAX) {
             self.renumber();
         }
@@ -114,7 +136,7 @@ impl<E> EventQueue<E> {
                     i -= 1;
                 }
                 self.heap[i] = e;
-                return slot;
+                return;
             }
             // Too many for insertion: an ascending array is a valid heap.
             self.heap.reverse();
@@ -133,7 +155,6 @@ impl<E> EventQueue<E> {
             i = parent;
         }
         self.heap[i] = e;
-        slot
     }
 
     /// The earliest event, its time and the slot it had.
