@@ -528,12 +528,23 @@ impl<C: Clone> RaftNode<C> {
         self.election_timer_start = now;
     }
 
+    /// Queue a message. The push that may grow the buffer is out of line
+    /// (`grow_push`): with it inline, the message had to sit on the stack
+    /// (the grow can unwind, and the message must then be dropped) and was
+    /// block-copied from there right after its fields were written
+    /// narrowly, a store-forwarding stall on every message; now the fields
+    /// are written straight into the buffer.
     fn send(&mut self, to: NodeId, rpc: Rpc<C>) {
-        self.out_messages.push(Message {
+        let m = Message {
             from: self.id,
             to,
             rpc,
-        });
+        };
+        if self.out_messages.len() < self.out_messages.capacity() {
+            self.out_messages.push(m);
+        } else {
+            grow_push(&mut self.out_messages, m);
+        }
     }
 
     fn mark_log_dirty(&mut self, from: LogIndex) {
@@ -854,7 +865,15 @@ impl<C: Clone> RaftNode<C> {
     }
 
     /// Handle a message from another node.
-    pub fn handle_message(&mut self, now: u64, msg: Message<C>) {
+    pub fn handle_message(&mut self, now: u64, mut msg: Message<C>) {
+        self.handle_message_mut(now, &mut msg);
+    }
+
+    /// [`RaftNode::handle_message`] for a message the driver keeps (the
+    /// simulator reads it where it waited in the event queue instead of
+    /// copying it out): read in place, only its entries are moved out,
+    /// leaving it with none.
+    pub fn handle_message_mut(&mut self, now: u64, msg: &mut Message<C>) {
         if msg.to != self.id || !self.members.contains(&msg.from) || msg.from == self.id {
             self.out_events.push(NodeEvent::IgnoredStale {
                 from: msg.from,
@@ -875,7 +894,7 @@ impl<C: Clone> RaftNode<C> {
                 term,
             });
             // Answer so a stale leader or candidate learns the new term.
-            match msg.rpc {
+            match &msg.rpc {
                 Rpc::RequestVote { .. } => {
                     let t = self.hard.current_term;
                     self.send(
@@ -910,13 +929,15 @@ impl<C: Clone> RaftNode<C> {
             }
             return;
         }
-        match msg.rpc {
+        match &mut msg.rpc {
             Rpc::RequestVote {
                 term,
                 last_log_index,
                 last_log_term,
-            } => self.handle_request_vote(now, msg.from, term, last_log_index, last_log_term),
-            Rpc::RequestVoteReply { granted, .. } => self.handle_vote_reply(now, msg.from, granted),
+            } => self.handle_request_vote(now, msg.from, *term, *last_log_index, *last_log_term),
+            Rpc::RequestVoteReply { granted, .. } => {
+                self.handle_vote_reply(now, msg.from, *granted)
+            }
             Rpc::AppendEntries {
                 prev_log_index,
                 prev_log_term,
@@ -927,11 +948,11 @@ impl<C: Clone> RaftNode<C> {
             } => self.handle_append(
                 now,
                 msg.from,
-                prev_log_index,
-                prev_log_term,
-                entries,
-                leader_commit,
-                round,
+                *prev_log_index,
+                *prev_log_term,
+                std::mem::take(entries),
+                *leader_commit,
+                *round,
             ),
             Rpc::AppendEntriesReply {
                 success,
@@ -939,7 +960,7 @@ impl<C: Clone> RaftNode<C> {
                 conflict,
                 round,
                 ..
-            } => self.handle_append_reply(msg.from, success, match_index, conflict, round),
+            } => self.handle_append_reply(msg.from, *success, *match_index, *conflict, *round),
         }
     }
 
@@ -1278,4 +1299,11 @@ impl<C: Clone> RaftNode<C> {
         }
         committed
     }
+}
+
+/// `v.push(x)` when `v` is full (see `RaftNode::send`).
+#[inline(never)]
+#[cold]
+fn grow_push<T>(v: &mut Vec<T>, x: T) {
+    v.push(x);
 }

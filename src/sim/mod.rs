@@ -17,13 +17,17 @@
 //! Speed (measured with `cargo bench --bench sim`; the trace must not
 //! change, `tests/determinism.rs`): the hot path does not allocate per
 //! event. Queued events (messages in transit among them) live in the
-//! queue's reused slab, not boxed in the heap, and the heap itself holds
-//! 16-byte keys ([`queue::EventQueue`]). A message between nodes takes a
-//! fast path (`send_raft`, `deliver_raft`): it is queued as itself, at the
-//! start of its event, with the rest of its delivery written field by field
-//! into a side vector by queue slot (`raft_meta`), so it is copied as few
-//! times as possible and never as a block right after narrow writes (a
-//! store-forwarding stall, which cost more than the copies themselves).
+//! queue's reused slab, not boxed in the heap, and the queue itself holds
+//! 16-byte keys, as a sorted array while it is small ([`queue::EventQueue`]).
+//! A message between nodes takes a fast path (`send_raft`,
+//! `deliver_raft`): it is queued as itself, at the start of its event,
+//! with the rest of its delivery written field by field into a side vector
+//! by queue slot (`raft_meta`), and the receiving node reads it where it
+//! waited in the slab, so it is copied as few times as possible and never
+//! as a block right after narrow writes (a store-forwarding stall, which
+//! cost more than the copies themselves). Node timers, for the same
+//! reason, are not slab events but entries of their own small table
+//! (`timers`), written field by field.
 //! Each node's `Ready` is drained into reused buffers
 //! ([`RaftNode::take_ready_into`]); the common step (messages only: a
 //! heartbeat and its answer) skips the out-of-line persist, apply and read
@@ -31,17 +35,23 @@
 //! log writes move into storage instead of being copied; the checker skips
 //! a commit check that already passed for an unchanged node; and when the
 //! trace keeps no events, the frequent ones are hashed field by field
-//! without being built (see [`trace::Trace::push_sent`]). The per-message
+//! without being built, a sent or delivered message as five packed words
+//! rather than the ten of its derived hash (see
+//! [`trace::Trace::push_sent`]). The per-message
 //! helpers (`send_raft`, `route`, `dispatch`, the network draw, the trace
 //! hash, the timer check) are inlined into their callers natively (not in
 //! wasm, where forcing the send path cost the page's download 15 KB; the
 //! wasm/native ratio of `make bench` stayed within its run-to-run noise,
-//! 0.78–0.87×). What is left per event (an idle cluster: about 880
-//! instructions, from about 1,180) is spread thin: the heap, the network
-//! draws, the trace hash (a serial chain of multiplies), the drained
-//! `Ready` and Raft itself; per client operation, copies of the command
-//! (each `Op` clone allocates its strings), the key-value map and the
-//! hashes of each applied entry on every node.
+//! 0.78–0.87×). What is left per event (an idle cluster: about 830
+//! instructions, from about 1,180; about 62 ns, some 80,000× real time,
+//! on the 2-core AMD EPYC VM where this was measured) is spread thin: the
+//! queue, the network draws, the trace hash (a serial chain of
+//! multiplies), the drained `Ready` and Raft itself. At several
+//! instructions per cycle, time follows the instruction count. The
+//! invariant checks are about 1 % of it (an idle step re-checks nothing,
+//! see [`InvariantChecker::on_commit`]). Per client operation: copies of
+//! the command (each `Op` clone allocates its strings), the key-value map
+//! and the hashes of each applied entry on every node.
 
 pub mod bench;
 pub mod client;
@@ -324,7 +334,8 @@ pub struct Drop {
 }
 
 /// A queued event. It stays in the queue's slab from push to pop; only
-/// a 16-byte key moves in the heap.
+/// a 16-byte key moves in the queue. (Node timers are queued apart:
+/// [`NodeTimer`].)
 #[derive(Clone, Debug)]
 enum Event {
     /// A message between nodes, sent on the fast path
@@ -335,11 +346,6 @@ enum Event {
     /// the event so the message above sits at the start of the event; a
     /// block copy of it at another offset would read across its stores).
     Deliver(u32),
-    NodeTimer {
-        node: NodeId,
-        incarnation: u32,
-        at: u64,
-    },
     ClientTimer {
         client: ClientId,
         seq: u64,
@@ -372,6 +378,16 @@ struct RaftMeta {
     to_incarnation: u32,
     /// The message's kind, worked out once when it was sent.
     kind: MsgKind,
+}
+
+/// A node's timer event, kept beside the queue ([`Simulation::timers`])
+/// rather than in its slab (see [`queue::EventQueue::push_aux`]).
+#[derive(Clone, Copy, Debug)]
+struct NodeTimer {
+    node: NodeId,
+    incarnation: u32,
+    /// The deadline it was armed for.
+    at: u64,
 }
 
 /// One node's place in the world: its server while up, its storage always.
@@ -428,6 +444,11 @@ pub struct Simulation {
     /// For each queue slot holding an [`Event::Raft`], the rest of its
     /// delivery.
     raft_meta: Vec<RaftMeta>,
+    /// Node timer events in the queue, by their `aux` number
+    /// ([`queue::EventQueue::push_aux`]); freed numbers are reused
+    /// (`free_timers`).
+    timers: Vec<NodeTimer>,
+    free_timers: Vec<u32>,
     /// The drained output of the node being processed, kept to reuse its
     /// buffers.
     ready: Option<Box<Ready<Command>>>,
@@ -540,6 +561,8 @@ impl Simulation {
             deliveries: Vec::new(),
             free_deliveries: Vec::new(),
             raft_meta: Vec::new(),
+            timers: Vec::new(),
+            free_timers: Vec::new(),
             ready: Some(Box::default()),
             next_flight_id: 0,
             slots: Vec::with_capacity(n),
@@ -748,11 +771,24 @@ impl Simulation {
         if self.violation.is_some() {
             return false;
         }
-        let Some((at, slot, event)) = self.queue.pop() else {
+        let Some((at, slot)) = self.queue.pop_key() else {
             return false;
         };
         self.now = self.now.max(at);
         self.events_processed += 1;
+        if slot & queue::AUX != 0 {
+            self.node_timer(slot & !queue::AUX);
+            return self.violation.is_none();
+        }
+        if let Some(Event::Raft(_)) = self.queue.get_mut(slot) {
+            // Read where it waited, not copied out.
+            self.deliver_raft(slot);
+            self.queue.release(slot);
+            return self.violation.is_none();
+        }
+        let Some(event) = self.queue.take(slot) else {
+            return self.violation.is_none();
+        };
         match event {
             Event::Deliver(slot) => {
                 let Some(Delivery {
@@ -769,32 +805,8 @@ impl Simulation {
                 self.free_deliveries.push(slot);
                 self.deliver(flight_id, from, to, to_incarnation, kind, packet)
             }
-            Event::Raft(msg) => {
-                let meta = self.raft_meta[slot as usize];
-                self.deliver_raft(meta, msg)
-            }
-            Event::NodeTimer {
-                node,
-                incarnation,
-                at,
-            } => {
-                let now = self.now;
-                let slot = &mut self.slots[node.idx()];
-                if slot.incarnation == incarnation && slot.timer_at == at {
-                    slot.timer_at = u64::MAX;
-                    if let Some(server) = slot.server.as_mut() {
-                        // Timers are lazy: a deadline that moved later is
-                        // re-armed here instead of queueing an event at
-                        // every reset.
-                        if now >= server.raft.next_deadline() {
-                            server.raft.handle_timeout(now);
-                            self.process_node(node);
-                        } else {
-                            self.schedule_node_timer(node);
-                        }
-                    }
-                }
-            }
+            // Delivered above.
+            Event::Raft(_) => {}
             Event::ClientTimer { client, seq, gen } => self.client_timer(client, seq, gen),
             Event::ClientNext { client } => self.client_next(client),
         }
@@ -868,15 +880,54 @@ impl Simulation {
     fn arm_node_timer(&mut self, id: NodeId, at: u64) {
         let slot = &mut self.slots[id.idx()];
         slot.timer_at = at;
-        let inc = slot.incarnation;
-        self.schedule(
-            at.max(self.now),
-            Event::NodeTimer {
-                node: id,
-                incarnation: inc,
-                at,
-            },
-        );
+        let incarnation = slot.incarnation;
+        let aux = match self.free_timers.pop() {
+            Some(aux) => aux,
+            None => {
+                self.timers.push(NodeTimer {
+                    node: id,
+                    incarnation,
+                    at,
+                });
+                (self.timers.len() - 1) as u32
+            }
+        };
+        // Written field by field where it stays.
+        if let Some(t) = self.timers.get_mut(aux as usize) {
+            t.node = id;
+            t.incarnation = incarnation;
+            t.at = at;
+        }
+        self.queue.push_aux(at.max(self.now), aux);
+    }
+
+    /// A node's timer event `aux` is due.
+    fn node_timer(&mut self, aux: u32) {
+        let Some(&NodeTimer {
+            node,
+            incarnation,
+            at,
+        }) = self.timers.get(aux as usize)
+        else {
+            return;
+        };
+        self.free_timers.push(aux);
+        let now = self.now;
+        let slot = &mut self.slots[node.idx()];
+        if slot.incarnation == incarnation && slot.timer_at == at {
+            slot.timer_at = u64::MAX;
+            if let Some(server) = slot.server.as_mut() {
+                // Timers are lazy: a deadline that moved later is
+                // re-armed here instead of queueing an event at
+                // every reset.
+                if now >= server.raft.next_deadline() {
+                    server.raft.handle_timeout(now);
+                    self.process_node(node);
+                } else {
+                    self.schedule_node_timer(node);
+                }
+            }
+        }
     }
 
     /// Drain a node's `Ready` and act on it in Raft's order: persist, send,
@@ -1353,23 +1404,29 @@ impl Simulation {
     }
 
     /// [`Simulation::deliver`] for a message sent by
-    /// [`Simulation::send_raft`].
+    /// [`Simulation::send_raft`], popped from the queue and still in its
+    /// `slot` there: the node reads it in place.
     #[cfg_attr(not(target_arch = "wasm32"), inline(always))]
-    fn deliver_raft(&mut self, meta: RaftMeta, msg: Message<Command>) {
+    fn deliver_raft(&mut self, slot: u32) {
         let RaftMeta {
             flight_id,
             to_incarnation,
             kind,
-        } = meta;
+        } = self.raft_meta[slot as usize];
+        let Some(Event::Raft(msg)) = self.queue.get_mut(slot) else {
+            return;
+        };
+        let (n, from_node) = (msg.to, msg.from);
         let flight = self.take_flight(flight_id);
-        let n = msg.to;
-        let (from, to) = (Endpoint::Node(msg.from), Endpoint::Node(n));
+        let (from, to) = (Endpoint::Node(from_node), Endpoint::Node(n));
         let now = self.now;
-        let slot = &mut self.slots[n.idx()];
-        match slot.server.as_mut() {
-            Some(server) if slot.incarnation == to_incarnation => {
+        let node = &mut self.slots[n.idx()];
+        match node.server.as_mut() {
+            Some(server) if node.incarnation == to_incarnation => {
                 self.trace.push_delivered(now, flight_id, from, to, kind);
-                server.raft.handle_message(now, msg);
+                if let Some(Event::Raft(msg)) = self.queue.get_mut(slot) {
+                    server.raft.handle_message_mut(now, msg);
+                }
                 self.process_node(n);
             }
             _ => self.drop_at_down_receiver(flight_id, from, to, kind, flight),
@@ -2194,6 +2251,8 @@ impl Simulation {
         sim.now = now_us;
         sim.client_base = epoch.saturating_mul(1000);
         sim.queue.clear();
+        sim.timers.clear();
+        sim.free_timers.clear();
         sim.history = history;
         for (i, d) in durable.into_iter().enumerate() {
             let id = NodeId::from_idx(i);
