@@ -269,3 +269,231 @@ fn unreliable_churn() {
         churn(seed, true);
     }
 }
+
+/// Raft §5.4.2 and Figure 8, step by step with five real nodes, their
+/// disks (crashes keep them) and the safety checker watching every write,
+/// election and commit. Entries are sent one per AppendEntries, so a
+/// follower can acknowledge an old entry before the new leader's own.
+///
+/// 1. S1 leads term 1; its no-op (index 1) commits everywhere; its command
+///    at index 2 reaches only S2. S1 crashes.
+/// 2. S5 wins term 2 with S3 and S4, writes its no-op at index 2 (term 2)
+///    and crashes before sending it.
+/// 3. S1 restarts, wins term 3 with S2 and S3 (a first try for term 2 is
+///    lost), puts its term-3 no-op on S2 and its index 2 (term 1) on S3:
+///    S1, S2 and S3, a majority, now hold index 2. Counting replicas would
+///    commit it; §5.4.2 forbids that, because:
+/// 4. S1 crashes; S5 restarts and wins term 4 (after a lost try for term
+///    3) with S3 and S4 (its last term, 2, beats their 1) and overwrites
+///    index 2 on every follower.
+///
+/// Without the rule, S1 commits index 2 in step 3 and the checker reports
+/// S5's win in step 4 (Leader Completeness). With it, nothing committed is
+/// lost, and S5's term-2 entry commits under its own term-4 no-op.
+#[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+#[cfg_attr(not(target_arch = "wasm32"), test)]
+fn figure_8_an_old_entry_on_a_majority_is_not_committed() {
+    use raftlab::check::invariants::InvariantChecker;
+    use raftlab::raft::{Config, LogIndex, Message, NodeEvent, RaftNode, Role, Rpc, Term};
+    use raftlab::storage::{MemStorage, Storage, WriteBatch};
+
+    struct Cluster {
+        nodes: Vec<Option<RaftNode<u32>>>,
+        disks: Vec<MemStorage<u32>>,
+        ck: InvariantChecker,
+        /// Messages sent and not yet delivered or dropped.
+        wire: Vec<Message<u32>>,
+        cfg: Config,
+        now: u64,
+    }
+
+    impl Cluster {
+        fn ids() -> Vec<NodeId> {
+            (1..=5).map(NodeId).collect()
+        }
+        fn node(&mut self, id: u32) -> &mut RaftNode<u32> {
+            self.nodes[id as usize - 1].as_mut().expect("node is up")
+        }
+        /// Persist what node `id` wrote, check it, and put its messages on
+        /// the wire.
+        fn drain(&mut self, id: u32) {
+            let node = self.nodes[id as usize - 1].as_mut().expect("node is up");
+            let r = node.take_ready();
+            let (term, commit) = (node.term(), node.commit_index());
+            let nid = NodeId(id);
+            if let Some(w) = &r.log_write {
+                self.ck.on_log_write(nid, w).expect("Log Matching");
+            }
+            let batch = WriteBatch {
+                hard_state: r.hard_state,
+                log_write: r.log_write,
+            };
+            self.disks[id as usize - 1].write(&batch).expect("disk");
+            for e in &r.events {
+                if let NodeEvent::BecameLeader { term, .. } = e {
+                    self.ck.on_leader(nid, *term).expect("Leader Completeness");
+                }
+            }
+            self.ck.on_commit(nid, commit, term).expect("commit");
+            self.wire.extend(r.messages);
+        }
+        /// Deliver the oldest message from `from` to `to` that `pick`
+        /// accepts, and drain the receiver.
+        fn deliver(&mut self, from: u32, to: u32, pick: impl Fn(&Rpc<u32>) -> bool) {
+            let i = self
+                .wire
+                .iter()
+                .position(|m| m.from == NodeId(from) && m.to == NodeId(to) && pick(&m.rpc))
+                .unwrap_or_else(|| panic!("no such message from S{from} to S{to}"));
+            let m = self.wire.remove(i);
+            let now = self.now;
+            self.node(to).handle_message(now, m);
+            self.drain(to);
+        }
+        /// `id` times out and asks for votes; each of `voters` answers.
+        fn elect(&mut self, id: u32, voters: &[u32]) -> Term {
+            let now = self.now;
+            self.node(id).force_election_timeout(now);
+            self.drain(id);
+            for &v in voters {
+                self.deliver(id, v, |r| matches!(r, Rpc::RequestVote { .. }));
+                self.deliver(v, id, |r| matches!(r, Rpc::RequestVoteReply { .. }));
+            }
+            assert_eq!(self.node(id).role(), Role::Leader, "S{id} won");
+            self.node(id).term()
+        }
+        /// `id` times out, and its vote requests are lost.
+        fn lost_election(&mut self, id: u32) {
+            let now = self.now;
+            self.node(id).force_election_timeout(now);
+            self.drain(id);
+            self.wire.retain(|m| m.from != NodeId(id));
+        }
+        /// Memory lost, disk kept; what was on the wire to or from it is
+        /// lost too.
+        fn crash(&mut self, id: u32) {
+            self.nodes[id as usize - 1] = None;
+            self.wire
+                .retain(|m| m.from != NodeId(id) && m.to != NodeId(id));
+            self.ck.on_crash(NodeId(id));
+        }
+        fn restart(&mut self, id: u32) {
+            let d = self.disks[id as usize - 1].load().expect("load");
+            self.nodes[id as usize - 1] = Some(RaftNode::restore(
+                NodeId(id),
+                Cluster::ids(),
+                self.cfg.clone(),
+                u64::from(id) + 100,
+                self.now,
+                d.hard_state,
+                d.log,
+            ));
+            self.ck.on_restart(NodeId(id));
+        }
+    }
+
+    let cfg = Config {
+        max_entries_per_message: 1,
+        ..Config::default()
+    };
+    let mut c = Cluster {
+        nodes: Cluster::ids()
+            .into_iter()
+            .map(|id| {
+                Some(RaftNode::new(
+                    id,
+                    Cluster::ids(),
+                    cfg.clone(),
+                    u64::from(id.0),
+                    0,
+                ))
+            })
+            .collect(),
+        disks: (0..5).map(|_| MemStorage::new()).collect(),
+        ck: InvariantChecker::new(5),
+        wire: Vec::new(),
+        cfg,
+        now: SEC,
+    };
+    let append =
+        |r: &Rpc<u32>| matches!(r, Rpc::AppendEntries { entries, .. } if !entries.is_empty());
+    let reply = |r: &Rpc<u32>| matches!(r, Rpc::AppendEntriesReply { .. });
+
+    // 1. S1 leads term 1; its no-op commits on all; the command reaches S2.
+    assert_eq!(c.elect(1, &[2, 3]), Term(1));
+    for f in 2..=5 {
+        c.deliver(1, f, append);
+        c.deliver(f, 1, reply);
+    }
+    assert_eq!(c.node(1).commit_index(), LogIndex(1));
+    let index = c.node(1).propose(SEC, 7).expect("S1 leads");
+    assert_eq!(index, LogIndex(2));
+    c.drain(1);
+    c.deliver(1, 2, append);
+    c.crash(1);
+
+    // 2. S5 wins term 2 and writes its no-op at index 2, then crashes.
+    c.now += SEC;
+    assert_eq!(c.elect(5, &[3, 4]), Term(2));
+    assert_eq!(c.node(5).term_at(LogIndex(2)), Some(Term(2)));
+    c.crash(5);
+
+    // 3. S1 wins term 3 and gets its index 2 (term 1) onto S3.
+    c.now += SEC;
+    c.restart(1);
+    c.lost_election(1); // term 2, which S3 already gave to S5
+    assert_eq!(c.elect(1, &[2, 3]), Term(3));
+    // S2, which holds index 2 already, takes the no-op of term 3 after it.
+    c.deliver(1, 2, append);
+    c.deliver(2, 1, reply);
+    // S3 refuses that probe (it lacks index 2), then takes index 2 alone
+    // and acknowledges it.
+    c.deliver(1, 3, append);
+    c.deliver(3, 1, reply);
+    c.deliver(1, 3, |r| {
+        matches!(
+            r,
+            Rpc::AppendEntries {
+                prev_log_index: LogIndex(1),
+                ..
+            }
+        )
+    });
+    c.deliver(3, 1, reply);
+    assert_eq!(
+        c.node(3).term_at(LogIndex(2)),
+        Some(Term(1)),
+        "S1, S2 and S3 hold index 2 of term 1"
+    );
+    // (Its commit index restarted at 0 and only an entry of term 3 on a
+    // majority may move it.)
+    assert_eq!(
+        c.node(1).commit_index(),
+        LogIndex(0),
+        "Raft §5.4.2: an entry of an older term is not committed by counting replicas"
+    );
+    c.crash(1);
+
+    // 4. S5 wins term 4 and its index 2 (term 2) replaces S1's everywhere:
+    // nothing committed was lost (the checker agrees at every step).
+    c.now += SEC;
+    c.restart(5);
+    c.lost_election(5); // term 3, which S2 and S3 gave to S1
+    assert_eq!(c.elect(5, &[3, 4]), Term(4));
+    for f in 2..=4 {
+        // Index 2 (term 2), then the no-op of term 4 at index 3; one entry
+        // per message, with a refused probe first where the logs differ.
+        while c.node(f).term_at(LogIndex(3)) != Some(Term(4)) {
+            let before = c.wire.len();
+            c.deliver(5, f, |r| matches!(r, Rpc::AppendEntries { .. }));
+            c.deliver(f, 5, reply);
+            assert!(c.wire.len() <= before + 1, "one message answered by one");
+        }
+        assert_eq!(c.node(f).term_at(LogIndex(2)), Some(Term(2)));
+    }
+    assert_eq!(
+        c.node(5).commit_index(),
+        LogIndex(3),
+        "committed under term 4"
+    );
+}
