@@ -225,6 +225,9 @@ impl<C: FromJson> FromJson for Payload<C> {
     fn from_json(v: &Json) -> Result<Payload<C>, JsonError> {
         match v.variant()? {
             ("Noop", _) => Ok(Payload::Noop),
+            ("Command", None) => Err(JsonError::new(
+                "expected {\"Command\": …}, found \"Command\" without its data",
+            )),
             ("Command", Some(c)) => C::from_json(c)
                 .map(Payload::Command)
                 .map_err(|e| e.in_field("Command")),

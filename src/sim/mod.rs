@@ -102,7 +102,8 @@ pub struct SimConfig {
 
 /// `p` (a probability) as a whole percent: exactly what `{:.0}` writes for
 /// `p * 100.0` (ties to even), without bringing the standard library's
-/// float printing (about 14 KB) into the page's wasm.
+/// float printing (about 14 KB) into the page's wasm. (For `-0.0`, which
+/// validation lets through, `{:.0}` wrote "-0"; this writes "0".)
 fn whole_percent(p: f64) -> u64 {
     (p * 100.0).round_ties_even() as u64
 }
@@ -534,6 +535,11 @@ impl FromJson for DurableRecord {
                     node: o.req("node").map_err(field)?,
                     batch: o.req("batch").map_err(field)?,
                 }
+            }
+            (name @ ("Node" | "Call"), None) => {
+                return Err(JsonError::new(format!(
+                    "expected {{\"{name}\": …}}, found \"{name}\" without its data"
+                )))
             }
             ("Call", Some(call)) => {
                 DurableRecord::Call(FromJson::from_json(call).map_err(|e| e.in_field("Call"))?)
@@ -2343,6 +2349,13 @@ mod tests {
         }
         let e = crate::json::from_str::<SimConfig>(r#"{"nodes": 5}"#).unwrap_err();
         assert_eq!(e.to_string(), "missing field `raft`");
+        // A variant that needs data, named without it, says so.
+        let e = crate::json::from_str::<super::DurableRecord>(r#""Node""#).unwrap_err();
+        assert!(e.to_string().contains("without its data"), "{e}");
+        let e = crate::json::from_str::<crate::raft::Payload<u32>>(r#""Command""#).unwrap_err();
+        assert!(e.to_string().contains("without its data"), "{e}");
+        let e = crate::json::from_str::<super::DurableRecord>(r#"{"Disk": 1}"#).unwrap_err();
+        assert!(e.to_string().contains("unknown variant `Disk`"), "{e}");
     }
 
     #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]

@@ -256,7 +256,9 @@ impl FromJson for Recorded {
 /// meta record; and it is written out again without being re-encoded. A
 /// [`RawValue`](serde_json::value::RawValue) keeps the text and writes it
 /// as it is; it is only ever made by serializing (an action, or a value
-/// read by [`crate::json`]), never by serde_json's reader.
+/// read by [`crate::json`]), never by serde_json's reader. So a stored
+/// action read back is kept as its value written compactly, not byte for
+/// byte as it was stored.
 #[derive(Clone, Debug, Serialize)]
 #[serde(transparent)]
 pub struct ActionJson(Box<serde_json::value::RawValue>);
