@@ -192,7 +192,12 @@ fn bad_commands_are_rejected() {
 }
 
 /// Dissertation §6.3: a command whose answer is lost is retried with the
-/// same sequence number and takes effect once.
+/// same sequence number and takes effect once. Here the retry reaches a
+/// server that has already applied the first copy, which answers it from
+/// the client's session without a second log entry; a duplicate that does
+/// reach the log is skipped by the state machine
+/// (`kv::tests::duplicate_append_applies_once`, and the runs on a lossy,
+/// duplicating network, whose histories must stay linearizable).
 #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
 #[cfg_attr(not(target_arch = "wasm32"), test)]
 fn retried_append_applies_once() {
