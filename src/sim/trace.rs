@@ -289,7 +289,12 @@ impl Trace {
 
     /// Record an event.
     pub fn push(&mut self, at_us: u64, event: TraceEvent) {
-        match event {
+        let s = Stamped {
+            seq: self.count,
+            at_us,
+            event,
+        };
+        match s.event {
             TraceEvent::Sent {
                 id,
                 from,
@@ -301,25 +306,11 @@ impl Trace {
                 self.hash_message(at_us, DELIVERED_DISCRIMINANT, id, from, to, kind, false)
             }
             _ => {
-                let s = Stamped {
-                    seq: self.count,
-                    at_us,
-                    event,
-                };
                 s.hash(&mut self.hasher);
                 self.count += 1;
-                if self.keep > 0 {
-                    self.keep_event(s);
-                }
-                return;
             }
         }
         if self.keep > 0 {
-            let s = Stamped {
-                seq: self.count - 1,
-                at_us,
-                event,
-            };
             self.keep_event(s);
         }
     }
