@@ -125,17 +125,9 @@ impl<E> EventQueue<E> {
                 // Insert from the earliest end: a new event is usually
                 // later than the few messages in flight and earlier than
                 // the election timers, so few keys move.
-                let mut i = self.heap.len();
+                let last = self.heap.len();
                 self.heap.push(e);
-                while i > 0 {
-                    let k = self.heap[i - 1];
-                    if k > e {
-                        break;
-                    }
-                    self.heap[i] = k;
-                    i -= 1;
-                }
-                self.heap[i] = e;
+                insert_descending(&mut self.heap, last);
                 return;
             }
             // Too many for insertion: an ascending array is a valid heap.
@@ -258,15 +250,8 @@ impl<E> EventQueue<E> {
     #[cold]
     #[inline(never)]
     fn sort_descending(&mut self) {
-        let keys = &mut self.heap;
-        for j in 1..keys.len() {
-            let e = keys[j];
-            let mut i = j;
-            while i > 0 && keys[i - 1] < e {
-                keys[i] = keys[i - 1];
-                i -= 1;
-            }
-            keys[i] = e;
+        for j in 1..self.heap.len() {
+            insert_descending(&mut self.heap, j);
         }
         self.sorted = true;
     }
@@ -298,6 +283,21 @@ impl<E> EventQueue<E> {
     pub fn is_empty(&self) -> bool {
         self.heap.is_empty()
     }
+}
+
+/// Move `keys[j]` towards the front past every key smaller than it, so
+/// that `keys[..=j]` is in descending order if `keys[..j]` was: the
+/// insertion step of the sorted queue (a push, and re-sorting a heap that
+/// shrank). The keys are unique.
+#[inline(always)]
+fn insert_descending(keys: &mut [u128], j: usize) {
+    let e = keys[j];
+    let mut i = j;
+    while i > 0 && keys[i - 1] < e {
+        keys[i] = keys[i - 1];
+        i -= 1;
+    }
+    keys[i] = e;
 }
 
 #[cfg(test)]
