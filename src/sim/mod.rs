@@ -1705,15 +1705,14 @@ impl Simulation {
     /// Change the default link behaviour (every link without an override).
     pub fn set_link_params(&mut self, p: LinkParams) -> Result<(), SimError> {
         p.validate().map_err(SimError::BadConfig)?;
-        let percent = whole_percent;
         self.record(TraceEvent::NetworkChanged {
             what: format!(
                 "latency {}-{} ms, loss {}%, duplication {}%, reordering {}%",
                 p.latency_min_us / 1000,
                 p.latency_max_us / 1000,
-                percent(p.loss),
-                percent(p.duplicate),
-                percent(p.reorder)
+                whole_percent(p.loss),
+                whole_percent(p.duplicate),
+                whole_percent(p.reorder)
             ),
         });
         self.network.defaults = p.clone();
@@ -2328,9 +2327,18 @@ mod tests {
     /// A configuration as the page stores it (serde writes, `crate::json`
     /// reads) comes back equal, probabilities to the last bit.
     fn config_reads_back_as_written() {
-        for (i, p) in [0.0, 0.05, 0.1, 0.3, 1.0 / 3.0, 0.999, 1.0]
-            .into_iter()
-            .enumerate()
+        for (i, p) in [
+            0.0,
+            0.05,
+            0.1,
+            0.3,
+            1.0 / 3.0,
+            0.999,
+            0.9856906946328695,
+            1.0,
+        ]
+        .into_iter()
+        .enumerate()
         {
             let cfg = SimConfig {
                 nodes: 1 + i,
