@@ -18,6 +18,9 @@ SEEDS     ?= 0..1000
 BIN       ?=
 ARTIFACTS ?= test-artifacts
 PKG_DIR   := www/pkg
+# The linearizability checker's own wasm, which the page loads on first use
+# (src/web/check_module.rs).
+CHECK_DIR := www/pkg-check
 # The benchmark workloads built for Node.js (`make bench`).
 PKG_NODE  := target/pkg-node
 
@@ -51,7 +54,7 @@ help:
 	@echo "make bench   simulator and checker benchmarks, native and wasm (Node.js) in one run"
 	@echo "make fuzz    seeded simulator runs: SEEDS=$(SEEDS)"
 	@echo "make setup   install everything the project needs (idempotent)"
-	@echo "make clean   remove build outputs (target/, $(PKG_DIR), $(ARTIFACTS)/)"
+	@echo "make clean   remove build outputs (target/, $(PKG_DIR), $(CHECK_DIR), $(ARTIFACTS)/)"
 	@echo "parts of test: lint fmt-check clippy doc-check test-native fuzz-sweep test-browser e2e count-tests"
 
 # --- setup -------------------------------------------------------------------
@@ -70,10 +73,14 @@ build: setup-serve wasm
 # Built for size: cargo profile `wasm-page` (opt-level "z"; reasons in
 # Cargo.toml), then wasm-opt -Oz. wasm-pack's own wasm-opt step is off in
 # Cargo.toml (it would download binaryen); scripts/optimize-wasm.sh runs
-# npm's binaryen instead.
+# npm's binaryen instead. The second build is the checker's module: the same
+# crate with only the `check-module` feature.
 wasm:
 	wasm-pack build --target web --profile wasm-page --out-dir $(PKG_DIR)
 	WASM_OPT_LEVEL=-Oz bash scripts/optimize-wasm.sh $(PKG_DIR)
+	wasm-pack build --target web --profile wasm-page --out-dir $(CHECK_DIR) --out-name raftlab_check \
+	  -- --no-default-features --features check-module
+	WASM_OPT_LEVEL=-Oz bash scripts/optimize-wasm.sh $(CHECK_DIR)
 
 serve: build
 	@PORT=$(PORT) HOST=$(HOST) bash scripts/serve.sh
@@ -93,10 +100,11 @@ doc-check: setup
 
 # Natively, and for wasm32 too: the wasm-bindgen facade (src/web) only
 # compiles there, so a native clippy never sees it (--all-features: with the
-# benchmark exports of `make bench`).
+# benchmark exports of `make bench`), and the checker's module on its own.
 clippy: setup
 	cargo clippy --all-targets -- -D warnings
 	cargo clippy --target wasm32-unknown-unknown --lib --tests --all-features -- -D warnings
+	cargo clippy --target wasm32-unknown-unknown --lib --no-default-features --features check-module -- -D warnings
 
 test-native: setup
 	@mkdir -p $(ARTIFACTS)
@@ -156,7 +164,7 @@ fuzz-sweep: setup
 
 clean:
 	cargo clean
-	rm -rf $(PKG_DIR) $(ARTIFACTS)
+	rm -rf $(PKG_DIR) $(CHECK_DIR) $(ARTIFACTS)
 
 distclean: clean
 	rm -rf node_modules

@@ -40,8 +40,14 @@ pub mod sort;
 pub mod storage;
 pub mod vecmap;
 
-#[cfg(target_arch = "wasm32")]
+#[cfg(all(target_arch = "wasm32", feature = "page"))]
 pub mod web;
+
+// The checker's separately loaded wasm module (see its docs). It lives with
+// the facade in src/web/, the only code that imports wasm-bindgen.
+#[cfg(all(target_arch = "wasm32", feature = "check-module"))]
+#[path = "web/check_module.rs"]
+pub mod check_module;
 
 /// In wasm, Talc replaces the standard library's allocator (a port of
 /// dlmalloc): the simulator allocates for messages and commands, and under

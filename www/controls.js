@@ -236,6 +236,32 @@ export class Controls {
     $("#calls").addEventListener("scroll", () => this.updateCallsMore(), { passive: true });
     $("#load-add").addEventListener("click", () => this.app.act((sim) => sim.addWorkload(4), $("#console-error")));
     $("#load-stop").addEventListener("click", () => this.app.act((sim) => sim.stopWorkload(), $("#console-error")));
+    $("#check-history").addEventListener("click", () => this.checkHistory());
+  }
+
+  /** Run the linearizability checker on the history so far and say what it found. */
+  async checkHistory() {
+    const button = $("#check-history");
+    const out = $("#check-result");
+    button.disabled = true;
+    out.className = "";
+    setText(out, "checking…");
+    try {
+      const { verdict, calls, atMs } = await this.app.checkHistory();
+      const what = `${calls} ${calls === 1 ? "call" : "calls"} up to t=${(atMs / 1000).toFixed(1)} s`;
+      if (verdict === undefined) {
+        out.className = "check-ok";
+        setText(out, `✓ linearizable: ${what}`);
+      } else {
+        out.className = "check-bad";
+        setText(out, `✗ NOT linearizable (${what}): ${verdict}`);
+      }
+    } catch (e) {
+      out.className = "check-bad";
+      setText(out, `could not check: ${e && e.message ? e.message : e}`);
+    } finally {
+      button.disabled = false;
+    }
   }
 
   syncConsoleFields() {

@@ -25,6 +25,26 @@ import { Persistence } from "./persistence.js";
 
 const $ = (sel) => document.querySelector(sel);
 
+/**
+ * The linearizability checker's own wasm module (src/web/check_module.rs),
+ * fetched on first use: the page's controls never need it, so it is not
+ * part of the page's wasm. A failed load is forgotten, so a later call
+ * tries again.
+ */
+let checker = null;
+function loadChecker() {
+  checker ??= import("./pkg-check/raftlab_check.js")
+    .then(async (m) => {
+      await m.default();
+      return m;
+    })
+    .catch((e) => {
+      checker = null;
+      throw e;
+    });
+  return checker;
+}
+
 /** Everything the page remembers between frames. */
 const state = {
   sim: null,
@@ -419,6 +439,17 @@ async function start() {
     step: stepOne,
     newCluster,
     randomSeed: () => wasm.randomSeed(),
+    /**
+     * Check the live history for linearizability (the checker's module is
+     * loaded on first use): `{ verdict, calls, atMs }`, verdict `undefined`
+     * when it is linearizable, else why not.
+     */
+    async checkHistory() {
+      const json = state.sim.historyJson();
+      const atMs = state.sim.nowMs();
+      const m = await loadChecker();
+      return { verdict: m.checkHistoryLinearizable(json), calls: JSON.parse(json).calls.length, atMs };
+    },
     /** A new cluster's network and timing settings (read off a throwaway one). */
     defaultSettings() {
       const r = guard(() => {
@@ -512,6 +543,16 @@ async function start() {
     },
     /** The saved cluster: `{ name, mode, reason, inflight, writesStored, resumed, lastError }`. */
     storage: () => persistence.info(),
+    /**
+     * Check a history in the `historyJson()` format for linearizability:
+     * resolves to `undefined` if it is linearizable, else to why not;
+     * rejects if the text is not a history. Loads the checker on first use.
+     */
+    async checkHistoryLinearizable(json) {
+      return (await loadChecker()).checkHistoryLinearizable(json);
+    },
+    /** `checkHistoryLinearizable` on the live simulation's history so far. */
+    checkLinearizable: async () => (await loadChecker()).checkHistoryLinearizable(state.sim.historyJson()),
     /** The parsed storage report of the live simulation (see storageReport in the README). */
     storageReport: () => JSON.parse(state.sim.storageReportJson()),
     ready: true,

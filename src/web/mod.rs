@@ -455,15 +455,6 @@ impl Simulation {
     pub fn history_json(&self) -> String {
         self.inner.history().to_json()
     }
-
-    /// Check the history so far for linearizability; returns `undefined`
-    /// when it is linearizable, else the explanation.
-    #[wasm_bindgen(js_name = checkLinearizable)]
-    pub fn check_linearizable(&self) -> Option<String> {
-        crate::check::linearizability::check(self.inner.history())
-            .err()
-            .map(|v| v.to_string())
-    }
 }
 
 impl Simulation {
@@ -516,18 +507,6 @@ impl Simulation {
     pub fn inner(&self) -> &sim::Simulation {
         &self.inner
     }
-}
-
-/// `checkHistoryLinearizable(json)`: check a history in the JSON format of
-/// `historyJson()` (for instance one assembled across page reloads) for
-/// linearizability. Returns `undefined` when it is linearizable, else the
-/// explanation; throws if the JSON is not a history.
-#[wasm_bindgen(js_name = checkHistoryLinearizable)]
-pub fn check_history_linearizable(json: &str) -> Result<Option<String>, JsError> {
-    let history = crate::check::history::History::from_json(json).map_err(|e| JsError::new(&e))?;
-    Ok(crate::check::linearizability::check(&history)
-        .err()
-        .map(|v| v.to_string()))
 }
 
 /// Turn the console's fields into an operation, with a clear error for

@@ -517,3 +517,39 @@ test("a node's box covers neither that node (circle and labels) nor its neighbou
   noErrors(errors);
   await page.close();
 });
+
+test("the linearizability check: its wasm is fetched on first use, the button says what it found, the JS API refuses junk", async () => {
+  const { page, errors } = await open(env, "seed=21&speed=1");
+  await leaderOf(page);
+  await consoleCall(page, { op: "put", key: "a", value: "1" });
+  await consoleCall(page, { op: "append", key: "a", value: "2" });
+  const fetched = () =>
+    page.evaluate(() => performance.getEntriesByType("resource").some((e) => e.name.includes("/pkg-check/")));
+  assert.equal(await fetched(), false, "the checker's wasm was fetched before anyone asked for a check");
+  await page.click("#check-history");
+  await page.waitForFunction(() => /linearizable/.test(document.querySelector("#check-result").textContent));
+  assert.match(await page.textContent("#check-result"), /^✓ linearizable: [2-9]\d* calls up to t=\d+\.\d s$/);
+  assert.equal(await fetched(), true);
+  await page.locator(".controls-card").screenshot({ path: join(ARTIFACTS, "14-history-check.png") });
+  // Through the JS API: a read that misses a completed put is caught, and
+  // text that is no history is refused.
+  const call = (id, client, fields, invoke, ret, outcome) => ({
+    id, client, ...fields, invoke_us: invoke, return_us: ret, outcome,
+  });
+  const stale = JSON.stringify({
+    format: "raftlab-history/1",
+    calls: [
+      call(0, 1, { op: "put", key: "x", value: "1" }, 0, 10, { result: "ok" }),
+      call(1, 2, { op: "get", key: "x" }, 20, 30, { result: "value", value: null }),
+    ],
+  });
+  const verdict = await page.evaluate((h) => window.raftlab.checkHistoryLinearizable(h), stale);
+  assert.match(verdict, /"x"/);
+  assert.equal(await page.evaluate(() => window.raftlab.checkLinearizable()), undefined);
+  const junk = await page.evaluate(() =>
+    window.raftlab.checkHistoryLinearizable("{}").then(() => "accepted", (e) => e.message),
+  );
+  assert.match(junk, /not a history/);
+  noErrors(errors);
+  await page.close();
+});

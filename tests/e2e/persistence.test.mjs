@@ -313,7 +313,7 @@ test("20 reloads at random moments of a run with writing clients: no acknowledge
       }
     }
   }
-  const verdict = await page.evaluate((h) => window.raftlab.wasm.checkHistoryLinearizable(h), JSON.stringify(final));
+  const verdict = await page.evaluate((h) => window.raftlab.checkHistoryLinearizable(h), JSON.stringify(final));
   assert.equal(verdict, undefined, `not linearizable across the reloads: ${verdict}`);
   const v = await page.evaluate(() => window.raftlab.view());
   assert.equal(v.violation, null);
