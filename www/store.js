@@ -266,7 +266,9 @@ export class Store {
 
   /** Use `Store.open`. */
   constructor(db, name) {
+    /** The IDBDatabase connection (for tests and tools). */
     this.db = db;
+    /** Whether the connection is closed (by `close()`, or by another tab's upgrade or delete). */
     this.closed = false;
     /** The saved cluster's name (without the `raftlab-` prefix). */
     this.name = name;
