@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 // Measure what persistence costs the page, in headless Chromium, with 8
 // clients writing: per animation frame, the persistence work on the main
-// thread (takeDurableWrites, then the Store's synchronous part of
-// store.write: parsing the write set, planning it, issuing the IndexedDB
+// thread (takeDurableWrites, then planning it in wasm with planWrite and
+// the synchronous part of store.write, which issues the IndexedDB
 // requests; timed by www/persistence.js), and per write set the IndexedDB
 // commit latency (store.write called to its transaction complete). The
 // same run with persistence off (?persist=0) gives the frame time to

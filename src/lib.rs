@@ -49,6 +49,17 @@ pub mod web;
 #[path = "web/check_module.rs"]
 pub mod check_module;
 
+/// Natively, the two modules of the facade that import nothing from
+/// wasm-bindgen: the saved cluster's record formats ([`web::idb`]: planning
+/// writes, checking what a read returned) and the recorded actions they
+/// hold ([`web::actions`]), so that their unit tests run under `cargo test`
+/// too. The same files as in the wasm build, under the same paths.
+#[cfg(not(target_arch = "wasm32"))]
+pub mod web {
+    pub mod actions;
+    pub mod idb;
+}
+
 /// In wasm, Talc replaces the standard library's allocator (a port of
 /// dlmalloc): the simulator allocates for messages and commands, and under
 /// dlmalloc 22–27 % of the wasm time of the busy benchmark workloads (`fuzz`,

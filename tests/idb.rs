@@ -1,25 +1,29 @@
-//! IndexedDB persistence in a real browser (`src/web/idb.rs`,
-//! `src/web/persist.rs`): writes survive a reopen, a failed transaction
-//! leaves nothing, damaged records are errors that name the record, a
-//! version 1 database is upgraded in place, a newer one is refused and
-//! kept, and a whole cluster comes back from storage after a "power loss"
-//! with the same terms and logs (Raft Figure 2, persistent state).
+//! IndexedDB persistence in a real browser (`www/store.js` for the I/O,
+//! `src/web/idb.rs` for the records, `src/web/persist.rs` for the
+//! facade): writes survive a reopen, a failed transaction leaves nothing,
+//! damaged records are errors that name the record, a version 1 database
+//! is upgraded in place, a newer one is refused and kept, and a whole
+//! cluster comes back from storage after a "power loss" with the same
+//! terms and logs (Raft Figure 2, persistent state).
 //!
-//! Browser-only (listed in scripts/browser-only.txt): there is no
-//! IndexedDB natively. Each test uses its own database name.
+//! The tests drive `www/store.js` itself, imported as a JavaScript module
+//! (`#[wasm_bindgen(module = "/www/store.js")]`), with the requests that
+//! the wasm plans, as the page does. Browser-only (listed in
+//! scripts/browser-only.txt): there is no IndexedDB natively. The record
+//! formats alone (planning, checking what a read returned) are also tested
+//! natively, in `src/web/idb.rs`. Each test uses its own database name.
 #![cfg(target_arch = "wasm32")]
 
 use raftlab::check::history::Call;
 use raftlab::kv::{ClientId, Command, Op};
 use raftlab::raft::{Entry, HardState, LogIndex, LogWrite, NodeId, Payload, Term};
 use raftlab::sim::{DurableRecord, DurableWrite, SimConfig};
-use raftlab::storage::{Durable, StorageError, WriteBatch};
+use raftlab::storage::{Durable, WriteBatch};
 use raftlab::web::idb::{
-    IdbError, IdbOp, Key, Loaded, SimMeta, Store, WriteSet, CALLS, HARD_STATE, LOG, SCHEMA_VERSION,
-    SIM, STORES, STORES_V1,
+    self, IdbError, Loaded, SimMeta, WriteSet, CALLS, HARD_STATE, LOG, SIM, STORES,
 };
+use raftlab::web::persist::{assemble_loaded, plan_write};
 use raftlab::web::Simulation;
-use wasm_bindgen::convert::TryFromJsValue;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
@@ -28,13 +32,144 @@ use web_sys::{Event, EventTarget, IdbDatabase, IdbFactory, IdbTransactionMode};
 
 wasm_bindgen_test_configure!(run_in_browser);
 
-// ----- helpers ------------------------------------------------------------
+#[wasm_bindgen(module = "/www/store.js")]
+extern "C" {
+    /// `www/store.js`'s `Store`: one saved cluster's database, open.
+    #[derive(Clone, Debug)]
+    type Store;
 
-/// `Store.open(name)` as JavaScript calls it: the Promise, and the `Store`
-/// object it resolves to.
-async fn open_js(name: &str) -> Result<Store, JsValue> {
-    let store = JsFuture::from(Store::open_js(name.to_string())).await?;
-    Store::try_from_js_value(store)
+    #[wasm_bindgen(static_method_of = Store, js_name = open, catch)]
+    async fn open_js(name: &str) -> Result<JsValue, JsValue>;
+
+    #[wasm_bindgen(static_method_of = Store, catch)]
+    async fn exists(name: &str) -> Result<JsValue, JsValue>;
+
+    #[wasm_bindgen(static_method_of = Store, js_name = deleteCluster, catch)]
+    async fn delete_cluster(name: &str) -> Result<JsValue, JsValue>;
+
+    #[wasm_bindgen(static_method_of = Store, getter = schemaVersion)]
+    fn schema_version() -> u32;
+
+    #[wasm_bindgen(method, getter)]
+    fn name(this: &Store) -> String;
+
+    /// The connection (the module's own property, for tests and tools).
+    #[wasm_bindgen(method, getter)]
+    fn db(this: &Store) -> IdbDatabase;
+
+    #[wasm_bindgen(method, js_name = write, catch)]
+    async fn write_js(this: &Store, plan: &str) -> Result<JsValue, JsValue>;
+
+    #[wasm_bindgen(method, js_name = load, catch)]
+    async fn load_js(this: &Store) -> Result<JsValue, JsValue>;
+
+    #[wasm_bindgen(method, js_name = hasMeta, catch)]
+    async fn has_meta_js(this: &Store) -> Result<JsValue, JsValue>;
+
+    #[wasm_bindgen(method)]
+    fn close(this: &Store);
+}
+
+/// A rejection or exception: the `Error`'s `name` and `message`.
+#[derive(Debug)]
+struct Failure {
+    name: String,
+    message: String,
+}
+
+impl Failure {
+    fn of(e: JsValue) -> Failure {
+        match e.dyn_into::<js_sys::Error>() {
+            Ok(e) => Failure {
+                name: e.name().into(),
+                message: e.message().into(),
+            },
+            Err(v) => Failure {
+                name: "(not an Error)".into(),
+                message: format!("{v:?}"),
+            },
+        }
+    }
+
+    fn of_idb(e: IdbError) -> Failure {
+        Failure {
+            name: e.js_name().into(),
+            message: e.to_string(),
+        }
+    }
+
+    /// A `CorruptError` that names `record` as its message does.
+    fn assert_corrupt(&self, record: &str) {
+        assert_eq!(self.name, "CorruptError", "{self:?}");
+        assert!(
+            self.message
+                .starts_with(&format!("stored record {record} is corrupt: ")),
+            "{self:?} does not name {record}"
+        );
+    }
+}
+
+impl std::fmt::Display for Failure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.name, self.message)
+    }
+}
+
+/// The schema version of `www/store.js`.
+const SCHEMA_VERSION: u32 = 2;
+/// The stores of schema version 1.
+const STORES_V1: [&str; 2] = [HARD_STATE, LOG];
+
+async fn try_open(name: &str) -> Result<Store, Failure> {
+    Store::open_js(name)
+        .await
+        .map(JsCast::unchecked_into)
+        .map_err(Failure::of)
+}
+
+async fn open(name: &str) -> Store {
+    try_open(name).await.expect("open the store")
+}
+
+async fn present(name: &str) -> bool {
+    Store::exists(name)
+        .await
+        .map_err(Failure::of)
+        .expect("exists")
+        .as_bool()
+        .expect("a boolean")
+}
+
+async fn remove(name: &str) {
+    Store::delete_cluster(name)
+        .await
+        .map_err(Failure::of)
+        .expect("delete");
+}
+
+async fn has_meta(store: &Store) -> Result<bool, Failure> {
+    let v = store.has_meta_js().await.map_err(Failure::of)?;
+    Ok(v.as_bool().expect("a boolean"))
+}
+
+/// Plan `set` (in Rust) and store it (`store.write`): the id to confirm.
+async fn write_set(store: &Store, set: &WriteSet) -> Result<Option<u64>, Failure> {
+    let ops = idb::plan(set).map_err(Failure::of_idb)?;
+    let plan = idb::plan_json(&ops, set.last_id());
+    let last = store.write_js(&plan).await.map_err(Failure::of)?;
+    Ok(last.as_f64().map(|id| id as u64))
+}
+
+/// `store.load()`, then checked and assembled in Rust (`nodes` as
+/// `assembleLoaded` takes it).
+async fn load_cluster(store: &Store, nodes: Option<usize>) -> Result<Loaded, Failure> {
+    let raw = store.load_js().await.map_err(Failure::of)?;
+    let raw = raw.as_string().expect("store.load() gives a string");
+    idb::assemble(&raw, nodes).map_err(Failure::of_idb)
+}
+
+async fn load(store: &Store) -> Loaded {
+    load_cluster(store, None).await.expect("load")
 }
 
 /// A database name no other test (or earlier run) uses.
@@ -205,14 +340,6 @@ fn meta(nodes: usize) -> SimMeta {
     }
 }
 
-async fn open(name: &str) -> Store {
-    Store::connect(name).await.expect("open the store")
-}
-
-async fn load(store: &Store) -> Loaded {
-    store.load_cluster(None).await.expect("load")
-}
-
 /// Three nodes: node 1 with entries 1..=3 (term 1), node 2 with its vote,
 /// one call.
 fn sample() -> WriteSet {
@@ -255,13 +382,6 @@ fn sample() -> WriteSet {
     }
 }
 
-fn corrupt_record(e: &IdbError) -> Option<&str> {
-    match e {
-        IdbError::Storage(StorageError::Corrupt { record, .. }) => Some(record),
-        _ => None,
-    }
-}
-
 // ----- tests --------------------------------------------------------------
 
 /// Written batches are there after closing and reopening; a later log
@@ -270,15 +390,14 @@ fn corrupt_record(e: &IdbError) -> Option<&str> {
 #[wasm_bindgen_test]
 async fn write_reopen_read_back() {
     let name = unique("reopen");
-    assert!(!Store::present(&name).await.expect("exists"));
-    assert!(
-        !Store::present(&name).await.expect("exists"),
-        "asking must not create the database"
-    );
+    assert!(!present(&name).await);
+    assert!(!present(&name).await, "asking must not create the database");
     let store = open(&name).await;
-    assert!(Store::present(&name).await.expect("exists"));
-    assert!(!store.meta_present().await.expect("hasMeta"));
-    assert_eq!(store.write_set(&sample()).await.expect("write"), Some(2));
+    assert_eq!(store.name(), name);
+    assert_eq!(Store::schema_version(), SCHEMA_VERSION);
+    assert!(present(&name).await);
+    assert!(!has_meta(&store).await.expect("hasMeta"));
+    assert_eq!(write_set(&store, &sample()).await.expect("write"), Some(2));
     // Node 1: a new leader in term 2 overwrites index 3 and appends 4.
     let second = WriteSet {
         writes: vec![node_write(
@@ -290,21 +409,19 @@ async fn write_reopen_read_back() {
         )],
         ..WriteSet::default()
     };
-    assert_eq!(store.write_set(&second).await.expect("write"), Some(3));
+    assert_eq!(write_set(&store, &second).await.expect("write"), Some(3));
     // A shorter rewrite deletes the rest of the tail.
     let third = WriteSet {
         writes: vec![node_write(4, 1, None, 2, vec![entry(2, 2, "z")])],
         ..WriteSet::default()
     };
-    store.write_set(&third).await.expect("write");
+    write_set(&store, &third).await.expect("write");
     store.close();
-    assert!(matches!(
-        store.load_cluster(None).await,
-        Err(IdbError::Closed(_))
-    ));
+    let err = load_cluster(&store, None).await.expect_err("closed");
+    assert_eq!(err.name, "ClosedError", "{err}");
 
     let store = open(&name).await;
-    assert!(store.meta_present().await.expect("hasMeta"));
+    assert!(has_meta(&store).await.expect("hasMeta"));
     let got = load(&store).await;
     assert_eq!(got.meta, Some(meta(3)), "meta, with its u64s exact");
     assert_eq!(got.nodes.len(), 3);
@@ -324,49 +441,61 @@ async fn write_reopen_read_back() {
         meta: Some(meta(2)),
         ..WriteSet::default()
     };
-    assert_eq!(store.write_set(&base).await.expect("write"), None);
+    assert_eq!(write_set(&store, &base).await.expect("write"), None);
     let got = load(&store).await;
     assert_eq!(got.nodes.len(), 2);
     assert!(got.nodes.iter().all(|d| d.log.is_empty()));
     assert!(got.calls.is_empty());
-    Store::remove(&name).await.expect("delete");
-    assert!(!Store::present(&name).await.expect("exists"));
+    store.close();
+    remove(&name).await;
+    assert!(!present(&name).await);
 }
 
 /// A transaction that fails midway leaves nothing: a put with an invalid
-/// key (NaN) after valid puts, and a write set with a broken log write
-/// after a valid hard state.
+/// key after valid requests, a put that throws as a full disk does, and a
+/// write set with a broken log write after a valid hard state (refused
+/// while planning, before any I/O).
 #[wasm_bindgen_test]
 async fn failed_write_leaves_nothing() {
     let name = unique("atomic");
     let store = open(&name).await;
-    store.write_set(&sample()).await.expect("write");
+    write_set(&store, &sample()).await.expect("write");
     let before = load(&store).await;
 
-    let ops = vec![
-        IdbOp::Put {
-            store: HARD_STATE,
-            key: Key::Num(1.0),
-            value: serde_json::to_string(&hs(9, None)).expect("json"),
-        },
-        IdbOp::DeleteRange {
-            store: LOG,
-            from: Key::Pair(1.0, 1.0),
-            to: Key::Pair(1.0, f64::INFINITY),
-        },
-        IdbOp::Put {
-            store: LOG,
-            key: Key::Num(f64::NAN),
-            value: "{}".into(),
-        },
-    ];
-    let err = store.apply(&ops).await.expect_err("a NaN key must fail");
-    assert!(err.to_string().contains("log"), "{err}");
+    // `true` is not a valid IndexedDB key.
+    let h =
+        serde_json::to_string(&serde_json::to_string(&hs(9, None)).expect("json")).expect("json");
+    let plan = format!(
+        r#"{{"last": 9, "ops": [["put", "hard_state", 1, {h}],
+            ["delete", "log", [1, 1], [1, 9007199254740991]],
+            ["put", "log", true, "{{}}"]]}}"#
+    );
+    let err = Failure::of(
+        store
+            .write_js(&plan)
+            .await
+            .expect_err("an invalid key must fail"),
+    );
+    assert_eq!(err.name, "StorageError", "{err}");
+    assert!(err.message.contains("writing log true"), "{err}");
     assert_eq!(
         load(&store).await,
         before,
         "the failed transaction left changes"
     );
+
+    // Every put throws, as with a full disk: a QuotaExceededError.
+    let proto = js_sys::eval("IDBObjectStore.prototype").expect("prototype");
+    let real_put = js_sys::Reflect::get(&proto, &"put".into()).expect("put");
+    let full = js_sys::Function::new_no_args(
+        "throw new DOMException('the test filled the quota', 'QuotaExceededError')",
+    );
+    js_sys::Reflect::set(&proto, &"put".into(), &full).expect("replace put");
+    let err = write_set(&store, &sample()).await.expect_err("quota");
+    js_sys::Reflect::set(&proto, &"put".into(), &real_put).expect("restore put");
+    assert_eq!(err.name, "QuotaExceededError", "{err}");
+    assert!(err.message.contains("quota is used up"), "{err}");
+    assert_eq!(load(&store).await, before);
 
     let broken = WriteSet {
         writes: vec![
@@ -384,19 +513,27 @@ async fn failed_write_leaves_nothing() {
         ],
         ..WriteSet::default()
     };
-    let err = store.write_set(&broken).await.expect_err("not contiguous");
-    assert!(matches!(err, IdbError::InvalidInput(_)), "{err}");
+    let err = write_set(&store, &broken)
+        .await
+        .expect_err("not contiguous");
+    assert_eq!(err.name, "InvalidInputError", "{err}");
     assert_eq!(load(&store).await, before);
 
-    // The JavaScript entry point: a readable, named rejection.
-    let e = JsFuture::from(store.write("{not json".into()))
-        .await
-        .expect_err("bad JSON");
-    let e: js_sys::Error = e.dyn_into().expect("an Error");
-    assert_eq!(String::from(e.name()), "InvalidInputError");
+    // The JavaScript entry points: readable, named errors.
+    let e = plan_write("{not json").expect_err("bad JSON");
+    assert_eq!(Failure::of(e).name, "InvalidInputError");
+    let e = Failure::of(store.write_js("{not json").await.expect_err("bad JSON"));
+    assert_eq!(e.name, "InvalidInputError", "{e}");
+    let e = Failure::of(
+        store
+            .write_js(r#"{"last": null, "ops": [["rename", "log"]]}"#)
+            .await
+            .expect_err("unknown request"),
+    );
+    assert_eq!(e.name, "InvalidInputError", "{e}");
     assert_eq!(load(&store).await, before);
     store.close();
-    Store::remove(&name).await.expect("delete");
+    remove(&name).await;
 }
 
 /// Damaged records are errors that name the record, never panics: a value
@@ -405,27 +542,31 @@ async fn failed_write_leaves_nothing() {
 async fn corrupt_record_is_an_error_naming_it() {
     let name = unique("corrupt");
     let store = open(&name).await;
-    store.write_set(&sample()).await.expect("write");
-    let db = store.database().clone();
+    write_set(&store, &sample()).await.expect("write");
+    let db = store.db();
 
     raw_put(&db, LOG, &pair(1, 2), &JsValue::from_str("not json {")).await;
-    let err = store.load_cluster(None).await.expect_err("corrupt");
-    assert_eq!(corrupt_record(&err), Some("log [1, 2]"), "{err}");
-    assert!(err.to_string().contains("log [1, 2]"), "{err}");
-    // Through JavaScript: a CorruptError naming the record.
-    let e = JsFuture::from(store.load(None)).await.expect_err("corrupt");
-    let e: js_sys::Error = e.dyn_into().expect("an Error");
-    assert_eq!(String::from(e.name()), "CorruptError");
-    assert!(String::from(e.message()).contains("log [1, 2]"));
+    let err = load_cluster(&store, None).await.expect_err("corrupt");
+    err.assert_corrupt("log [1, 2]");
+    // Through the JavaScript entry point: a CorruptError naming the record.
+    let raw = store
+        .load_js()
+        .await
+        .expect("load")
+        .as_string()
+        .expect("text");
+    let e = Failure::of(assemble_loaded(&raw, None).expect_err("corrupt"));
+    e.assert_corrupt("log [1, 2]");
 
     raw_put(&db, LOG, &pair(1, 2), &JsValue::from_f64(3.0)).await;
-    let err = store.load_cluster(None).await.expect_err("not a string");
-    assert_eq!(corrupt_record(&err), Some("log [1, 2]"), "{err}");
+    let err = load_cluster(&store, None).await.expect_err("not a string");
+    err.assert_corrupt("log [1, 2]");
+    assert!(err.message.contains("not a JSON string"), "{err}");
 
     raw_delete(&db, LOG, &pair(1, 2)).await;
-    let err = store.load_cluster(None).await.expect_err("a gap");
-    assert_eq!(corrupt_record(&err), Some("log [1, 2]"), "{err}");
-    assert!(err.to_string().contains("missing"), "{err}");
+    let err = load_cluster(&store, None).await.expect_err("a gap");
+    err.assert_corrupt("log [1, 2]");
+    assert!(err.message.contains("missing"), "{err}");
 
     raw_put(
         &db,
@@ -434,8 +575,8 @@ async fn corrupt_record_is_an_error_naming_it() {
         &JsValue::from_str("{\"seed\":1}"),
     )
     .await;
-    let err = store.load_cluster(None).await.expect_err("bad meta");
-    assert_eq!(corrupt_record(&err), Some("sim \"meta\""), "{err}");
+    let err = load_cluster(&store, None).await.expect_err("bad meta");
+    err.assert_corrupt("sim \"meta\"");
 
     raw_put(
         &db,
@@ -458,10 +599,10 @@ async fn corrupt_record_is_an_error_naming_it() {
         &JsValue::from_str(&serde_json::to_string(&entry(2, 1, "b")).expect("json")),
     )
     .await;
-    let err = store.load_cluster(None).await.expect_err("bad call");
-    assert_eq!(corrupt_record(&err), Some("calls 0"), "{err}");
+    let err = load_cluster(&store, None).await.expect_err("bad call");
+    err.assert_corrupt("calls 0");
     raw_delete(&db, CALLS, &JsValue::from_f64(0.0)).await;
-    store.load_cluster(None).await.expect("repaired");
+    load_cluster(&store, None).await.expect("repaired");
 
     // A node id outside 1..=9, or a node count beyond 9: an error before
     // anything is allocated for it, never a panic or an exhausted memory.
@@ -472,20 +613,30 @@ async fn corrupt_record_is_an_error_naming_it() {
         &JsValue::from_str(&serde_json::to_string(&entry(1, 1, "a")).expect("json")),
     )
     .await;
-    let err = store
-        .load_cluster(None)
+    let err = load_cluster(&store, None)
         .await
         .expect_err("node out of range");
-    assert!(err.to_string().contains("not [node, index]"), "{err}");
+    err.assert_corrupt("log [10, 1]");
+    assert!(err.message.contains("not [node, index]"), "{err}");
     raw_delete(&db, LOG, &pair(10, 1)).await;
-    let err = store
-        .load_cluster(Some(1 << 30))
+    let err = load_cluster(&store, Some(1 << 30))
         .await
         .expect_err("too many nodes");
-    assert!(matches!(err, IdbError::InvalidInput(_)), "{err}");
-    assert!(err.to_string().contains("1 to 9"), "{err}");
+    assert_eq!(err.name, "InvalidInputError", "{err}");
+    assert!(err.message.contains("1 to 9"), "{err}");
+    // A key IndexedDB holds but JSON cannot (Infinity is a valid key):
+    // named as the page reads it.
+    raw_put(
+        &db,
+        HARD_STATE,
+        &JsValue::from_f64(f64::INFINITY),
+        &JsValue::from_str("{}"),
+    )
+    .await;
+    let err = load_cluster(&store, None).await.expect_err("bad key");
+    err.assert_corrupt("hard_state null");
     store.close();
-    Store::remove(&name).await.expect("delete");
+    remove(&name).await;
 }
 
 /// A version 1 database (only `hard_state` and `log`) is upgraded in place:
@@ -509,27 +660,29 @@ async fn upgrade_from_v1_keeps_data() {
     db.close();
 
     let store = open(&name).await;
-    let db = store.database();
+    let db = store.db();
     assert_eq!(db.version() as u32, SCHEMA_VERSION);
     for s in STORES {
         assert!(db.object_store_names().contains(s), "store {s} missing");
     }
-    let got = store.load_cluster(Some(3)).await.expect("load");
+    let got = load_cluster(&store, Some(3)).await.expect("load");
     assert_eq!(got.meta, None);
     assert_eq!(got.nodes[1].hard_state, hs(3, Some(2)));
     assert_eq!(got.nodes[1].log, vec![entry(1, 3, "v1"), entry(2, 3, "v1")]);
-    assert!(!store.meta_present().await.expect("hasMeta"));
+    assert!(!has_meta(&store).await.expect("hasMeta"));
     // The new stores work.
-    store
-        .write_set(&WriteSet {
+    write_set(
+        &store,
+        &WriteSet {
             meta: Some(meta(3)),
             ..WriteSet::default()
-        })
-        .await
-        .expect("write");
-    assert!(store.meta_present().await.expect("hasMeta"));
+        },
+    )
+    .await
+    .expect("write");
+    assert!(has_meta(&store).await.expect("hasMeta"));
     store.close();
-    Store::remove(&name).await.expect("delete");
+    remove(&name).await;
 }
 
 /// A database from a newer schema is refused with a clear error, and left
@@ -547,40 +700,41 @@ async fn newer_schema_is_refused_and_kept() {
     .await;
     db.close();
 
-    let err = Store::connect(&name).await.expect_err("newer schema");
-    assert_eq!(
-        err,
-        IdbError::NewerSchema {
-            name: name.clone(),
-            found: Some(SCHEMA_VERSION + 1),
-            supported: SCHEMA_VERSION,
-        }
+    let err = try_open(&name).await.expect_err("newer schema");
+    assert_eq!(err.name, "NewerSchemaError", "{err}");
+    assert!(err.message.contains("newer"), "{err}");
+    assert!(
+        err.message.contains(&format!(
+            "schema version {}; this page knows version {SCHEMA_VERSION}",
+            SCHEMA_VERSION + 1
+        )),
+        "{err}"
     );
-    assert!(err.to_string().contains("newer"), "{err}");
-    let js = open_js(&name).await.expect_err("newer schema");
-    let js: js_sys::Error = js.dyn_into().expect("an Error");
-    assert_eq!(String::from(js.name()), "NewerSchemaError");
+    assert!(err.message.contains(&format!("{name:?}")), "{err}");
 
     let db = raw_open(&name, SCHEMA_VERSION + 1, &[]).await;
     assert_eq!(db.version() as u32, SCHEMA_VERSION + 1);
     let kept = raw_get(&db, "future", &JsValue::from_f64(1.0)).await;
     assert_eq!(kept.as_string().as_deref(), Some("keep me"));
     db.close();
-    Store::remove(&name).await.expect("delete");
+    remove(&name).await;
 }
 
-/// A whole cluster through the JavaScript API: run with persistence,
-/// storing and confirming every write set; then a power loss (writes taken
-/// but never stored are lost); load and resume: every node comes back with
-/// the stored term, vote and log, and the cluster carries on.
+/// A whole cluster through the JavaScript API, as the page drives it: run
+/// with persistence, planning (`planWrite`), storing (`store.write`) and
+/// confirming every write set; then a power loss (writes taken but never
+/// stored are lost); load (`store.load`, `assembleLoaded`) and resume:
+/// every node comes back with the stored term, vote and log, and the
+/// cluster carries on.
 #[wasm_bindgen_test]
 async fn whole_cluster_round_trip() {
     let name = unique("cluster");
-    let store: Store = open_js(&name).await.expect("open");
+    let store = open(&name).await;
     let mut sim = Simulation::new("4242", 5).expect("sim");
     let base = sim.enable_persistence().expect("enable");
     assert!(sim.persistence_enabled());
-    let r = JsFuture::from(store.write(base)).await.expect("write base");
+    let plan = plan_write(&base).expect("plan");
+    let r = store.write_js(&plan).await.expect("write base");
     assert!(r.is_undefined());
     sim.baseline_stored();
     sim.add_workload(3).expect("workload");
@@ -588,7 +742,8 @@ async fn whole_cluster_round_trip() {
     for _ in 0..300 {
         sim.advance(10.0).expect("advance");
         if let Some(json) = sim.take_durable_writes_json(None).expect("take") {
-            let up_to = JsFuture::from(store.write(json)).await.expect("write");
+            let plan = plan_write(&json).expect("plan");
+            let up_to = store.write_js(&plan).await.expect("write");
             assert!(sim.confirm_durable_js(up_to.as_f64()).expect("confirm") > 0);
             stored_sets += 1;
         }
@@ -623,16 +778,15 @@ async fn whole_cluster_round_trip() {
     store.close();
 
     // Reload.
-    let store: Store = open_js(&name).await.expect("reopen");
-    assert_eq!(
-        JsFuture::from(store.has_meta_js()).await.expect("hasMeta"),
-        JsValue::TRUE
-    );
-    let json = JsFuture::from(store.load(None))
+    let store = open(&name).await;
+    assert!(has_meta(&store).await.expect("hasMeta"));
+    let raw = store
+        .load_js()
         .await
         .expect("load")
         .as_string()
-        .expect("a string");
+        .expect("text");
+    let json = assemble_loaded(&raw, None).expect("assemble");
     let loaded: Loaded = raftlab::json::from_str(&json).expect("load JSON");
     assert_eq!(loaded.nodes, stored);
     assert_eq!(loaded.calls, history.calls);
@@ -665,7 +819,10 @@ async fn whole_cluster_round_trip() {
     sim.stop_workload();
     // It carries on, persisting again, with clients of a new epoch.
     let base = sim.enable_persistence().expect("enable");
-    JsFuture::from(store.write(base)).await.expect("write base");
+    store
+        .write_js(&plan_write(&base).expect("plan"))
+        .await
+        .expect("write base");
     sim.baseline_stored();
     let client = sim.submit("put", "after", Some("reload".into()), None, None);
     let Ok(client) = client else {
@@ -675,7 +832,8 @@ async fn whole_cluster_round_trip() {
     for _ in 0..300 {
         sim.advance(10.0).expect("advance");
         if let Some(json) = sim.take_durable_writes_json(None).expect("take") {
-            let up_to = JsFuture::from(store.write(json)).await.expect("write");
+            let plan = plan_write(&json).expect("plan");
+            let up_to = store.write_js(&plan).await.expect("write");
             sim.confirm_durable_js(up_to.as_f64()).expect("confirm");
         }
         if sim.inner().pending_calls() == 0 {
@@ -688,23 +846,11 @@ async fn whole_cluster_round_trip() {
         raftlab::check::check_history_json(&sim.history_json()),
         Ok(None)
     );
-    let meta = store
-        .load_cluster(None)
-        .await
-        .expect("load")
-        .meta
-        .expect("meta");
+    let meta = load(&store).await.meta.expect("meta");
     assert_eq!(meta.epoch, 1);
     store.close();
-    JsFuture::from(Store::delete_cluster_js(name.clone()))
-        .await
-        .expect("delete");
-    assert_eq!(
-        JsFuture::from(Store::exists_js(name))
-            .await
-            .expect("exists"),
-        JsValue::FALSE
-    );
+    remove(&name).await;
+    assert!(!present(&name).await);
 }
 
 /// Deleting a cluster closes the stores this page has open on it (instead
@@ -713,17 +859,19 @@ async fn whole_cluster_round_trip() {
 async fn delete_closes_open_stores() {
     let name = unique("delete");
     let store = open(&name).await;
-    store.write_set(&sample()).await.expect("write");
-    Store::remove(&name).await.expect("delete while open");
-    assert!(!Store::present(&name).await.expect("exists"));
-    let err = store.meta_present().await.expect_err("closed");
-    assert!(matches!(err, IdbError::Closed(_)), "{err}");
-    assert!(err.to_string().contains("Open the store again"), "{err}");
+    write_set(&store, &sample()).await.expect("write");
+    remove(&name).await;
+    assert!(!present(&name).await);
+    let err = has_meta(&store).await.expect_err("closed");
+    assert_eq!(err.name, "ClosedError", "{err}");
+    assert!(err.message.contains("Open the store again"), "{err}");
+    let err = write_set(&store, &sample()).await.expect_err("closed");
+    assert_eq!(err.name, "ClosedError", "{err}");
     // A fresh store of the same name starts empty.
     let store = open(&name).await;
     assert_eq!(load(&store).await, Loaded::default());
     store.close();
-    Store::remove(&name).await.expect("delete");
+    remove(&name).await;
 }
 
 /// An upgrade blocked by an old connection that does not let go (another
@@ -741,17 +889,53 @@ async fn blocked_upgrade_is_an_error() {
         &JsValue::from_str(&h),
     )
     .await;
-    let err = Store::connect(&name).await.expect_err("blocked");
-    assert!(matches!(err, IdbError::Blocked { .. }), "{err}");
-    assert!(err.to_string().contains("close the other"), "{err}");
+    let err = try_open(&name).await.expect_err("blocked");
+    assert_eq!(err.name, "BlockedError", "{err}");
+    assert!(err.message.contains("close the other"), "{err}");
     old.close();
     let store = open(&name).await;
-    let got = store.load_cluster(Some(1)).await.expect("load");
+    let got = load_cluster(&store, Some(1)).await.expect("load");
     assert_eq!(got.nodes[0].hard_state, hs(4, None));
     store.close();
-    Store::remove(&name).await.expect("delete");
+    remove(&name).await;
 }
 
+/// Without IndexedDB (private browsing, storage off) every entry point
+/// fails with `IndexedDBUnavailableError`; a bad name is the caller's
+/// mistake.
+#[wasm_bindgen_test]
+async fn unavailable_and_bad_names_are_named_errors() {
+    let err = try_open("").await.expect_err("empty name");
+    assert_eq!(err.name, "InvalidInputError", "{err}");
+    let err = try_open(&"x".repeat(101)).await.expect_err("long name");
+    assert_eq!(err.name, "InvalidInputError", "{err}");
+
+    let global = js_sys::global();
+    let desc = js_sys::Object::get_own_property_descriptor(&global, &"indexedDB".into());
+    let hide = js_sys::Object::new();
+    js_sys::Reflect::set(&hide, &"value".into(), &JsValue::UNDEFINED).expect("set");
+    js_sys::Reflect::set(&hide, &"configurable".into(), &JsValue::TRUE).expect("set");
+    js_sys::Object::define_property(&global, &"indexedDB".into(), &hide);
+    let opened = try_open("unavailable").await.map(|s| s.close());
+    let asked = Store::exists("unavailable").await.map_err(Failure::of);
+    let deleted = Store::delete_cluster("unavailable")
+        .await
+        .map_err(Failure::of);
+    if desc.is_undefined() {
+        js_sys::Reflect::delete_property(&global, &"indexedDB".into()).expect("delete");
+    } else {
+        js_sys::Object::define_property(&global, &"indexedDB".into(), &desc.unchecked_into());
+    }
+    for err in [
+        opened.expect_err("open"),
+        asked.expect_err("exists"),
+        deleted.expect_err("delete"),
+    ] {
+        assert_eq!(err.name, "IndexedDBUnavailableError", "{err}");
+        assert!(err.message.contains("runs in memory only"), "{err}");
+    }
+    assert!(!present(&unique("back")).await, "indexedDB is back");
+}
 /// The facade's barrier controls: without confirmations nothing leaves a
 /// node (messages are held); `storageReport` shows it; turning
 /// persistence off releases everything and the cluster elects a leader.

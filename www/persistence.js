@@ -1,7 +1,10 @@
 // The saved cluster: keeps the live simulation's durable state in
-// IndexedDB (through the wasm `Store`), resumes it after a reload, and asks
-// the person what to do when storage fails. See src/web/persist.rs for the
-// facade's side and the README's "Persistence" section.
+// IndexedDB, resumes it after a reload, and asks the person what to do when
+// storage fails. The glue between the two halves: the wasm knows the
+// records (`planWrite` turns a write set into IndexedDB requests,
+// `assembleLoaded` checks what a read returned) and www/store.js does the
+// I/O. See src/web/persist.rs for the facade's side, src/web/idb.rs for why
+// the I/O is in JavaScript, and the README's "Persistence" section.
 //
 // Raft's durability rule across the asynchronous boundary: with persistence
 // on, the simulator holds every message and client answer until the write
@@ -16,6 +19,7 @@
 // the choices ("Start fresh" deletes, "Carry on in memory" keeps it).
 
 import { setText, setAttr, h } from "./dom.js";
+import { Store } from "./store.js";
 
 const $ = (sel) => document.querySelector(sel);
 
@@ -71,7 +75,7 @@ function describeError(e) {
 
 export class Persistence {
   /**
-   * `wasm`: the module (Store, Simulation). `hooks`:
+   * `wasm`: the module (Simulation, planWrite, assembleLoaded). `hooks`:
    * - `makeSim(seed, nodes)`: a new Simulation, or throws a readable Error;
    * - `adopt(sim, nodes)`: make `sim` the live one (renderers set up);
    * - `current()`: the live Simulation;
@@ -152,10 +156,10 @@ export class Persistence {
   async open(urlSeed, urlNodes, seed, nodes) {
     let loaded = null;
     try {
-      if (await this.wasm.Store.exists(this.name)) {
-        this.store = await this.wasm.Store.open(this.name);
-        if (await this.store.hasMeta()) loaded = await this.store.load();
-        else if (holdsData(await this.store.load())) {
+      if (await Store.exists(this.name)) {
+        this.store = await Store.open(this.name);
+        if (await this.store.hasMeta()) loaded = await this.load(this.store);
+        else if (holdsData(await this.load(this.store))) {
           // Logs or calls without the simulation's own record (an older
           // raftlab's database, or a damaged one): never replace it unasked.
           const e = new Error('the saved cluster holds logs or calls but no simulation record (sim "meta"): an older raftlab wrote it, or it is damaged');
@@ -163,7 +167,7 @@ export class Persistence {
           throw e;
         }
       } else {
-        this.store = await this.wasm.Store.open(this.name);
+        this.store = await Store.open(this.name);
       }
     } catch (e) {
       await this.onStartError(e, { seed, nodes, urlSeed, urlNodes });
@@ -215,9 +219,9 @@ export class Persistence {
   async startCopy(seed, nodes, reason = "another tab is running the saved cluster; this tab runs a copy in memory") {
     this.setMode("memory", reason);
     try {
-      if (await this.wasm.Store.exists(this.name)) {
-        const store = await this.wasm.Store.open(this.name);
-        const loaded = (await store.hasMeta()) ? await store.load() : null;
+      if (await Store.exists(this.name)) {
+        const store = await Store.open(this.name);
+        const loaded = (await store.hasMeta()) ? await this.load(store) : null;
         store.close();
         if (loaded !== null) {
           const sim = this.wasm.Simulation.resume(loaded);
@@ -306,8 +310,8 @@ export class Persistence {
       await this.lastWrite;
       if (this.store) this.store.close();
       this.store = null;
-      await this.wasm.Store.deleteCluster(this.name);
-      this.store = await this.wasm.Store.open(this.name);
+      await Store.deleteCluster(this.name);
+      this.store = await Store.open(this.name);
     } catch (e) {
       const { name, message } = describeError(e);
       this.setMode("memory", "the saved cluster could not be deleted or re-created");
@@ -323,6 +327,15 @@ export class Persistence {
     }
     this.fresh(seed, nodes);
     this.attach(this.hooks.current());
+  }
+
+  /**
+   * Everything `store` holds, read (www/store.js) and checked (the wasm's
+   * `assembleLoaded`): the JSON for `Simulation.resume`. Rejects with a
+   * CorruptError naming the damaged record.
+   */
+  async load(store) {
+    return this.wasm.assembleLoaded(await store.load());
   }
 
   // -------------------------------------------------------------- writing
@@ -389,8 +402,9 @@ export class Persistence {
     this.bytes.push(json.length);
     this.inflightFrom = from;
     this.issue(sim, json, false);
-    // The Store's own work (parse, plan, the IndexedDB requests) runs in the
-    // microtask queued by store.write: measure up to after it.
+    // Planning (in wasm) and the IndexedDB requests (store.write) run in
+    // issue(), synchronously; measure up to the microtask after them all the
+    // same, so that the figure stays comparable with older builds.
     queueMicrotask(() => {
       const ms = performance.now() - t0;
       this.acc += ms;
@@ -402,7 +416,13 @@ export class Persistence {
     const gen = this.gen;
     this.inflight = true;
     const t = performance.now();
-    const write = this.store.write(json);
+    let write;
+    try {
+      // Planning throws (InvalidInputError) for a write set it cannot store.
+      write = this.store.write(this.wasm.planWrite(json));
+    } catch (e) {
+      write = Promise.reject(e);
+    }
     // Settled either way, for whoever must wait until no transaction runs.
     this.lastWrite = write.then(
       () => {},
@@ -505,7 +525,7 @@ export class Persistence {
     if (choice === "retry") {
       try {
         if (this.store) this.store.close();
-        this.store = await this.wasm.Store.open(this.name);
+        this.store = await Store.open(this.name);
       } catch (e2) {
         this.mode = "saving";
         this.onWriteError(e2);
@@ -629,7 +649,7 @@ export class Persistence {
   }
 }
 
-/** Whether a loaded store (the JSON of `store.load()`) holds anything at all. */
+/** Whether a loaded store (the JSON of `assembleLoaded`) holds anything at all. */
 function holdsData(json) {
   const l = JSON.parse(json);
   const nodes = Array.isArray(l.nodes) ? l.nodes : [];

@@ -1,18 +1,37 @@
-//! IndexedDB persistence: the browser's durable copy of a whole cluster
-//! (Raft Figure 2, "persistent state on all servers", for every node, plus
-//! the simulation around them), so that a page reload resumes the cluster.
+//! The saved cluster's record formats: what the page keeps in IndexedDB
+//! for every node (Raft Figure 2, "persistent state on all servers") and
+//! for the simulation around them, so that a page reload resumes the
+//! cluster; how a write set becomes IndexedDB requests ([`plan`]), and how
+//! what a read returned is checked and put together again ([`assemble`]).
 //!
-//! This module owns the database schema and every IndexedDB call; it knows
-//! nothing about time or the event loop beyond waiting for IndexedDB's own
-//! events. The simulator side (what to write, what to confirm) lives in
-//! [`super::persist`].
+//! This module does no I/O and imports nothing from wasm-bindgen, so it
+//! compiles natively too and its tests run under `cargo test`. The
+//! IndexedDB calls themselves are in `www/store.js` (opening, the schema
+//! versions and upgrades, transactions, errors); the facade's wasm exports
+//! around this module (`planWrite`, `assembleLoaded`) and the simulator
+//! side (what to write, what to confirm) are in `src/web/persist.rs` (in
+//! the wasm build only).
+//!
+//! # Why the I/O is in JavaScript
+//!
+//! The driver does all I/O (DESIGN.md's sans-IO rule, which the Raft node
+//! already follows): Rust decides *what* is stored and checks what comes
+//! back, synchronously, and the page's JavaScript performs the requests
+//! and waits for them. Waiting in Rust instead meant async Rust in the
+//! wasm: `wasm-bindgen-futures`' executor, a future per call with every
+//! `Store` method inlined into it (the largest single function of the
+//! page's wasm, 29.7 KB), closures for IndexedDB's events, and web-sys's
+//! bindings, about 60 KB of the page's 361 KB. `www/store.js` does the
+//! same I/O in a few hundred lines of plain JavaScript that the browser
+//! compiles for free, and can be tested on its own.
 //!
 //! # Schema
 //!
-//! One database per saved cluster, named `raftlab-<name>`, at version
-//! [`SCHEMA_VERSION`]. Keys are out of line; every value is a JSON string
-//! (serde_json), so that `u64`s survive exactly and a damaged record is
-//! detected when it is read instead of being silently misread.
+//! One database per saved cluster, named `raftlab-<name>`, at version 2
+//! (`Store.schemaVersion` in `www/store.js`, which creates the stores and
+//! upgrades older versions). Keys are out of line; every value is a JSON
+//! string (made here), so that `u64`s survive exactly and a damaged record
+//! is detected when it is read instead of being silently misread.
 //!
 //! | store        | key                          | value                              |
 //! |--------------|------------------------------|------------------------------------|
@@ -22,23 +41,25 @@
 //! | `sim`        | `"meta"`                     | [`SimMeta`]: seed, config, clock…  |
 //! | `calls`      | call id (number)             | [`Call`]: the clients' history     |
 //!
-//! Version 1 had only `hard_state` and `log` (same keys and values); opening
-//! it upgrades it in place to version 2, keeping its data. A database from a
-//! newer version of the page is refused with [`IdbError::NewerSchema`] and
-//! left untouched.
+//! Version 1 had only `hard_state` and `log` (same keys and values);
+//! `store.js` upgrades it in place to version 2, keeping its data. A
+//! database from a newer version of the page is refused
+//! (`NewerSchemaError`) and left untouched.
 //!
 //! # Writes
 //!
-//! [`Store::write_set`] applies one [`WriteSet`] in ONE read-write
-//! transaction over every store, and returns only when the transaction has
-//! completed: all of it is durable, or none of it is. A node's
-//! [`WriteBatch`](crate::storage::WriteBatch) keeps the storage trait's
-//! meaning: put the hard state; delete the log range `[node, from]` to
-//! `[node, +inf)`, then put the new entries. IndexedDB runs the requests of
-//! a transaction, and read-write transactions over the same stores, in the
-//! order they were made, so write sets issued in order are applied in order.
-//! A write never reads, so it cannot see a gap it would leave; [`Store::load_cluster`]
-//! checks for gaps instead.
+//! [`plan`] turns one [`WriteSet`] into the requests of ONE read-write
+//! transaction over every store ([`IdbOp`]); [`plan_json`] writes them as
+//! the JSON text `store.write` takes, and `store.write` resolves only once
+//! the transaction has completed: all of it is durable, or none of it is.
+//! A node's [`WriteBatch`](crate::storage::WriteBatch) keeps the storage
+//! trait's meaning: put the hard state; delete the log range
+//! `[node, from]` to `[node, 2^53 - 1]` (every index a key can hold), then
+//! put the new entries. IndexedDB runs the requests of a transaction, and
+//! read-write transactions over the same stores, in the order they were
+//! made, so write sets issued in order are applied in order. A write never
+//! reads, so it cannot see a gap it would leave; [`assemble`] checks for
+//! gaps instead.
 //!
 //! Transactions use the browser's default durability hint: a completed
 //! transaction survives a reload or a crashed tab, which is the "power
@@ -46,9 +67,10 @@
 //!
 //! # Reads
 //!
-//! [`Store::load_cluster`] reads everything in one read-only transaction
-//! and validates it: a record that is not JSON of the expected shape, a key
-//! of the wrong shape, or a log or history with a hole is a
+//! `store.load()` reads every record in one read-only transaction and
+//! hands them over untouched, as JSON text (see [`assemble`]).
+//! [`assemble`] validates them: a record that is not JSON of the expected
+//! shape, a key of the wrong shape, or a log or history with a hole is a
 //! [`StorageError::Corrupt`] naming the record (`log [2, 17]`). It never
 //! panics on stored data.
 
@@ -59,21 +81,8 @@ use crate::raft::{Entry, HardState};
 use crate::sim::{DurableRecord, DurableWrite, SimConfig, MAX_NODES};
 use crate::storage::{Durable, StorageError};
 use serde::Serialize;
-use std::cell::{Cell, RefCell};
 use std::fmt;
-use std::rc::Rc;
-use wasm_bindgen::prelude::*;
-use wasm_bindgen::JsCast;
-use wasm_bindgen_futures::{future_to_promise, JsFuture};
-use web_sys::{
-    DomException, Event, EventTarget, IdbDatabase, IdbFactory, IdbKeyRange, IdbObjectStore,
-    IdbOpenDbRequest, IdbRequest, IdbTransaction, IdbTransactionMode,
-};
 
-/// The schema version this code writes and reads.
-pub const SCHEMA_VERSION: u32 = 2;
-/// Every cluster's database name starts with this.
-pub const DB_PREFIX: &str = "raftlab-";
 /// Store of each node's term and vote, keyed by node id.
 pub const HARD_STATE: &str = "hard_state";
 /// Store of log entries, keyed by `[node, index]`.
@@ -86,14 +95,12 @@ pub const SIM: &str = "sim";
 pub const CALLS: &str = "calls";
 /// The key of the one record in [`SIM`].
 pub const META_KEY: &str = "meta";
-/// The stores of schema version 1.
-pub const STORES_V1: [&str; 2] = [HARD_STATE, LOG];
-/// The stores of the current schema.
+/// The stores of the current schema (`STORES` in `www/store.js`).
 pub const STORES: [&str; 5] = [HARD_STATE, LOG, SNAPSHOTS, SIM, CALLS];
 
 /// The largest integer a JavaScript number (and so an IndexedDB key) holds
 /// exactly.
-const MAX_SAFE: u64 = (1 << 53) - 1;
+pub const MAX_SAFE: u64 = (1 << 53) - 1;
 
 // ----- What is stored ---------------------------------------------------
 
@@ -128,8 +135,8 @@ pub struct Baseline {
     pub calls: Vec<Call>,
 }
 
-/// One atomic write: the argument of [`Store::write_set`] (and, as JSON, of
-/// `store.write`).
+/// One atomic write: the argument of [`plan`] (and, as JSON, of
+/// `planWrite`).
 ///
 /// ```json
 /// {"base": null | {"nodes": [Durable…], "calls": [Call…]},
@@ -157,8 +164,8 @@ impl WriteSet {
     }
 }
 
-/// Everything a store holds, validated: what [`Store::load_cluster`]
-/// returns (and, as JSON, `store.load`).
+/// Everything a store holds, validated: what [`assemble`] returns (and,
+/// as JSON, `assembleLoaded`, for `Simulation.resume`).
 ///
 /// ```json
 /// {"meta": null | SimMeta, "nodes": [Durable…], "calls": [Call…]}
@@ -221,61 +228,28 @@ impl FromJson for Loaded {
 
 // ----- Errors -------------------------------------------------------------
 
-/// What went wrong with IndexedDB, with what a person can do about it.
+/// What went wrong planning a write or reading stored records. The
+/// IndexedDB failures themselves (no IndexedDB, a newer schema, a blocked
+/// upgrade, a full quota, a closed connection) are `www/store.js`'s
+/// errors, with the same kind of `name`.
 #[derive(Clone, Debug, PartialEq)]
 pub enum IdbError {
-    /// No IndexedDB here (private browsing in some browsers, storage
-    /// disabled, a sandboxed frame).
-    Unavailable(String),
-    /// The database was written by a newer version of the page.
-    NewerSchema {
-        /// The database's name.
-        name: String,
-        /// Its version, when it could be read.
-        found: Option<u32>,
-        /// The version this code knows.
-        supported: u32,
-    },
-    /// Another tab keeps an old connection open and does not let go.
-    Blocked {
-        /// The database's name.
-        name: String,
-        /// What was being done.
-        doing: &'static str,
-    },
-    /// The browser's storage quota is used up.
-    QuotaExceeded(String),
-    /// The connection was closed (the database was deleted or upgraded
-    /// elsewhere, or [`Store::close`] was called).
-    Closed(String),
     /// The caller's input was malformed (not stored data).
     InvalidInput(String),
-    /// Stored data is corrupt, or the backend failed otherwise.
+    /// Stored data is corrupt ([`StorageError::Corrupt`]).
     Storage(StorageError),
 }
 
 impl IdbError {
-    /// A short name for JavaScript's `error.name`, to tell errors apart.
+    /// A short name for JavaScript's `error.name`, to tell errors apart
+    /// (the names `www/store.js` uses for the same kinds of failure).
     pub fn js_name(&self) -> &'static str {
         match self {
-            IdbError::Unavailable(_) => "IndexedDBUnavailableError",
-            IdbError::NewerSchema { .. } => "NewerSchemaError",
-            IdbError::Blocked { .. } => "BlockedError",
-            IdbError::QuotaExceeded(_) => "QuotaExceededError",
-            IdbError::Closed(_) => "ClosedError",
             IdbError::InvalidInput(_) => "InvalidInputError",
             IdbError::Storage(StorageError::Corrupt { .. }) => "CorruptError",
             IdbError::Storage(StorageError::Gap { .. }) => "CorruptError",
             IdbError::Storage(StorageError::Backend(_)) => "StorageError",
         }
-    }
-
-    /// A JavaScript `Error` with [`IdbError::js_name`] as its `name` and the
-    /// readable message.
-    pub fn to_js(&self) -> JsValue {
-        let e = js_sys::Error::new(&self.to_string());
-        e.set_name(self.js_name());
-        e.into()
     }
 
     fn corrupt(record: impl Into<String>, detail: impl Into<String>) -> IdbError {
@@ -284,49 +258,11 @@ impl IdbError {
             detail: detail.into(),
         })
     }
-
-    fn backend(why: impl Into<String>) -> IdbError {
-        IdbError::Storage(StorageError::Backend(why.into()))
-    }
 }
 
 impl fmt::Display for IdbError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            IdbError::Unavailable(why) => write!(
-                f,
-                "IndexedDB is not available ({why}); the cluster runs in memory only \
-                 and a reload starts over"
-            ),
-            IdbError::NewerSchema {
-                name,
-                found,
-                supported,
-            } => {
-                let found =
-                    found.map_or_else(|| "a newer version".into(), |v| format!("version {v}"));
-                write!(
-                    f,
-                    "the saved cluster {name:?} was written by a newer raftlab (schema \
-                     {found}; this page knows version {supported}); reload the newest page, \
-                     or delete the saved cluster. Nothing was changed"
-                )
-            }
-            IdbError::Blocked { name, doing } => write!(
-                f,
-                "{doing} the saved cluster {name:?} is blocked by another tab that keeps it \
-                 open; close the other raftlab tabs and try again"
-            ),
-            IdbError::QuotaExceeded(why) => write!(
-                f,
-                "the browser's storage quota is used up ({why}); nothing of this write was \
-                 stored. Delete saved clusters or free space, or carry on in memory"
-            ),
-            IdbError::Closed(why) => write!(
-                f,
-                "the database connection is closed ({why}); it was deleted or upgraded in \
-                 another tab, or closed. Open the store again"
-            ),
             IdbError::InvalidInput(why) => write!(f, "invalid input: {why}"),
             IdbError::Storage(e) => write!(f, "{e}"),
         }
@@ -335,277 +271,24 @@ impl fmt::Display for IdbError {
 
 impl std::error::Error for IdbError {}
 
-/// `DOMException` or `Error` name and message of a thrown value.
-fn describe(e: &JsValue) -> (String, String) {
-    if let Some(d) = e.dyn_ref::<DomException>() {
-        (d.name(), d.message())
-    } else if let Some(err) = e.dyn_ref::<js_sys::Error>() {
-        (err.name().into(), err.message().into())
-    } else if let Some(s) = e.as_string() {
-        ("Error".into(), s)
-    } else {
-        ("Error".into(), format!("{e:?}"))
-    }
-}
-
-/// Classify an exception or an `error` of a request or transaction.
-fn from_js(what: &str, e: &JsValue) -> IdbError {
-    let (name, message) = describe(e);
-    match name.as_str() {
-        "QuotaExceededError" => IdbError::QuotaExceeded(format!("{what}: {message}")),
-        "InvalidStateError" => IdbError::Closed(format!("{what}: {message}")),
-        _ => IdbError::backend(format!("{what} failed: {name}: {message}")),
-    }
-}
-
-// ----- Waiting for IndexedDB events -----------------------------------------
-
-type Listener = Closure<dyn FnMut(Event)>;
-
-/// Event listeners that are removed when this is dropped (so a future that
-/// is dropped early never leaves a listener that calls freed Rust code).
-struct Listening {
-    target: EventTarget,
-    listeners: Vec<(&'static str, Listener)>,
-}
-
-impl Drop for Listening {
-    fn drop(&mut self) {
-        for (name, cb) in &self.listeners {
-            let _ = self
-                .target
-                .remove_event_listener_with_callback(name, cb.as_ref().unchecked_ref());
-        }
-    }
-}
-
-/// Wait for the first of the events `names` on `target`; returns its
-/// position in `names`. No polling: a Promise resolved by the listener.
-async fn first_event(target: &EventTarget, names: &[&'static str]) -> Result<usize, IdbError> {
-    let mut resolve: Option<js_sys::Function> = None;
-    let promise = js_sys::Promise::new(&mut |res, _rej| resolve = Some(res));
-    let resolve = resolve.ok_or_else(|| IdbError::backend("could not create a Promise"))?;
-    let mut listening = Listening {
-        target: target.clone(),
-        listeners: Vec::with_capacity(names.len()),
-    };
-    for (i, name) in names.iter().enumerate() {
-        let resolve = resolve.clone();
-        let cb: Listener = Closure::new(move |_ev: Event| {
-            let _ = resolve.call1(&JsValue::UNDEFINED, &JsValue::from(i as u32));
-        });
-        target
-            .add_event_listener_with_callback(name, cb.as_ref().unchecked_ref())
-            .map_err(|e| from_js("listening for IndexedDB events", &e))?;
-        listening.listeners.push((name, cb));
-    }
-    let got = JsFuture::from(promise)
-        .await
-        .map_err(|e| from_js("waiting for IndexedDB", &e))?;
-    drop(listening);
-    got.as_f64()
-        .map(|i| i as usize)
-        .ok_or_else(|| IdbError::backend("unexpected event result"))
-}
-
-/// Wait until `tx` completes; an abort becomes its error.
-async fn finish(tx: &IdbTransaction, what: &str) -> Result<(), IdbError> {
-    match first_event(tx, &["complete", "abort"]).await? {
-        0 => Ok(()),
-        _ => Err(match tx.error() {
-            Some(e) => from_js(what, &e.into()),
-            None => IdbError::backend(format!("{what} was aborted")),
-        }),
-    }
-}
-
-/// The request's error, as an [`IdbError`].
-fn request_error(req: &IdbRequest, what: &str) -> IdbError {
-    match req.error() {
-        Ok(Some(e)) => from_js(what, &e.into()),
-        Ok(None) => IdbError::backend(format!("{what} failed")),
-        Err(e) => from_js(what, &e),
-    }
-}
-
-// ----- Opening --------------------------------------------------------------
-
-/// The IndexedDB factory of this window or worker.
-fn factory() -> Result<IdbFactory, IdbError> {
-    let v = js_sys::Reflect::get(&js_sys::global(), &JsValue::from_str("indexedDB"))
-        .map_err(|e| IdbError::Unavailable(describe(&e).1))?;
-    if v.is_null() || v.is_undefined() {
-        return Err(IdbError::Unavailable(
-            "this browser offers no indexedDB here: private browsing or storage disabled".into(),
-        ));
-    }
-    v.dyn_into::<IdbFactory>()
-        .map_err(|_| IdbError::Unavailable("indexedDB is not an IDBFactory".into()))
-}
-
-/// The database name for cluster `name`.
-pub fn db_name(name: &str) -> Result<String, IdbError> {
-    let name = name.trim();
-    if name.is_empty() || name.chars().count() > 100 {
-        return Err(IdbError::InvalidInput(
-            "a saved cluster's name has 1 to 100 characters".into(),
-        ));
-    }
-    Ok(format!("{DB_PREFIX}{name}"))
-}
-
-/// Create the stores missing at an upgrade (from nothing, or from version
-/// 1, which had only `hard_state` and `log`). Existing stores and their
-/// data are kept. Runs inside the `upgradeneeded` event, while the
-/// version-change transaction is active.
-fn upgrade(req: &IdbOpenDbRequest) -> Result<(), IdbError> {
-    let db: IdbDatabase = req
-        .result()
-        .map_err(|e| from_js("upgrading", &e))?
-        .dyn_into()
-        .map_err(|_| IdbError::backend("upgrading: no database"))?;
-    // Version 0 -> 1 made `hard_state` and `log` (STORES_V1); 1 -> 2 adds
-    // `snapshots`, `sim` and `calls`. Creating whatever is missing does both
-    // steps (and repairs a version 1 database that lost a store), and never
-    // touches a store that exists, so version 1 data is kept as it is: its
-    // keys and values already have today's shape.
-    let existing = db.object_store_names();
-    for store in STORES {
-        if !existing.contains(store) {
-            db.create_object_store(store)
-                .map_err(|e| from_js(&format!("creating store {store}"), &e))?;
-        }
-    }
-    Ok(())
-}
-
-/// Open an existing database at its own version, without creating it:
-/// `None` if there is no such database.
-async fn open_existing(full: &str) -> Result<Option<IdbDatabase>, IdbError> {
-    let f = factory()?;
-    let req = f
-        .open(full)
-        .map_err(|e| IdbError::Unavailable(describe(&e).1))?;
-    let created = Rc::new(Cell::new(false));
-    let on_upgrade: Closure<dyn FnMut(Event)> = {
-        let req = req.clone();
-        let created = created.clone();
-        // No version asked: an upgrade means the database did not exist.
-        // Abort it, so that asking does not create it.
-        Closure::new(move |_ev: Event| {
-            created.set(true);
-            if let Some(tx) = req.transaction() {
-                let _ = tx.abort();
-            }
-        })
-    };
-    req.set_onupgradeneeded(Some(on_upgrade.as_ref().unchecked_ref()));
-    let outcome = first_event(&req, &["success", "error", "blocked"]).await;
-    settle_upgrade(&req, &outcome, on_upgrade);
-    match outcome? {
-        0 => {
-            let db: IdbDatabase = req
-                .result()
-                .map_err(|e| from_js("opening", &e))?
-                .dyn_into()
-                .map_err(|_| IdbError::backend("opening: no database"))?;
-            Ok(Some(db))
-        }
-        1 if created.get() => Ok(None),
-        1 => Err(request_error(&req, "opening")),
-        _ => {
-            close_when_open(&req);
-            Err(IdbError::Blocked {
-                name: full.into(),
-                doing: "opening",
-            })
-        }
-    }
-}
-
-/// Once an open request has settled, its `upgradeneeded` handler goes. But
-/// after `blocked` the request is still pending: when the blocking
-/// connection closes, the upgrade runs after all, and must still do its
-/// work (an upgrade without it would leave a version 2 database without
-/// the version 2 stores). The handler is then kept for good (a small,
-/// rare leak) instead of being freed under the browser's feet.
-fn settle_upgrade(
-    req: &IdbOpenDbRequest,
-    outcome: &Result<usize, IdbError>,
-    on_upgrade: Closure<dyn FnMut(Event)>,
-) {
-    if matches!(outcome, Ok(2)) {
-        on_upgrade.forget();
-    } else {
-        req.set_onupgradeneeded(None);
-    }
-}
-
-/// After a `blocked` event the open may still succeed later: close that
-/// connection then, since nobody waits for it any more.
-fn close_when_open(req: &IdbOpenDbRequest) {
-    let r = req.clone();
-    let cb = Closure::once_into_js(move |_ev: Event| {
-        if let Ok(db) = r.result() {
-            if let Ok(db) = db.dyn_into::<IdbDatabase>() {
-                db.close();
-            }
-        }
-    });
-    req.set_onsuccess(Some(cb.unchecked_ref()));
-}
-
-/// An open connection; closed when the last [`Store`] holding it goes.
-struct Conn {
-    db: IdbDatabase,
-    name: String,
-    closed: Rc<Cell<bool>>,
-    _on_versionchange: Closure<dyn FnMut(Event)>,
-}
-
-impl Drop for Conn {
-    fn drop(&mut self) {
-        self.db.set_onversionchange(None);
-        self.db.close();
-    }
-}
-
-// ----- Operations ---------------------------------------------------------------
+// ----- Writing ------------------------------------------------------------------
 
 /// An IndexedDB key.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Key {
-    /// A number (node id, call id).
-    Num(f64),
+    /// A number (node id, call id), at most [`MAX_SAFE`].
+    Num(u64),
     /// `[a, b]`: a log entry's `[node, index]`.
-    Pair(f64, f64),
+    Pair(u64, u64),
     /// A string (`"meta"`).
     Text(String),
-}
-
-impl Key {
-    fn to_js(&self) -> JsValue {
-        match self {
-            Key::Num(n) => JsValue::from_f64(*n),
-            Key::Pair(a, b) => {
-                js_sys::Array::of2(&JsValue::from_f64(*a), &JsValue::from_f64(*b)).into()
-            }
-            Key::Text(s) => JsValue::from_str(s),
-        }
-    }
 }
 
 impl fmt::Display for Key {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            // Numbers as JavaScript writes them (no float printing in the wasm).
-            Key::Num(n) => f.write_str(&super::show_number(*n)),
-            Key::Pair(a, b) => write!(
-                f,
-                "[{}, {}]",
-                super::show_number(*a),
-                super::show_number(*b)
-            ),
+            Key::Num(n) => write!(f, "{n}"),
+            Key::Pair(a, b) => write!(f, "[{a}, {b}]"),
             Key::Text(s) => write!(f, "{s:?}"),
         }
     }
@@ -639,13 +322,13 @@ pub enum IdbOp {
     },
 }
 
-fn key_num(v: u64, what: &str) -> Result<f64, IdbError> {
+fn key_num(v: u64, what: &str) -> Result<u64, IdbError> {
     if v > MAX_SAFE {
         return Err(IdbError::InvalidInput(format!(
             "{what} {v} is too large for an IndexedDB key"
         )));
     }
-    Ok(v as f64)
+    Ok(v)
 }
 
 fn json<T: Serialize>(v: &T, what: &str) -> Result<String, IdbError> {
@@ -655,16 +338,16 @@ fn json<T: Serialize>(v: &T, what: &str) -> Result<String, IdbError> {
 
 fn put_entries(
     ops: &mut Vec<IdbOp>,
-    node: f64,
+    node: u64,
     from: u64,
     entries: &[Entry<Command>],
 ) -> Result<(), IdbError> {
     for (i, e) in entries.iter().enumerate() {
         if e.index.0 != from + i as u64 {
             return Err(IdbError::InvalidInput(format!(
-                "the log write for node {} from index {from} is not contiguous at \
+                "the log write for node {node} from index {from} is not contiguous at \
                  entry {i} (index {})",
-                node as u64, e.index
+                e.index
             )));
         }
         ops.push(IdbOp::Put {
@@ -684,7 +367,7 @@ pub fn plan(set: &WriteSet) -> Result<Vec<IdbOp>, IdbError> {
             ops.push(IdbOp::Clear { store });
         }
         for (i, d) in base.nodes.iter().enumerate() {
-            let node = (i + 1) as f64;
+            let node = i as u64 + 1;
             ops.push(IdbOp::Put {
                 store: HARD_STATE,
                 key: Key::Num(node),
@@ -709,7 +392,7 @@ pub fn plan(set: &WriteSet) -> Result<Vec<IdbOp>, IdbError> {
                         w.id
                     )));
                 }
-                let n = f64::from(node.0);
+                let n = u64::from(node.0);
                 if let Some(hs) = &batch.hard_state {
                     ops.push(IdbOp::Put {
                         store: HARD_STATE,
@@ -727,7 +410,7 @@ pub fn plan(set: &WriteSet) -> Result<Vec<IdbOp>, IdbError> {
                     ops.push(IdbOp::DeleteRange {
                         store: LOG,
                         from: Key::Pair(n, key_num(lw.from.0, "log index")?),
-                        to: Key::Pair(n, f64::INFINITY),
+                        to: Key::Pair(n, MAX_SAFE),
                     });
                     put_entries(&mut ops, n, lw.from.0, &lw.entries)?;
                 }
@@ -749,113 +432,227 @@ pub fn plan(set: &WriteSet) -> Result<Vec<IdbOp>, IdbError> {
     Ok(ops)
 }
 
-/// Make every request of `ops` in `tx`. A request that throws (an invalid
-/// key, a closed connection) stops here; the caller aborts.
-fn issue(tx: &IdbTransaction, ops: &[IdbOp]) -> Result<(), IdbError> {
-    let mut stores: Vec<(&'static str, IdbObjectStore)> = Vec::new();
-    let mut store = |name: &'static str| -> Result<IdbObjectStore, IdbError> {
-        if let Some((_, s)) = stores.iter().find(|(n, _)| *n == name) {
-            return Ok(s.clone());
+/// `s` as a JSON string literal, appended to `out`.
+fn push_json_str(out: &mut String, s: &str) {
+    out.push('"');
+    let mut start = 0;
+    for (i, b) in s.bytes().enumerate() {
+        let esc = match b {
+            b'"' => "\\\"",
+            b'\\' => "\\\\",
+            b'\n' => "\\n",
+            b'\r' => "\\r",
+            b'\t' => "\\t",
+            0x08 => "\\b",
+            0x0c => "\\f",
+            0..=0x1f => "",
+            _ => continue,
+        };
+        out.push_str(&s[start..i]);
+        if esc.is_empty() {
+            const HEX: &[u8; 16] = b"0123456789abcdef";
+            out.push_str("\\u00");
+            out.push(char::from(HEX[usize::from(b >> 4)]));
+            out.push(char::from(HEX[usize::from(b & 0xf)]));
+        } else {
+            out.push_str(esc);
         }
-        let s = tx
-            .object_store(name)
-            .map_err(|e| from_js(&format!("opening store {name}"), &e))?;
-        stores.push((name, s.clone()));
-        Ok(s)
-    };
-    for op in ops {
-        match op {
-            IdbOp::Clear { store: name } => {
-                store(name)?
-                    .clear()
-                    .map_err(|e| from_js(&format!("clearing {name}"), &e))?;
-            }
-            IdbOp::Put {
-                store: name,
-                key,
-                value,
-            } => {
-                store(name)?
-                    .put_with_key(&JsValue::from_str(value), &key.to_js())
-                    .map_err(|e| from_js(&format!("writing {name} {key}"), &e))?;
-            }
-            IdbOp::DeleteRange {
-                store: name,
-                from,
-                to,
-            } => {
-                let range = IdbKeyRange::bound(&from.to_js(), &to.to_js())
-                    .map_err(|e| from_js(&format!("deleting {name} {from}..{to}"), &e))?;
-                store(name)?
-                    .delete(&range)
-                    .map_err(|e| from_js(&format!("deleting {name} {from}..{to}"), &e))?;
-            }
-        }
+        start = i + 1;
     }
-    Ok(())
+    out.push_str(&s[start..]);
+    out.push('"');
+}
+
+fn push_key(out: &mut String, key: &Key) {
+    use fmt::Write;
+    // Writing to a String cannot fail.
+    let _ = match key {
+        Key::Num(n) => write!(out, "{n}"),
+        Key::Pair(a, b) => write!(out, "[{a},{b}]"),
+        Key::Text(s) => {
+            push_json_str(out, s);
+            Ok(())
+        }
+    };
+}
+
+/// `ops` as the JSON text that `store.write` (`www/store.js`) takes:
+///
+/// ```json
+/// {"last": 17 | null,
+///  "ops": [["clear", "log"],
+///          ["put", "log", [1, 2], "{\"term\":1,…}"],
+///          ["delete", "log", [1, 3], [1, 9007199254740991]]]}
+/// ```
+///
+/// Each put's value is the record's JSON text as a string; `delete`
+/// removes the keys from the first to the second, both included. `last`
+/// is what `store.write` resolves to once the transaction has completed:
+/// the id of the set's last durable write, to pass to `confirmDurable`.
+pub fn plan_json(ops: &[IdbOp], last: Option<u64>) -> String {
+    let values: usize = ops
+        .iter()
+        .map(|op| match op {
+            IdbOp::Put { value, .. } => value.len() + 32,
+            _ => 48,
+        })
+        .sum();
+    let mut out = String::with_capacity(values + values / 8 + 32);
+    out.push_str("{\"last\":");
+    match last {
+        Some(id) => out.push_str(&id.to_string()),
+        None => out.push_str("null"),
+    }
+    out.push_str(",\"ops\":[");
+    for (i, op) in ops.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        match op {
+            IdbOp::Clear { store } => {
+                out.push_str("[\"clear\",");
+                push_json_str(&mut out, store);
+            }
+            IdbOp::Put { store, key, value } => {
+                out.push_str("[\"put\",");
+                push_json_str(&mut out, store);
+                out.push(',');
+                push_key(&mut out, key);
+                out.push(',');
+                push_json_str(&mut out, value);
+            }
+            IdbOp::DeleteRange { store, from, to } => {
+                out.push_str("[\"delete\",");
+                push_json_str(&mut out, store);
+                out.push(',');
+                push_key(&mut out, from);
+                out.push(',');
+                push_key(&mut out, to);
+            }
+        }
+        out.push(']');
+    }
+    out.push_str("]}");
+    out
+}
+
+/// Read the JSON of a [`WriteSet`] (what `enablePersistence` and
+/// `takeDurableWrites` return) and plan it: the text of [`plan_json`].
+pub fn plan_write_json(write_set: &str) -> Result<String, IdbError> {
+    let set: WriteSet = json::from_str(write_set).map_err(|e| {
+        IdbError::InvalidInput(format!(
+            "planWrite takes the JSON of takeDurableWrites or enablePersistence: {e}"
+        ))
+    })?;
+    Ok(plan_json(&plan(&set)?, set.last_id()))
 }
 
 // ----- Reading ------------------------------------------------------------------
 
-fn parse_json<T: FromJson>(record: &str, v: &JsValue) -> Result<T, IdbError> {
-    let text = v
-        .as_string()
-        .ok_or_else(|| IdbError::corrupt(record, "the value is not a JSON string"))?;
-    json::from_str(&text).map_err(|e| IdbError::corrupt(record, format!("not valid: {e}")))
+/// A record's value: JSON text, read as a `T`.
+fn parse_json<T: FromJson>(record: &str, v: &Json) -> Result<T, IdbError> {
+    let Json::Str(text) = v else {
+        return Err(IdbError::corrupt(record, "the value is not a JSON string"));
+    };
+    json::from_str(text).map_err(|e| IdbError::corrupt(record, format!("not valid: {e}")))
 }
 
 /// A key that must be a whole number from 0 to 2^53 - 1.
-fn whole(v: &JsValue) -> Option<u64> {
-    let n = v.as_f64()?;
-    (n.is_finite() && n >= 0.0 && n.fract() == 0.0 && n <= MAX_SAFE as f64).then_some(n as u64)
+fn whole(v: &Json) -> Option<u64> {
+    match v {
+        Json::Num(text) => text.parse().ok().filter(|n| *n <= MAX_SAFE),
+        _ => None,
+    }
 }
 
-fn show_key(k: &JsValue) -> String {
-    js_sys::JSON::stringify(k)
-        .ok()
-        .and_then(|s| s.as_string())
-        .unwrap_or_else(|| format!("{k:?}"))
+/// A key as it names a record: `3`, `[2, 17]`, `"meta"`.
+fn show_key(k: &Json) -> String {
+    match k {
+        Json::Null => "null".into(),
+        Json::Bool(b) => b.to_string(),
+        Json::Num(text) => text.to_string(),
+        Json::Str(s) => format!("{s:?}"),
+        Json::Arr(items) => {
+            let items: Vec<String> = items.iter().map(show_key).collect();
+            format!("[{}]", items.join(", "))
+        }
+        Json::Obj(_) => "{…}".into(),
+    }
 }
 
-/// A finished `getAll` / `getAllKeys` request's array.
-fn array(req: &IdbRequest, what: &str) -> Result<js_sys::Array, IdbError> {
-    req.result()
-        .map_err(|e| from_js(what, &e))?
-        .dyn_into::<js_sys::Array>()
-        .map_err(|_| IdbError::backend(format!("{what}: the result is not an array")))
+/// The `[key, value]` records of `store` in what `store.load()` returned.
+fn records<'a>(o: &json::Obj<'a>, store: &str) -> Result<Vec<(&'a Json, &'a Json)>, IdbError> {
+    let bad = || {
+        IdbError::InvalidInput(format!(
+            "assembleLoaded takes the JSON of store.load(): {store:?} must be a list of \
+             [key, value] records"
+        ))
+    };
+    match o.get(store) {
+        None => Ok(Vec::new()),
+        Some(Json::Arr(items)) => items
+            .iter()
+            .map(|r| match r {
+                Json::Arr(kv) if kv.len() == 2 => Ok((&kv[0], &kv[1])),
+                _ => Err(bad()),
+            })
+            .collect(),
+        Some(_) => Err(bad()),
+    }
 }
 
-/// Validate what one read transaction returned.
-fn assemble(
-    meta: &JsValue,
-    hard: (&js_sys::Array, &js_sys::Array),
-    log: (&js_sys::Array, &js_sys::Array),
-    calls: (&js_sys::Array, &js_sys::Array),
-    nodes: Option<usize>,
-) -> Result<Loaded, IdbError> {
-    let meta: Option<SimMeta> = if meta.is_undefined() {
-        None
-    } else {
-        Some(parse_json(&format!("{SIM} {META_KEY:?}"), meta)?)
+/// Validate what one read transaction returned (`store.load()`):
+///
+/// ```json
+/// {"meta": "<the sim \"meta\" record>",          (absent: none stored)
+///  "hard_state": [[key, value], …],
+///  "log": [[key, value], …],
+///  "calls": [[key, value], …]}
+/// ```
+///
+/// each store's records in key order, as IndexedDB returns them, with the
+/// keys as stored and the values as the stored text (`null` for a value
+/// that is not text). A store left out has no records. `nodes` is the
+/// cluster size; `None` takes it from the stored [`SimMeta`] (or the
+/// highest node id found).
+pub fn assemble(raw: &str, nodes: Option<usize>) -> Result<Loaded, IdbError> {
+    let doc = json::parse(raw).map_err(|e| {
+        IdbError::InvalidInput(format!(
+            "assembleLoaded takes the JSON of store.load(): {e}"
+        ))
+    })?;
+    let o = doc.obj().map_err(|e| {
+        IdbError::InvalidInput(format!(
+            "assembleLoaded takes the JSON of store.load(): {e}"
+        ))
+    })?;
+    let meta: Option<SimMeta> = match o.get(META_KEY) {
+        None => None,
+        Some(v) => Some(parse_json(&format!("{SIM} {META_KEY:?}"), v)?),
     };
     // Hard states and log keys, checked before deciding the cluster's size.
     let mut hard_states: Vec<(u64, HardState)> = Vec::new();
-    for (k, v) in hard.0.iter().zip(hard.1.iter()) {
-        let record = format!("{HARD_STATE} {}", show_key(&k));
-        let node = whole(&k)
+    for (k, v) in records(&o, HARD_STATE)? {
+        let record = format!("{HARD_STATE} {}", show_key(k));
+        let node = whole(k)
             .filter(|n| (1..=MAX_NODES as u64).contains(n))
             .ok_or_else(|| IdbError::corrupt(&record, "the key is not a node id (1 to 9)"))?;
-        hard_states.push((node, parse_json(&record, &v)?));
+        hard_states.push((node, parse_json(&record, v)?));
     }
-    let mut log_keys: Vec<(u64, u64)> = Vec::new();
-    for k in log.0.iter() {
-        let record = format!("{LOG} {}", show_key(&k));
-        let pair = k
-            .dyn_ref::<js_sys::Array>()
-            .filter(|a| a.length() == 2)
-            .and_then(|a| Some((whole(&a.get(0))?, whole(&a.get(1))?)))
-            .filter(|(n, i)| (1..=MAX_NODES as u64).contains(n) && *i >= 1)
-            .ok_or_else(|| IdbError::corrupt(&record, "the key is not [node, index]"))?;
+    let log = records(&o, LOG)?;
+    let mut log_keys: Vec<(u64, u64)> = Vec::with_capacity(log.len());
+    for (k, _) in &log {
+        let pair = match k {
+            Json::Arr(a) if a.len() == 2 => whole(&a[0]).zip(whole(&a[1])),
+            _ => None,
+        }
+        .filter(|(n, i)| (1..=MAX_NODES as u64).contains(n) && *i >= 1)
+        .ok_or_else(|| {
+            IdbError::corrupt(
+                format!("{LOG} {}", show_key(k)),
+                "the key is not [node, index]",
+            )
+        })?;
         log_keys.push(pair);
     }
     let highest = hard_states
@@ -898,7 +695,7 @@ fn assemble(
             .ok_or_else(|| outside(&format!("{HARD_STATE} {node}"), node))?;
         slot.hard_state = hs;
     }
-    for ((node, index), v) in log_keys.into_iter().zip(log.1.iter()) {
+    for ((node, index), (_, v)) in log_keys.into_iter().zip(log) {
         let record = format!("{LOG} [{node}, {index}]");
         let slot = out
             .get_mut(node as usize - 1)
@@ -911,7 +708,7 @@ fn assemble(
                 format!("missing: node {node}'s log goes on at index {index} after it"),
             ));
         }
-        let entry: Entry<Command> = parse_json(&record, &v)?;
+        let entry: Entry<Command> = parse_json(&record, v)?;
         if entry.index.0 != index {
             return Err(IdbError::corrupt(
                 record,
@@ -921,9 +718,9 @@ fn assemble(
         slot.log.push(entry);
     }
     let mut history: Vec<Call> = Vec::new();
-    for (k, v) in calls.0.iter().zip(calls.1.iter()) {
-        let record = format!("{CALLS} {}", show_key(&k));
-        let id = whole(&k).ok_or_else(|| IdbError::corrupt(&record, "the key is not a call id"))?;
+    for (k, v) in records(&o, CALLS)? {
+        let record = format!("{CALLS} {}", show_key(k));
+        let id = whole(k).ok_or_else(|| IdbError::corrupt(&record, "the key is not a call id"))?;
         let expected = history.len() as u64;
         if id != expected {
             return Err(IdbError::corrupt(
@@ -931,7 +728,7 @@ fn assemble(
                 format!("missing: the history goes on at call {id} after it"),
             ));
         }
-        let call: Call = parse_json(&record, &v)?;
+        let call: Call = parse_json(&record, v)?;
         if call.id != id {
             return Err(IdbError::corrupt(
                 record,
@@ -947,382 +744,478 @@ fn assemble(
     })
 }
 
-// ----- The store ------------------------------------------------------------------
+#[cfg(test)]
+mod tests {
+    //! The record formats alone, without IndexedDB (natively and in the
+    //! browsers); `tests/idb.rs` stores and reads them through
+    //! `www/store.js`.
 
-/// One saved cluster's database, open. Cheap to clone (clones share the
-/// connection, which closes when the last one goes, or at
-/// [`Store::close`]).
-///
-/// JavaScript:
-///
-/// ```js
-/// const store = await Store.open("demo");          // creates or upgrades
-/// await store.write(sim.enablePersistence());       // everything, once
-/// const json = sim.takeDurableWrites();             // then, each frame:
-/// if (json !== undefined) sim.confirmDurable(await store.write(json));
-/// // after a reload:
-/// if (await Store.exists("demo")) { const s = await Store.open("demo");
-///   if (await s.hasMeta()) sim = Simulation.resume(await s.load()); }
-/// ```
-#[wasm_bindgen]
-#[derive(Clone)]
-pub struct Store {
-    conn: Rc<Conn>,
-}
+    use super::*;
+    use crate::kv::{ClientId, Op};
+    use crate::raft::{LogIndex, LogWrite, NodeId, Payload, Term};
+    use crate::storage::WriteBatch;
 
-impl Store {
-    /// Open (creating or upgrading) the database of cluster `name`.
-    pub async fn connect(name: &str) -> Result<Store, IdbError> {
-        let full = db_name(name)?;
-        let f = factory()?;
-        let req = f
-            .open_with_u32(&full, SCHEMA_VERSION)
-            .map_err(|e| IdbError::Unavailable(describe(&e).1))?;
-        let upgrade_error: Rc<RefCell<Option<IdbError>>> = Rc::new(RefCell::new(None));
-        let on_upgrade: Closure<dyn FnMut(Event)> = {
-            let req = req.clone();
-            let err = upgrade_error.clone();
-            Closure::new(move |_ev: Event| {
-                if let Err(e) = upgrade(&req) {
-                    *err.borrow_mut() = Some(e);
-                    if let Some(tx) = req.transaction() {
-                        let _ = tx.abort();
-                    }
+    fn entry(index: u64, term: u64) -> Entry<Command> {
+        Entry {
+            term: Term(term),
+            index: LogIndex(index),
+            payload: Payload::Command(Command {
+                client: ClientId(1),
+                seq: index,
+                op: Op::Put {
+                    key: "k\"\n\u{1}é".into(),
+                    value: "v".into(),
                 }
-            })
-        };
-        req.set_onupgradeneeded(Some(on_upgrade.as_ref().unchecked_ref()));
-        let outcome = first_event(&req, &["success", "error", "blocked"]).await;
-        settle_upgrade(&req, &outcome, on_upgrade);
-        match outcome? {
-            0 => {
-                let db: IdbDatabase = req
-                    .result()
-                    .map_err(|e| from_js("opening", &e))?
-                    .dyn_into()
-                    .map_err(|_| IdbError::backend("opening: no database"))?;
-                let existing = db.object_store_names();
-                if let Some(missing) = STORES.iter().find(|s| !existing.contains(s)) {
-                    db.close();
-                    return Err(IdbError::corrupt(
-                        format!("store {missing}"),
-                        format!(
-                            "the database is at version {} but lacks this store; delete \
-                             the saved cluster",
-                            super::show_number(db.version())
-                        ),
-                    ));
-                }
-                // Let another tab upgrade or delete this database: close
-                // ours instead of blocking it.
-                let closed = Rc::new(Cell::new(false));
-                let on_versionchange: Closure<dyn FnMut(Event)> = {
-                    let db = db.clone();
-                    let closed = closed.clone();
-                    Closure::new(move |_ev: Event| {
-                        closed.set(true);
-                        db.close();
-                    })
-                };
-                db.set_onversionchange(Some(on_versionchange.as_ref().unchecked_ref()));
-                Ok(Store {
-                    conn: Rc::new(Conn {
-                        db,
-                        name: name.trim().to_string(),
-                        closed,
-                        _on_versionchange: on_versionchange,
-                    }),
-                })
-            }
-            1 => {
-                if let Some(e) = upgrade_error.borrow_mut().take() {
-                    return Err(e);
-                }
-                let err = req.error().ok().flatten();
-                if err.as_ref().map(|e| e.name()).as_deref() == Some("VersionError") {
-                    // Read the newer version for the message; best effort.
-                    let found = match open_existing(&full).await {
-                        Ok(Some(db)) => {
-                            let v = db.version() as u32;
-                            db.close();
-                            Some(v)
-                        }
-                        _ => None,
-                    };
-                    return Err(IdbError::NewerSchema {
-                        name: name.trim().to_string(),
-                        found,
-                        supported: SCHEMA_VERSION,
-                    });
-                }
-                Err(request_error(&req, "opening"))
-            }
-            _ => {
-                close_when_open(&req);
-                Err(IdbError::Blocked {
-                    name: name.trim().to_string(),
-                    doing: "opening",
-                })
-            }
-        }
-    }
-
-    /// Whether cluster `name` has a database (of any version). Does not
-    /// create one.
-    pub async fn present(name: &str) -> Result<bool, IdbError> {
-        let full = db_name(name)?;
-        match open_existing(&full).await? {
-            Some(db) => {
-                db.close();
-                Ok(true)
-            }
-            None => Ok(false),
-        }
-    }
-
-    /// Delete cluster `name`'s database (nothing happens if there is none).
-    /// Open [`Store`]s of it in this page and others close themselves.
-    pub async fn remove(name: &str) -> Result<(), IdbError> {
-        let full = db_name(name)?;
-        let req = factory()?
-            .delete_database(&full)
-            .map_err(|e| IdbError::Unavailable(describe(&e).1))?;
-        match first_event(&req, &["success", "error", "blocked"]).await? {
-            0 => Ok(()),
-            1 => Err(request_error(&req, "deleting")),
-            _ => Err(IdbError::Blocked {
-                name: name.trim().to_string(),
-                doing: "deleting (it will go once the other tabs close it)",
+                .into(),
             }),
         }
     }
 
-    fn transaction(
-        &self,
-        stores: &[&str],
-        mode: IdbTransactionMode,
-    ) -> Result<IdbTransaction, IdbError> {
-        if self.conn.closed.get() {
-            return Err(IdbError::Closed(format!("cluster {:?}", self.conn.name)));
+    fn hs(term: u64, vote: Option<u32>) -> HardState {
+        HardState {
+            current_term: Term(term),
+            voted_for: vote.map(NodeId),
         }
-        let names = js_sys::Array::new();
-        for s in stores {
-            names.push(&JsValue::from_str(s));
-        }
-        self.conn
-            .db
-            .transaction_with_str_sequence_and_mode(&names, mode)
-            .map_err(|e| from_js("starting a transaction", &e))
     }
 
-    /// Apply `ops` in one read-write transaction over every store; returns
-    /// once it has completed. If any request fails, none of them took
-    /// effect.
-    pub async fn apply(&self, ops: &[IdbOp]) -> Result<(), IdbError> {
-        let tx = self.transaction(&STORES, IdbTransactionMode::Readwrite)?;
-        if let Err(e) = issue(&tx, ops) {
-            let _ = tx.abort();
-            return Err(e);
+    fn node_write(id: u64, node: u32, from: u64, entries: Vec<Entry<Command>>) -> DurableWrite {
+        DurableWrite {
+            id,
+            record: DurableRecord::Node {
+                node: NodeId(node),
+                batch: WriteBatch {
+                    hard_state: Some(hs(2, Some(node))),
+                    log_write: Some(LogWrite {
+                        from: LogIndex(from),
+                        entries,
+                    }),
+                },
+            },
         }
-        finish(&tx, "the write").await
     }
 
-    /// Store `set` atomically (see [`WriteSet`]); returns the id of its last
-    /// durable write, to confirm.
-    pub async fn write_set(&self, set: &WriteSet) -> Result<Option<u64>, IdbError> {
-        let ops = plan(set)?;
-        self.apply(&ops).await?;
-        Ok(set.last_id())
+    fn meta(nodes: usize) -> SimMeta {
+        SimMeta {
+            seed: "18446744073709551615".into(),
+            config: SimConfig {
+                nodes,
+                ..SimConfig::default()
+            },
+            now_us: 9_007_199_254_740_993,
+            epoch: 3,
+            actions: Vec::new(),
+        }
     }
 
-    /// Read and validate everything stored. `nodes` is the cluster size;
-    /// `None` takes it from the stored [`SimMeta`] (or the highest node id
-    /// found).
-    pub async fn load_cluster(&self, nodes: Option<usize>) -> Result<Loaded, IdbError> {
-        let tx = self.transaction(&[SIM, HARD_STATE, LOG, CALLS], IdbTransactionMode::Readonly)?;
-        let store = |name: &str| {
-            tx.object_store(name)
-                .map_err(|e| from_js(&format!("opening store {name}"), &e))
+    fn empty() -> Durable<Command> {
+        Durable {
+            hard_state: HardState::default(),
+            log: Vec::new(),
+        }
+    }
+
+    fn call(id: u64) -> Call {
+        Call {
+            id,
+            client: ClientId(1),
+            op: Op::Get { key: "k".into() },
+            invoke_us: 5,
+            return_us: None,
+            outcome: None,
+        }
+    }
+
+    fn text(v: &impl Serialize) -> String {
+        serde_json::to_string(v).unwrap()
+    }
+
+    /// What `store.load()` would return for these records.
+    fn raw(
+        meta: Option<&str>,
+        hard: &[(&str, &str)],
+        log: &[(&str, &str)],
+        calls: &[(&str, &str)],
+    ) -> String {
+        let list = |records: &[(&str, &str)]| {
+            let items: Vec<String> = records.iter().map(|(k, v)| format!("[{k},{v}]")).collect();
+            format!("[{}]", items.join(","))
         };
-        let req = |r: Result<IdbRequest, JsValue>, what: &str| {
-            r.map_err(|e| from_js(&format!("reading {what}"), &e))
+        let mut out = String::from("{");
+        if let Some(m) = meta {
+            out.push_str(&format!("\"meta\":{m},"));
+        }
+        out.push_str(&format!(
+            "\"hard_state\":{},\"log\":{},\"calls\":{}}}",
+            list(hard),
+            list(log),
+            list(calls)
+        ));
+        out
+    }
+
+    /// `v`'s JSON text as the JSON string a record holds.
+    fn stored(v: &impl Serialize) -> String {
+        let mut out = String::new();
+        push_json_str(&mut out, &text(v));
+        out
+    }
+
+    fn record_of(e: &IdbError) -> &str {
+        match e {
+            IdbError::Storage(StorageError::Corrupt { record, .. }) => record,
+            _ => panic!("not a CorruptError: {e}"),
+        }
+    }
+
+    /// A base clears every store, then puts every node's hard state and
+    /// log and every call; a node write puts its hard state, deletes its
+    /// log from `from` on and puts the new entries; the meta record goes
+    /// last.
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    fn plans_a_write_set_in_order() {
+        let set = WriteSet {
+            base: Some(Baseline {
+                nodes: vec![
+                    Durable {
+                        hard_state: hs(1, None),
+                        log: vec![entry(1, 1)],
+                    },
+                    empty(),
+                ],
+                calls: vec![call(0)],
+            }),
+            writes: vec![
+                node_write(7, 2, 1, vec![entry(1, 1), entry(2, 2)]),
+                DurableWrite {
+                    id: 8,
+                    record: DurableRecord::Call(call(1)),
+                },
+            ],
+            meta: Some(meta(2)),
         };
-        let (sim, hard, log, calls) = (store(SIM)?, store(HARD_STATE)?, store(LOG)?, store(CALLS)?);
-        let meta_r = req(sim.get(&JsValue::from_str(META_KEY)), SIM)?;
-        let hard_k = req(hard.get_all_keys(), HARD_STATE)?;
-        let hard_v = req(hard.get_all(), HARD_STATE)?;
-        let log_k = req(log.get_all_keys(), LOG)?;
-        let log_v = req(log.get_all(), LOG)?;
-        let calls_k = req(calls.get_all_keys(), CALLS)?;
-        let calls_v = req(calls.get_all(), CALLS)?;
-        finish(&tx, "reading the saved cluster").await?;
-        let meta = meta_r.result().map_err(|e| from_js("reading sim", &e))?;
-        let pair = |k: &IdbRequest, v: &IdbRequest, what: &str| -> Result<_, IdbError> {
-            let (k, v) = (array(k, what)?, array(v, what)?);
-            if k.length() != v.length() {
-                return Err(IdbError::backend(format!(
-                    "reading {what}: keys and values differ in number"
-                )));
+        let ops = plan(&set).unwrap();
+        let mut want: Vec<IdbOp> = STORES.iter().map(|&store| IdbOp::Clear { store }).collect();
+        let put = |store, key, value| IdbOp::Put { store, key, value };
+        want.extend([
+            put(HARD_STATE, Key::Num(1), text(&hs(1, None))),
+            put(LOG, Key::Pair(1, 1), text(&entry(1, 1))),
+            put(HARD_STATE, Key::Num(2), text(&HardState::default())),
+            put(CALLS, Key::Num(0), text(&call(0))),
+            put(HARD_STATE, Key::Num(2), text(&hs(2, Some(2)))),
+            IdbOp::DeleteRange {
+                store: LOG,
+                from: Key::Pair(2, 1),
+                to: Key::Pair(2, MAX_SAFE),
+            },
+            put(LOG, Key::Pair(2, 1), text(&entry(1, 1))),
+            put(LOG, Key::Pair(2, 2), text(&entry(2, 2))),
+            put(CALLS, Key::Num(1), text(&call(1))),
+            put(SIM, Key::Text(META_KEY.into()), text(&meta(2))),
+        ]);
+        assert_eq!(ops, want);
+        assert_eq!(set.last_id(), Some(8));
+    }
+
+    /// The plan's JSON text: values as JSON strings (escaped so that they
+    /// read back exactly, `u64`s beyond 2^53 included), keys as numbers or
+    /// `[node, index]`, and the id to confirm.
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    fn plan_json_is_what_store_js_takes() {
+        let set = WriteSet {
+            writes: vec![node_write(4, 3, 2, vec![entry(2, 1)])],
+            meta: Some(meta(3)),
+            ..WriteSet::default()
+        };
+        let text_of = plan_json(&plan(&set).unwrap(), set.last_id());
+        let doc = json::parse(&text_of).unwrap();
+        let o = doc.obj().unwrap();
+        assert_eq!(o.req::<u64>("last").unwrap(), 4);
+        let ops: Vec<Json> = o.req("ops").unwrap();
+        let shown: Vec<String> = ops
+            .iter()
+            .map(|op| match op {
+                Json::Arr(items) => {
+                    let kind = items[0].str().unwrap();
+                    let store = items[1].str().unwrap();
+                    let keys = if kind == "put" {
+                        &items[2..3]
+                    } else {
+                        &items[2..]
+                    };
+                    let keys: Vec<String> = keys.iter().map(show_key).collect();
+                    format!("{kind} {store} {}", keys.join(" "))
+                }
+                _ => panic!("an op is an array: {op:?}"),
+            })
+            .collect();
+        assert_eq!(
+            shown,
+            [
+                "put hard_state 3",
+                "delete log [3, 2] [3, 9007199254740991]",
+                "put log [3, 2]",
+                "put sim \"meta\"",
+            ]
+        );
+        // The values read back exactly.
+        let Json::Arr(put_log) = &ops[2] else {
+            unreachable!()
+        };
+        let value = put_log[3].str().unwrap();
+        assert_eq!(
+            json::from_str::<Entry<Command>>(value).unwrap(),
+            entry(2, 1)
+        );
+        let Json::Arr(put_meta) = &ops[3] else {
+            unreachable!()
+        };
+        assert_eq!(
+            json::from_str::<SimMeta>(put_meta[3].str().unwrap()).unwrap(),
+            meta(3)
+        );
+        // Nothing to confirm: `null`.
+        let none = plan_json(&[IdbOp::Clear { store: LOG }], None);
+        assert_eq!(none, r#"{"last":null,"ops":[["clear","log"]]}"#);
+        // planWrite's own input checks.
+        assert_eq!(
+            plan_write_json(&text(&set)).unwrap(),
+            text_of,
+            "the same through the write set's JSON"
+        );
+        let err = plan_write_json("{not json").unwrap_err();
+        assert!(matches!(err, IdbError::InvalidInput(_)), "{err}");
+        assert_eq!(err.js_name(), "InvalidInputError");
+    }
+
+    /// Writes that cannot be stored are refused while planning, before any
+    /// I/O: a log write that is not contiguous, a write for node 0, a log
+    /// change from index 0, an id too large for a key.
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    fn planning_refuses_what_cannot_be_stored() {
+        let refused = |w: DurableWrite| {
+            let set = WriteSet {
+                writes: vec![node_write(1, 1, 1, vec![entry(1, 1)]), w],
+                ..WriteSet::default()
+            };
+            match plan(&set) {
+                Err(IdbError::InvalidInput(why)) => why,
+                other => panic!("planned: {other:?}"),
             }
-            Ok((k, v))
         };
-        let hard = pair(&hard_k, &hard_v, HARD_STATE)?;
-        let log = pair(&log_k, &log_v, LOG)?;
-        let calls = pair(&calls_k, &calls_v, CALLS)?;
-        assemble(
-            &meta,
-            (&hard.0, &hard.1),
-            (&log.0, &log.1),
-            (&calls.0, &calls.1),
-            nodes,
+        let why = refused(node_write(2, 1, 2, vec![entry(2, 1), entry(4, 1)]));
+        assert!(why.contains("not contiguous"), "{why}");
+        let why = refused(node_write(2, 0, 1, vec![]));
+        assert!(why.contains("node 0"), "{why}");
+        let why = refused(node_write(2, 1, 0, vec![]));
+        assert!(why.contains("index 0"), "{why}");
+        let why = refused(DurableWrite {
+            id: 2,
+            record: DurableRecord::Call(call(MAX_SAFE + 1)),
+        });
+        assert!(why.contains("too large"), "{why}");
+    }
+
+    /// What `store.load()` returned, assembled: the meta record, every
+    /// node (one that never wrote is empty), the history; the cluster size
+    /// from the meta record, the caller, or the highest node id.
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    fn assembles_what_a_read_returned() {
+        let m = stored(&meta(3));
+        let h = stored(&hs(2, Some(1)));
+        let (e1, e2) = (stored(&entry(1, 1)), stored(&entry(2, 2)));
+        let c0 = stored(&call(0));
+        let got = assemble(
+            &raw(
+                Some(&m),
+                &[("2", &h)],
+                &[("[2,1]", &e1), ("[2,2]", &e2)],
+                &[("0", &c0)],
+            ),
+            None,
         )
-    }
-
-    /// Whether the simulation record ([`SimMeta`]) is stored: a cluster was
-    /// saved here and can be resumed.
-    pub async fn meta_present(&self) -> Result<bool, IdbError> {
-        let tx = self.transaction(&[SIM], IdbTransactionMode::Readonly)?;
-        let r = tx
-            .object_store(SIM)
-            .and_then(|s| s.count_with_key(&JsValue::from_str(META_KEY)))
-            .map_err(|e| from_js("reading sim", &e))?;
-        finish(&tx, "reading sim").await?;
-        let n = r.result().map_err(|e| from_js("reading sim", &e))?;
-        Ok(n.as_f64().unwrap_or(0.0) > 0.0)
-    }
-
-    /// The underlying connection (for tests and tools).
-    pub fn database(&self) -> &IdbDatabase {
-        &self.conn.db
-    }
-}
-
-impl fmt::Debug for Store {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Store")
-            .field("name", &self.conn.name)
-            .field("closed", &self.conn.closed.get())
-            .finish()
-    }
-}
-
-fn parse_write_set(text: &str) -> Result<WriteSet, IdbError> {
-    json::from_str(text).map_err(|e| {
-        IdbError::InvalidInput(format!(
-            "store.write takes the JSON of takeDurableWrites or enablePersistence: {e}"
-        ))
-    })
-}
-
-/// A call of one of [`Store`]'s Promise-returning methods.
-enum StoreCall {
-    Open(String),
-    Exists(String),
-    Delete(String),
-    Write(Store, String),
-    Load(Store, Option<u32>),
-    HasMeta(Store),
-}
-
-/// Run `call` as a Promise. Every Promise-returning method of [`Store`]
-/// goes through here, so the wasm holds one future type and one copy of
-/// the Promise and task glue around it, instead of one per method (6).
-fn promise(call: StoreCall) -> js_sys::Promise {
-    future_to_promise(async move { run(call).await.map_err(|e| e.to_js()) })
-}
-
-async fn run(call: StoreCall) -> Result<JsValue, IdbError> {
-    Ok(match call {
-        StoreCall::Open(name) => Store::connect(&name).await?.into(),
-        StoreCall::Exists(name) => JsValue::from_bool(Store::present(&name).await?),
-        StoreCall::Delete(name) => {
-            Store::remove(&name).await?;
-            JsValue::UNDEFINED
+        .unwrap();
+        assert_eq!(got.meta, Some(meta(3)), "u64s beyond 2^53 exact");
+        assert_eq!(got.nodes.len(), 3);
+        assert_eq!(got.nodes[0], empty());
+        assert_eq!(got.nodes[1].hard_state, hs(2, Some(1)));
+        assert_eq!(got.nodes[1].log, vec![entry(1, 1), entry(2, 2)]);
+        assert_eq!(got.calls, vec![call(0)]);
+        // No meta: the highest node id, or what the caller says.
+        let no_meta = raw(None, &[("2", &h)], &[], &[]);
+        assert_eq!(assemble(&no_meta, None).unwrap().nodes.len(), 2);
+        assert_eq!(assemble(&no_meta, Some(5)).unwrap().nodes.len(), 5);
+        assert_eq!(assemble("{}", None).unwrap(), Loaded::default());
+        // The input itself must be what store.load() gives.
+        for bad in ["[", "[]", r#"{"log": 3}"#, r#"{"log": [[1]]}"#] {
+            let err = assemble(bad, None).unwrap_err();
+            assert!(matches!(err, IdbError::InvalidInput(_)), "{bad}: {err}");
         }
-        StoreCall::Write(store, json) => {
-            let set = parse_write_set(&json)?;
-            let last = store.write_set(&set).await?;
-            last.map_or(JsValue::UNDEFINED, |id| JsValue::from_f64(id as f64))
+    }
+
+    /// Damaged records are `CorruptError`s naming the record, never panics:
+    /// values that are not JSON, not text, or of the wrong shape; keys of
+    /// the wrong shape or out of range; holes in a log or the history; a
+    /// record under another record's key; a node count beyond 9.
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    fn damaged_records_are_named() {
+        let m = stored(&meta(3));
+        let h = stored(&hs(2, Some(1)));
+        let (e1, e2, e3) = (
+            stored(&entry(1, 1)),
+            stored(&entry(2, 1)),
+            stored(&entry(3, 1)),
+        );
+        let (c0, c1) = (stored(&call(0)), stored(&call(1)));
+        let cases: Vec<(String, &str, &str)> = vec![
+            (
+                raw(Some("\"{\\\"seed\\\":1}\""), &[], &[], &[]),
+                "sim \"meta\"",
+                "expected a string",
+            ),
+            (
+                raw(Some("null"), &[], &[], &[]),
+                "sim \"meta\"",
+                "not a JSON string",
+            ),
+            (
+                raw(Some(&m), &[("1", "\"not json {\"")], &[], &[]),
+                "hard_state 1",
+                "not valid",
+            ),
+            (
+                raw(Some(&m), &[("0", &h)], &[], &[]),
+                "hard_state 0",
+                "not a node id",
+            ),
+            (
+                raw(Some(&m), &[("\"x\"", &h)], &[], &[]),
+                "hard_state \"x\"",
+                "not a node id",
+            ),
+            (
+                raw(Some(&m), &[("null", &h)], &[], &[]),
+                "hard_state null",
+                "not a node id",
+            ),
+            (
+                raw(Some(&m), &[("1.5", &h)], &[], &[]),
+                "hard_state 1.5",
+                "not a node id",
+            ),
+            (
+                raw(Some(&m), &[("4", &h)], &[], &[]),
+                "hard_state 4",
+                "not in this 3-node",
+            ),
+            (
+                raw(Some(&m), &[], &[("[1,1]", &e1), ("[1,2]", "3")], &[]),
+                "log [1, 2]",
+                "not a JSON string",
+            ),
+            (
+                raw(Some(&m), &[], &[("[1,1]", &e1), ("[1,3]", &e3)], &[]),
+                "log [1, 2]",
+                "missing",
+            ),
+            (
+                raw(Some(&m), &[], &[("[1,2]", &e2)], &[]),
+                "log [1, 1]",
+                "missing",
+            ),
+            (
+                raw(Some(&m), &[], &[("[1,1]", &e2)], &[]),
+                "log [1, 1]",
+                "entry for index 2",
+            ),
+            (
+                raw(Some(&m), &[], &[("[10,1]", &e1)], &[]),
+                "log [10, 1]",
+                "not [node, index]",
+            ),
+            (
+                raw(Some(&m), &[], &[("[1,0]", &e1)], &[]),
+                "log [1, 0]",
+                "not [node, index]",
+            ),
+            (
+                raw(Some(&m), &[], &[("[1]", &e1)], &[]),
+                "log [1]",
+                "not [node, index]",
+            ),
+            (
+                raw(Some(&m), &[], &[("1", &e1)], &[]),
+                "log 1",
+                "not [node, index]",
+            ),
+            (
+                raw(Some(&m), &[], &[], &[("0", &c0), ("2", &c1)]),
+                "calls 1",
+                "missing",
+            ),
+            (
+                raw(Some(&m), &[], &[], &[("0", &c1)]),
+                "calls 0",
+                "it holds call 1",
+            ),
+            (
+                raw(Some(&m), &[], &[], &[("0", "\"[]\"")]),
+                "calls 0",
+                "not valid",
+            ),
+            (
+                raw(Some(&m), &[], &[], &[("-1", &c0)]),
+                "calls -1",
+                "not a call id",
+            ),
+            (
+                raw(Some(&m), &[], &[], &[("9007199254740992", &c0)]),
+                "calls 9007199254740992",
+                "not a call id",
+            ),
+        ];
+        for (input, record, detail) in cases {
+            let err = assemble(&input, None).unwrap_err();
+            assert_eq!(record_of(&err), record, "{input}: {err}");
+            assert!(err.to_string().contains(detail), "{input}: {err}");
+            assert_eq!(err.js_name(), "CorruptError");
         }
-        StoreCall::Load(store, nodes) => {
-            let loaded = store.load_cluster(nodes.map(|n| n as usize)).await?;
-            let text = serde_json::to_string(&loaded)
-                .map_err(|e| IdbError::backend(format!("encoding: {e}")))?;
-            JsValue::from_str(&text)
+        // A node count beyond 9: refused before anything is allocated.
+        let mut big = meta(3);
+        big.config.nodes = 1 << 30;
+        let err = assemble(&raw(Some(&stored(&big)), &[], &[], &[]), None).unwrap_err();
+        assert_eq!(record_of(&err), "sim \"meta\"", "{err}");
+        let err = assemble("{}", Some(1 << 30)).unwrap_err();
+        assert!(matches!(err, IdbError::InvalidInput(_)), "{err}");
+        assert!(err.to_string().contains("1 to 9"), "{err}");
+    }
+
+    /// JSON string literals as `plan_json` writes them read back as the
+    /// same text, whatever characters it holds.
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    fn json_strings_round_trip() {
+        let all: String = (0u32..0x300).filter_map(char::from_u32).collect();
+        for s in [
+            "",
+            "plain",
+            "\"quoted\" \\ back",
+            "\u{0}\u{1f}\u{7f}",
+            "é ☃ 𝄞",
+            &all,
+        ] {
+            let mut out = String::new();
+            push_json_str(&mut out, s);
+            assert_eq!(json::from_str::<String>(&out).unwrap(), s);
+            assert_eq!(
+                out,
+                serde_json::to_string(s).unwrap(),
+                "as serde_json writes it"
+            );
         }
-        StoreCall::HasMeta(store) => JsValue::from_bool(store.meta_present().await?),
-    })
-}
-
-#[wasm_bindgen]
-impl Store {
-    /// `Store.open(name)`: open (creating, or upgrading from an older
-    /// schema) the saved cluster `name`. Rejects with an `Error` whose
-    /// `name` is `IndexedDBUnavailableError`, `NewerSchemaError` (nothing
-    /// is changed), `BlockedError` (another tab holds an old version open)
-    /// or `StorageError`.
-    #[wasm_bindgen(js_name = open, unchecked_return_type = "Promise<Store>")]
-    pub fn open_js(name: String) -> js_sys::Promise {
-        promise(StoreCall::Open(name))
-    }
-
-    /// `Store.exists(name)`: whether a saved cluster `name` exists; never
-    /// creates one. Resolves to a boolean.
-    #[wasm_bindgen(js_name = exists, unchecked_return_type = "Promise<boolean>")]
-    pub fn exists_js(name: String) -> js_sys::Promise {
-        promise(StoreCall::Exists(name))
-    }
-
-    /// `Store.deleteCluster(name)`: delete the saved cluster `name` (no
-    /// error if there is none). Open stores of it close themselves.
-    #[wasm_bindgen(js_name = deleteCluster, unchecked_return_type = "Promise<void>")]
-    pub fn delete_cluster_js(name: String) -> js_sys::Promise {
-        promise(StoreCall::Delete(name))
-    }
-
-    /// The schema version this page reads and writes.
-    #[wasm_bindgen(js_name = schemaVersion)]
-    pub fn schema_version() -> u32 {
-        SCHEMA_VERSION
-    }
-
-    /// The saved cluster's name (without the `raftlab-` prefix).
-    #[wasm_bindgen(getter)]
-    pub fn name(&self) -> String {
-        self.conn.name.clone()
-    }
-
-    /// `store.write(json)`: store the JSON of `sim.takeDurableWrites()` or
-    /// `sim.enablePersistence()` (a [`WriteSet`]) in one transaction.
-    /// Resolves, once it is durable, to the id of its last write (pass it
-    /// to `sim.confirmDurable`), or `undefined` if it had none. Rejects
-    /// with `QuotaExceededError`, `ClosedError`, `InvalidInputError` or
-    /// `StorageError`; then nothing of it was stored.
-    #[wasm_bindgen(unchecked_return_type = "Promise<number | undefined>")]
-    pub fn write(&self, json: String) -> js_sys::Promise {
-        promise(StoreCall::Write(self.clone(), json))
-    }
-
-    /// `store.load(nodes?)`: everything stored, validated, as the JSON
-    /// `{"meta": SimMeta | null, "nodes": [Durable…], "calls": [Call…]}`
-    /// for `Simulation.resume`. `nodes` defaults to the stored cluster
-    /// size. Rejects with `CorruptError` naming the record (`log [2, 17]`)
-    /// when stored data is damaged.
-    #[wasm_bindgen(unchecked_return_type = "Promise<string>")]
-    pub fn load(&self, nodes: Option<u32>) -> js_sys::Promise {
-        promise(StoreCall::Load(self.clone(), nodes))
-    }
-
-    /// `store.hasMeta()`: whether a simulation was saved here (resolves to a
-    /// boolean).
-    #[wasm_bindgen(js_name = hasMeta, unchecked_return_type = "Promise<boolean>")]
-    pub fn has_meta_js(&self) -> js_sys::Promise {
-        promise(StoreCall::HasMeta(self.clone()))
-    }
-
-    /// Close the connection now (later calls reject with `ClosedError`).
-    pub fn close(&self) {
-        self.conn.closed.set(true);
-        self.conn.db.close();
     }
 }

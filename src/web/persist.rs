@@ -1,6 +1,9 @@
 //! The facade's side of persistence: what the page stores in IndexedDB
-//! (through [`super::idb::Store`]) and how a reloaded page resumes the
-//! cluster from it.
+//! and how a reloaded page resumes the cluster from it. The IndexedDB I/O
+//! is the page's (`www/store.js`); what is stored, and the checks on what
+//! is read back, are Rust's ([`super::idb`]), exported here as two
+//! synchronous functions: [`plan_write`] (`planWrite`) and
+//! [`assemble_loaded`] (`assembleLoaded`). See [`super::idb`] for why.
 //!
 //! Raft's rule (Figure 2: "updated on stable storage before responding to
 //! RPCs") holds across the asynchronous boundary with the simulator's
@@ -9,17 +12,17 @@
 //! (messages, client answers) is held until the page confirms it, which it
 //! does only after the IndexedDB transaction holding it has completed.
 //!
-//! The page's loop:
+//! The page's loop (`Store` from `www/store.js`, the rest from the wasm):
 //!
 //! ```js
-//! await store.write(sim.enablePersistence());   // everything so far, once
+//! await store.write(planWrite(sim.enablePersistence()));  // everything, once
 //! sim.baselineStored();
 //! // every frame, after sim.advance(...), one write at a time:
 //! const json = sim.takeDurableWrites();          // undefined: nothing new
-//! if (json !== undefined) sim.confirmDurable(await store.write(json));
+//! if (json !== undefined) sim.confirmDurable(await store.write(planWrite(json)));
 //! // after a reload:
-//! sim = Simulation.resume(await store.load());
-//! await store.write(sim.enablePersistence());
+//! sim = Simulation.resume(assembleLoaded(await store.load()));
+//! await store.write(planWrite(sim.enablePersistence()));
 //! ```
 //!
 //! Write sets must reach the store in the order they were taken (one
@@ -48,7 +51,7 @@
 //! died, its disk did not); a reload keeps only what IndexedDB holds.
 
 use super::actions::{self, ActionLog};
-use super::idb::{Baseline, Loaded, SimMeta, WriteSet};
+use super::idb::{self, Baseline, IdbError, Loaded, SimMeta, WriteSet};
 use super::{js_err, to_js, Simulation};
 use crate::check::history::History;
 use crate::kv::{ClientId, Command};
@@ -445,8 +448,8 @@ fn write_set_json(set: &WriteSet) -> Result<String, JsError> {
 #[wasm_bindgen]
 impl Simulation {
     /// Turn persistence on (the durability barrier: messages and answers
-    /// wait for storage) and return the JSON to store first with
-    /// `store.write`: every node's durable state, the history and the meta
+    /// wait for storage) and return the JSON to store first (with
+    /// `store.write(planWrite(json))`): every node's durable state, the history and the meta
     /// record, replacing what the store held
     /// (`{"base": {"nodes": [...], "calls": [...]}, "writes": [], "meta": {...}}`).
     /// Calling it again re-bases the same way.
@@ -478,7 +481,7 @@ impl Simulation {
     }
 
     /// The durable writes issued since the last call, as the JSON for
-    /// `store.write`:
+    /// `planWrite`:
     /// `{"writes": [{"id": n, "record": {"Node": {"node": n, "batch": ...}} | {"Call": ...}}...], "meta": {...}}`.
     /// `undefined` when there is nothing new (or persistence is off);
     /// with `always` true, the meta record alone is returned then (to save
@@ -536,7 +539,7 @@ impl Simulation {
     }
 
     /// `Simulation.resume(loadedJson, epoch?)`: rebuild the cluster from
-    /// what `store.load()` returned, as after a power loss: each node
+    /// what `assembleLoaded(await store.load())` returned, as after a power loss: each node
     /// restarts from its stored state only, the clock and the history
     /// carry on. `epoch` (default: one above the stored one) is raised if
     /// needed so that new clients never reuse a stored session.
@@ -544,9 +547,39 @@ impl Simulation {
     pub fn resume(loaded: &str, epoch: Option<u32>) -> Result<Simulation, JsError> {
         let loaded: Loaded = crate::json::from_str(loaded).map_err(|e| {
             JsError::new(&format!(
-                "Simulation.resume takes the JSON that store.load() returns: {e}"
+                "Simulation.resume takes the JSON that assembleLoaded returns: {e}"
             ))
         })?;
         Simulation::from_loaded(loaded, epoch).map_err(|e| JsError::new(&e))
     }
+}
+
+/// `e` as a JavaScript `Error` whose `name` is [`IdbError::js_name`]
+/// (`CorruptError`, `InvalidInputError`), as `www/store.js` names its own.
+fn idb_error(e: &IdbError) -> JsValue {
+    let err = js_sys::Error::new(&e.to_string());
+    err.set_name(e.js_name());
+    err.into()
+}
+
+/// `planWrite(json)`: the IndexedDB requests that store the JSON of
+/// `sim.takeDurableWrites()` or `sim.enablePersistence()` (a
+/// [`WriteSet`]), as the JSON text `store.write` takes (see
+/// [`idb::plan_json`]). Throws an `Error` named `InvalidInputError` for
+/// input that is not such a write set.
+#[wasm_bindgen(js_name = planWrite)]
+pub fn plan_write(json: &str) -> Result<String, JsValue> {
+    idb::plan_write_json(json).map_err(|e| idb_error(&e))
+}
+
+/// `assembleLoaded(raw, nodes?)`: check what `store.load()` read and put
+/// it together (see [`idb::assemble`]): the JSON
+/// `{"meta": SimMeta | null, "nodes": [Durable…], "calls": [Call…]}` for
+/// `Simulation.resume`. `nodes` defaults to the stored cluster size.
+/// Throws an `Error` named `CorruptError` naming the record (`log [2, 17]`)
+/// when stored data is damaged, or `InvalidInputError`.
+#[wasm_bindgen(js_name = assembleLoaded)]
+pub fn assemble_loaded(raw: &str, nodes: Option<u32>) -> Result<String, JsValue> {
+    let loaded = idb::assemble(raw, nodes.map(|n| n as usize)).map_err(|e| idb_error(&e))?;
+    serde_json::to_string(&loaded).map_err(|e| JsValue::from(js_err(e)))
 }

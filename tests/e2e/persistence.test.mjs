@@ -1,4 +1,4 @@
-// End-to-end tests of the saved cluster (www/persistence.js, src/web/idb.rs,
+// End-to-end tests of the saved cluster (www/persistence.js, www/store.js, src/web/idb.rs,
 // src/web/persist.rs) in headless Chromium: a reload resumes the cluster; 20
 // reloads at random moments of a run with writing clients lose no
 // acknowledged write, keep the history linearizable and break no
