@@ -32,10 +32,14 @@
 //! head (a deadline first at the same µs). A follower's deadline moves
 //! later at every heartbeat; as a queued event it went stale and had to
 //! re-queue itself when it fired early (one idle event in eight).
-//! Each node's `Ready` is drained into reused buffers
-//! ([`RaftNode::take_ready_into`]); the common step (messages only: a
-//! heartbeat and its answer) skips the out-of-line persist, apply and read
-//! parts; committed entries are applied straight from the node's log and
+//! The usual step of a node (a follower answering a heartbeat, a leader
+//! taking an acknowledgement) produces one message or none and nothing
+//! else: it is taken straight from the node
+//! ([`RaftNode::take_lone_message`]), without a `Ready`. Other steps drain
+//! the node's `Ready` into reused buffers
+//! ([`RaftNode::take_ready_into`]); a step with messages only (a leader's
+//! heartbeats) skips the out-of-line persist, apply and read parts;
+//! committed entries are applied straight from the node's log and
 //! log writes move into storage instead of being copied; the checker skips
 //! a commit check that already passed for an unchanged node; and when the
 //! trace keeps no events, the frequent ones are hashed field by field
@@ -898,9 +902,37 @@ impl Simulation {
         }
     }
 
-    /// Drain a node's `Ready` and act on it in Raft's order: persist, send,
-    /// apply, answer.
+    /// Drain a node's output and act on it in Raft's order: persist, send,
+    /// apply, answer. Most steps (a heartbeat, its answer) produce one
+    /// message or none and nothing else: those skip the [`Ready`]
+    /// ([`RaftNode::take_lone_message`]), with the same effects in the
+    /// same order as [`Simulation::process_ready`].
+    #[cfg_attr(not(target_arch = "wasm32"), inline(always))]
     fn process_node(&mut self, id: NodeId) {
+        let Some(server) = self.slots[id.idx()].server.as_mut() else {
+            return;
+        };
+        if server.confirmed_reads_waiting() == 0 {
+            if let Some(lone) = server.raft.take_lone_message() {
+                let commit_now = (server.raft.commit_index(), server.raft.term());
+                if self.checks {
+                    if let Err(v) = self.checker.on_commit(id, commit_now.0, commit_now.1) {
+                        self.fail(v);
+                    }
+                }
+                if let Some(m) = lone {
+                    self.send_raft(m);
+                }
+                self.schedule_node_timer(id);
+                return;
+            }
+        }
+        self.process_ready(id);
+    }
+
+    /// [`Simulation::process_node`] through the node's whole [`Ready`].
+    #[inline(never)]
+    fn process_ready(&mut self, id: NodeId) {
         let Some(server) = self.slots[id.idx()].server.as_mut() else {
             return;
         };
