@@ -51,8 +51,10 @@
 //! wasm, where forcing the send path cost the page's download 15 KB; the
 //! wasm/native ratio of `make bench` stayed within its run-to-run noise,
 //! 0.78–0.87×). What is left per event (an idle cluster: about 830
-//! instructions, from about 1,180; about 62 ns, some 80,000× real time,
-//! on the 2-core AMD EPYC VM where this was measured) is spread thin: the
+//! instructions, from about 1,180, and since the timers left the queue
+//! about 108,000 events per 600 simulated s instead of 123,500: 89.5M
+//! instructions, about 6.5 ms, some 90,000× real time, on the 2-core AMD
+//! EPYC VM where this was measured) is spread thin: the
 //! queue, the network draws, the trace hash (a serial chain of
 //! multiplies), the drained `Ready` and Raft itself. At several
 //! instructions per cycle, time follows the instruction count. The
