@@ -29,11 +29,13 @@ impl Rng {
     }
 
     /// The next 64 random bits.
+    #[cfg_attr(not(target_arch = "wasm32"), inline(always))]
     pub fn next_u64(&mut self) -> u64 {
         self.inner.next_u64()
     }
 
     /// A uniform integer in `lo..=hi` (returns `lo` when `hi <= lo`).
+    #[cfg_attr(not(target_arch = "wasm32"), inline(always))]
     pub fn range_inclusive(&mut self, lo: u64, hi: u64) -> u64 {
         if hi <= lo {
             return lo;
@@ -68,11 +70,13 @@ impl Rng {
     }
 
     /// A uniform float in `[0, 1)`.
+    #[cfg_attr(not(target_arch = "wasm32"), inline(always))]
     pub fn unit(&mut self) -> f64 {
         (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
     }
 
     /// True with probability `p` (clamped to `[0, 1]`).
+    #[cfg_attr(not(target_arch = "wasm32"), inline(always))]
     pub fn chance(&mut self, p: f64) -> bool {
         if p <= 0.0 {
             return false;

@@ -1250,6 +1250,30 @@ impl<C: Clone> RaftNode<C> {
         ready
     }
 
+    /// The common output of a step, without a [`Ready`]: when the node
+    /// produced nothing since the last drain but at most one message
+    /// (nothing to persist, apply, confirm, fail or trace: a follower's
+    /// answer to a heartbeat, a leader taking an acknowledgement), returns
+    /// `Some` with that message, if any, and the node is drained exactly
+    /// as [`RaftNode::take_ready_into`] would have drained it. Otherwise
+    /// returns `None`, takes nothing, and the caller drains the node with
+    /// [`RaftNode::take_ready_into`]. (Taking several messages this way,
+    /// a leader's heartbeats, measured slower than the `Ready`.)
+    #[cfg_attr(not(target_arch = "wasm32"), inline(always))]
+    pub fn take_lone_message(&mut self) -> Option<Option<Message<C>>> {
+        if self.hard_dirty
+            || self.log_dirty_from.is_some()
+            || self.commit_index > self.handed_out
+            || self.out_messages.len() > 1
+            || !self.out_reads.is_empty()
+            || !self.out_failed_reads.is_empty()
+            || !self.out_events.is_empty()
+        {
+            return None;
+        }
+        Some(self.out_messages.pop())
+    }
+
     /// [`RaftNode::take_ready`] for drivers that run many steps: `out`'s
     /// buffers are reused (its previous contents are dropped), and the
     /// committed entries are not copied. `out.committed` is left empty;

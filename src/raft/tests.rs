@@ -503,3 +503,91 @@ both! {
         );
     }
 }
+
+/// Drain `n` both ways, [`RaftNode::take_lone_message`] on a copy and
+/// [`RaftNode::take_ready`] on `n`: the lone message must be taken exactly
+/// when the `Ready` holds at most one message and nothing else, be that
+/// message, and leave the node as the full drain does (or untouched when
+/// it declines). Returns whether it took.
+fn drain_both_ways(n: &mut Node) -> bool {
+    let before = format!("{n:?}");
+    let mut copy = n.clone();
+    let lone = copy.take_lone_message();
+    let r = n.take_ready();
+    let only_messages = r.hard_state.is_none()
+        && r.log_write.is_none()
+        && r.committed.is_empty()
+        && r.reads.is_empty()
+        && r.failed_reads.is_empty()
+        && r.events.is_empty()
+        && r.messages.len() <= 1;
+    match lone {
+        Some(m) => {
+            assert!(only_messages, "took a lone message from {r:?}");
+            assert_eq!(m.into_iter().collect::<Vec<_>>(), r.messages);
+            assert_eq!(format!("{copy:?}"), format!("{n:?}"), "drained differently");
+            true
+        }
+        None => {
+            assert!(!only_messages, "declined a Ready of one message: {r:?}");
+            assert_eq!(format!("{copy:?}"), before, "declined but changed the node");
+            false
+        }
+    }
+}
+
+both! {
+    /// The driver's shortcut for the usual step (a heartbeat's answer, an
+    /// acknowledgement) drains the node exactly as `take_ready` does, and
+    /// declines whenever something must be persisted, applied, answered or
+    /// traced, or there are several messages.
+    fn lone_message_drains_as_take_ready() {
+        let mut f = node(2, 3);
+        // A first heartbeat raises the term: persist first.
+        f.handle_message(T, msg(1, 2, append(1, (0, 0), vec![], 0)));
+        assert!(!drain_both_ways(&mut f));
+        // The next one is answered and that is all.
+        f.handle_message(T, msg(1, 2, append(1, (0, 0), vec![], 0)));
+        assert!(drain_both_ways(&mut f));
+        // Entries: a log write.
+        f.handle_message(T, msg(1, 2, append(1, (0, 0), vec![entry(1, 1, 7)], 0)));
+        assert!(!drain_both_ways(&mut f));
+        // A commit: an event and an entry to apply.
+        f.handle_message(T, msg(1, 2, append(1, (1, 1), vec![], 1)));
+        assert!(!drain_both_ways(&mut f));
+        f.handle_message(T, msg(1, 2, append(1, (1, 1), vec![], 1)));
+        assert!(drain_both_ways(&mut f));
+        // A stale message: traced.
+        f.handle_message(T, msg(3, 2, append(0, (0, 0), vec![], 0)));
+        assert!(!drain_both_ways(&mut f));
+        // Nothing at all since the last drain.
+        assert!(drain_both_ways(&mut f));
+
+        let mut l = leader(3);
+        // Heartbeats to two followers: two messages.
+        l.handle_timeout(T + 50_000);
+        assert!(!drain_both_ways(&mut l));
+        // An acknowledgement of its no-op commits it.
+        let ack = |m: u64, round: u64| Rpc::AppendEntriesReply { term: Term(1), success: true, match_index: LogIndex(m), conflict: None, round };
+        l.handle_message(T, msg(2, 1, ack(1, 1)));
+        assert!(!drain_both_ways(&mut l));
+        // A repeated acknowledgement changes nothing to send or store.
+        l.handle_message(T, msg(2, 1, ack(1, 1)));
+        assert!(drain_both_ways(&mut l));
+        // A proposal: a log write and two appends.
+        l.propose(T, 9).unwrap();
+        assert!(!drain_both_ways(&mut l));
+        // A read starts a round of heartbeats; its acknowledgement by a
+        // majority confirms the read, which must be answered.
+        l.read_index(T, 1).unwrap();
+        let r = l.take_ready();
+        let round = match r.messages.first().map(|m| &m.rpc) {
+            Some(Rpc::AppendEntries { round, .. }) => *round,
+            other => panic!("no heartbeat for the read: {other:?}"),
+        };
+        l.handle_message(T, msg(2, 1, ack(1, round)));
+        let mut copy = l.clone();
+        assert!(!drain_both_ways(&mut l));
+        assert_eq!(copy.take_ready().reads.len(), 1);
+    }
+}

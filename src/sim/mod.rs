@@ -25,13 +25,21 @@
 //! by queue slot (`raft_meta`), and the receiving node reads it where it
 //! waited in the slab, so it is copied as few times as possible and never
 //! as a block right after narrow writes (a store-forwarding stall, which
-//! cost more than the copies themselves). Node timers, for the same
-//! reason, are not slab events but entries of their own small table
-//! (`timers`), written field by field.
-//! Each node's `Ready` is drained into reused buffers
-//! ([`RaftNode::take_ready_into`]); the common step (messages only: a
-//! heartbeat and its answer) skips the out-of-line persist, apply and read
-//! parts; committed entries are applied straight from the node's log and
+//! cost more than the copies themselves). Node timers are not queued at
+//! all: each node's next deadline sits in a small table beside the queue
+//! ([`timers::NodeTimers`]), set after every step of the node, and each
+//! step takes whichever is earlier, the earliest deadline or the queue's
+//! head (a deadline first at the same µs). A follower's deadline moves
+//! later at every heartbeat; as a queued event it went stale and had to
+//! re-queue itself when it fired early (one idle event in eight).
+//! The usual step of a node (a follower answering a heartbeat, a leader
+//! taking an acknowledgement) produces one message or none and nothing
+//! else: it is taken straight from the node
+//! ([`RaftNode::take_lone_message`]), without a `Ready`. Other steps drain
+//! the node's `Ready` into reused buffers
+//! ([`RaftNode::take_ready_into`]); a step with messages only (a leader's
+//! heartbeats) skips the out-of-line persist, apply and read parts;
+//! committed entries are applied straight from the node's log and
 //! log writes move into storage instead of being copied; the checker skips
 //! a commit check that already passed for an unchanged node; and when the
 //! trace keeps no events, the frequent ones are hashed field by field
@@ -43,8 +51,10 @@
 //! wasm, where forcing the send path cost the page's download 15 KB; the
 //! wasm/native ratio of `make bench` stayed within its run-to-run noise,
 //! 0.78–0.87×). What is left per event (an idle cluster: about 830
-//! instructions, from about 1,180; about 62 ns, some 80,000× real time,
-//! on the 2-core AMD EPYC VM where this was measured) is spread thin: the
+//! instructions, from about 1,180, and since the timers left the queue
+//! about 108,000 events per 600 simulated s instead of 123,500: 89.5M
+//! instructions, about 6.5 ms, some 90,000× real time, on the 2-core AMD
+//! EPYC VM where this was measured) is spread thin: the
 //! queue, the network draws, the trace hash (a serial chain of
 //! multiplies), the drained `Ready` and Raft itself. At several
 //! instructions per cycle, time follows the instruction count. The
@@ -59,6 +69,7 @@ pub mod fuzz;
 pub mod network;
 pub mod queue;
 pub mod server;
+pub mod timers;
 pub mod trace;
 pub mod view;
 
@@ -79,6 +90,7 @@ use serde::Serialize;
 use server::{Answer, ClientReply, ClientRequest, Server};
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
+use timers::NodeTimers;
 use trace::{DropReason, Endpoint, MsgKind, Trace, TraceEvent, MSG_KINDS};
 
 /// Everything that shapes a run besides the seed.
@@ -335,8 +347,8 @@ pub struct Drop {
 }
 
 /// A queued event. It stays in the queue's slab from push to pop; only
-/// a 16-byte key moves in the queue. (Node timers are queued apart:
-/// [`NodeTimer`].)
+/// a 16-byte key moves in the queue. (Node timers are not queued:
+/// [`timers::NodeTimers`].)
 #[derive(Clone, Debug)]
 enum Event {
     /// A message between nodes, sent on the fast path
@@ -381,16 +393,6 @@ struct RaftMeta {
     kind: MsgKind,
 }
 
-/// A node's timer event, kept beside the queue ([`Simulation::timers`])
-/// rather than in its slab (see [`queue::EventQueue::push_aux`]).
-#[derive(Clone, Copy, Debug)]
-struct NodeTimer {
-    node: NodeId,
-    incarnation: u32,
-    /// The deadline it was armed for.
-    at: u64,
-}
-
 /// One node's place in the world: its server while up, its storage always.
 #[derive(Clone, Debug)]
 pub struct Slot {
@@ -400,7 +402,6 @@ pub struct Slot {
     pub storage: MemStorage<Command>,
     /// Increments at every restart.
     pub incarnation: u32,
-    timer_at: u64,
 }
 
 /// A simulation error a caller can act on.
@@ -445,11 +446,9 @@ pub struct Simulation {
     /// For each queue slot holding an [`Event::Raft`], the rest of its
     /// delivery.
     raft_meta: Vec<RaftMeta>,
-    /// Node timer events in the queue, by their `aux` number
-    /// ([`queue::EventQueue::push_aux`]); freed numbers are reused
-    /// (`free_timers`).
-    timers: Vec<NodeTimer>,
-    free_timers: Vec<u32>,
+    /// Each node's next deadline, outside the queue (see
+    /// [`timers::NodeTimers`]).
+    node_timers: NodeTimers,
     /// The drained output of the node being processed, kept to reuse its
     /// buffers.
     ready: Option<Box<Ready<Command>>>,
@@ -567,8 +566,7 @@ impl Simulation {
             deliveries: Vec::new(),
             free_deliveries: Vec::new(),
             raft_meta: Vec::new(),
-            timers: Vec::new(),
-            free_timers: Vec::new(),
+            node_timers: NodeTimers::new(n),
             ready: Some(Box::default()),
             next_flight_id: 0,
             slots: Vec::with_capacity(n),
@@ -596,7 +594,6 @@ impl Simulation {
                 server: Some(Server::new(raft)),
                 storage: MemStorage::new(),
                 incarnation: 0,
-                timer_at: u64::MAX,
             });
             sim.schedule_node_timer(id);
         }
@@ -733,7 +730,11 @@ impl Simulation {
     }
     /// Time of the next queued event.
     pub fn next_event_at(&self) -> Option<u64> {
-        self.queue.peek_time()
+        let timer = self.node_timers.next().map(|(at, _)| at.max(self.now));
+        match (self.queue.peek_time(), timer) {
+            (Some(q), Some(t)) => Some(q.min(t)),
+            (q, t) => q.or(t),
+        }
     }
 
     // ----- Running -----------------------------------------------------------
@@ -777,15 +778,23 @@ impl Simulation {
         if self.violation.is_some() {
             return false;
         }
+        // A node's deadline first, then the queue (a deadline due at the
+        // same µs as a queued event goes first: see `timers`).
+        if self.node_timers.next_at() <= self.queue.peek_time().unwrap_or(u64::MAX) {
+            let Some((at, node)) = self.node_timers.next() else {
+                // Neither a deadline nor a queued event.
+                return false;
+            };
+            self.now = self.now.max(at);
+            self.events_processed += 1;
+            self.node_timer(node);
+            return self.violation.is_none();
+        }
         let Some((at, slot)) = self.queue.pop_key() else {
             return false;
         };
         self.now = self.now.max(at);
         self.events_processed += 1;
-        if slot & queue::AUX != 0 {
-            self.node_timer(slot & !queue::AUX);
-            return self.violation.is_none();
-        }
         if let Some(Event::Raft(_)) = self.queue.get_mut(slot) {
             // Read where it waited, not copied out.
             self.deliver_raft(slot);
@@ -864,81 +873,68 @@ impl Simulation {
 
     // ----- Nodes -------------------------------------------------------------
 
-    /// Make sure a timer event will wake node `id` at its next deadline.
+    /// Set node `id`'s timer to its next deadline (none while it is
+    /// down). Called after every step of the node, so the table always
+    /// holds the exact deadline, earlier or later than before.
     #[cfg_attr(not(target_arch = "wasm32"), inline(always))]
     fn schedule_node_timer(&mut self, id: NodeId) {
-        let Some(slot) = self.slots.get(id.idx()) else {
-            return;
-        };
-        let Some(server) = slot.server.as_ref() else {
-            return;
-        };
-        let at = server.raft.next_deadline();
-        // An armed timer at or before the deadline will re-arm itself (the
-        // common case: a follower's deadline only moves later).
-        if at < slot.timer_at {
-            self.arm_node_timer(id, at);
-        }
+        let at = self
+            .slots
+            .get(id.idx())
+            .and_then(|s| s.server.as_ref())
+            .map_or(u64::MAX, |s| s.raft.next_deadline());
+        self.node_timers.set(id.idx(), at);
     }
 
-    /// Queue a timer event for node `id`'s deadline `at`.
-    #[inline(never)]
-    fn arm_node_timer(&mut self, id: NodeId, at: u64) {
-        let slot = &mut self.slots[id.idx()];
-        slot.timer_at = at;
-        let incarnation = slot.incarnation;
-        let aux = match self.free_timers.pop() {
-            Some(aux) => aux,
-            None => {
-                self.timers.push(NodeTimer {
-                    node: id,
-                    incarnation,
-                    at,
-                });
-                (self.timers.len() - 1) as u32
-            }
-        };
-        // Written field by field where it stays.
-        if let Some(t) = self.timers.get_mut(aux as usize) {
-            t.node = id;
-            t.incarnation = incarnation;
-            t.at = at;
-        }
-        self.queue.push_aux(at.max(self.now), aux);
-    }
-
-    /// A node's timer event `aux` is due.
-    fn node_timer(&mut self, aux: u32) {
-        let Some(&NodeTimer {
-            node,
-            incarnation,
-            at,
-        }) = self.timers.get(aux as usize)
-        else {
-            return;
-        };
-        self.free_timers.push(aux);
+    /// Node `node`'s deadline is due.
+    fn node_timer(&mut self, node: usize) {
+        let id = NodeId::from_idx(node);
         let now = self.now;
-        let slot = &mut self.slots[node.idx()];
-        if slot.incarnation == incarnation && slot.timer_at == at {
-            slot.timer_at = u64::MAX;
-            if let Some(server) = slot.server.as_mut() {
-                // Timers are lazy: a deadline that moved later is
-                // re-armed here instead of queueing an event at
-                // every reset.
-                if now >= server.raft.next_deadline() {
-                    server.raft.handle_timeout(now);
-                    self.process_node(node);
-                } else {
-                    self.schedule_node_timer(node);
-                }
-            }
+        let Some(server) = self.slots.get_mut(node).and_then(|s| s.server.as_mut()) else {
+            self.node_timers.set(node, u64::MAX);
+            return;
+        };
+        if now >= server.raft.next_deadline() {
+            server.raft.handle_timeout(now);
+            self.process_node(id);
+        } else {
+            // Never expected (every step of a node sets its timer): a
+            // deadline that moved without one is taken as it is now.
+            self.schedule_node_timer(id);
         }
     }
 
-    /// Drain a node's `Ready` and act on it in Raft's order: persist, send,
-    /// apply, answer.
+    /// Drain a node's output and act on it in Raft's order: persist, send,
+    /// apply, answer. Most steps (a heartbeat, its answer) produce one
+    /// message or none and nothing else: those skip the [`Ready`]
+    /// ([`RaftNode::take_lone_message`]), with the same effects in the
+    /// same order as [`Simulation::process_ready`].
+    #[cfg_attr(not(target_arch = "wasm32"), inline(always))]
     fn process_node(&mut self, id: NodeId) {
+        let Some(server) = self.slots[id.idx()].server.as_mut() else {
+            return;
+        };
+        if server.confirmed_reads_waiting() == 0 {
+            if let Some(lone) = server.raft.take_lone_message() {
+                let commit_now = (server.raft.commit_index(), server.raft.term());
+                if self.checks {
+                    if let Err(v) = self.checker.on_commit(id, commit_now.0, commit_now.1) {
+                        self.fail(v);
+                    }
+                }
+                if let Some(m) = lone {
+                    self.send_raft(m);
+                }
+                self.schedule_node_timer(id);
+                return;
+            }
+        }
+        self.process_ready(id);
+    }
+
+    /// [`Simulation::process_node`] through the node's whole [`Ready`].
+    #[inline(never)]
+    fn process_ready(&mut self, id: NodeId) {
         let Some(server) = self.slots[id.idx()].server.as_mut() else {
             return;
         };
@@ -948,6 +944,8 @@ impl Simulation {
         let commit_now = (server.raft.commit_index(), server.raft.term());
         self.act_on_ready(id, &mut ready, committed, commit_now);
         self.ready = Some(ready);
+        // Whatever the step did to the node's deadline.
+        self.schedule_node_timer(id);
     }
 
     #[cfg_attr(not(target_arch = "wasm32"), inline(always))]
@@ -989,7 +987,6 @@ impl Simulation {
             && ready.failed_reads.is_empty()
             && server.confirmed_reads_waiting() == 0
         {
-            self.schedule_node_timer(id);
             return;
         }
         self.serve_reads(id, ready);
@@ -1124,7 +1121,6 @@ impl Simulation {
                 Packet::Reply(r),
             );
         }
-        self.schedule_node_timer(id);
     }
 
     fn node_event(&mut self, id: NodeId, ev: NodeEvent) {
@@ -1494,8 +1490,8 @@ impl Simulation {
             .get_mut(id.idx())
             .ok_or(SimError::NoSuchNode(id.0))?;
         if slot.server.take().is_some() {
-            slot.timer_at = u64::MAX;
             slot.incarnation += 1;
+            self.node_timers.set(id.idx(), u64::MAX);
             self.checker.on_crash(id);
             self.durability.held.remove(&Endpoint::Node(id));
             let lost: Vec<u64> = self
@@ -1550,7 +1546,6 @@ impl Simulation {
         );
         let slot = &mut self.slots[id.idx()];
         slot.server = Some(Server::new(raft));
-        slot.timer_at = u64::MAX;
         self.checker.on_restart(id);
         self.record(TraceEvent::Restarted {
             node: id,
@@ -2256,8 +2251,7 @@ impl Simulation {
         sim.now = now_us;
         sim.client_base = epoch.saturating_mul(1000);
         sim.queue.clear();
-        sim.timers.clear();
-        sim.free_timers.clear();
+        sim.node_timers.clear();
         sim.history = history;
         for (i, d) in durable.into_iter().enumerate() {
             let id = NodeId::from_idx(i);
@@ -2272,7 +2266,6 @@ impl Simulation {
             slot.server = None;
             slot.storage = MemStorage::from_durable(d);
             slot.incarnation = epoch.max(1);
-            slot.timer_at = u64::MAX;
             sim.restart(id)?;
         }
         Ok(sim)
@@ -2320,7 +2313,41 @@ pub fn fixture_hash(seed: u64) -> u64 {
 
 #[cfg(test)]
 mod tests {
-    use super::{whole_percent, LinkParams, SimConfig};
+    use super::{whole_percent, LinkParams, SimConfig, Simulation, TraceEvent};
+
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    /// Node timers are not queued events (`timers`): in an idle cluster
+    /// every event delivers a message, fires an election timeout or sends
+    /// a leader's heartbeats. None re-queues a timer whose deadline moved
+    /// (with lazy queued timers, about one event in eight did).
+    fn idle_events_are_deliveries_and_due_deadlines() {
+        let cfg = SimConfig {
+            trace_keep: 1_000_000,
+            track_flights: false,
+            ..SimConfig::default()
+        };
+        let heartbeat_us = cfg.raft.heartbeat_interval_us;
+        let mut sim = Simulation::new(7, cfg).unwrap();
+        sim.run_for(30_000_000);
+        assert!(sim.leader().is_some());
+        let (mut delivered, mut elections) = (0, 0);
+        for s in sim.trace().events() {
+            match s.event {
+                TraceEvent::Delivered { .. } => delivered += 1,
+                TraceEvent::ElectionTimeout { .. } => elections += 1,
+                _ => {}
+            }
+        }
+        // At most one heartbeat round per interval.
+        let rounds = sim.now() / heartbeat_us;
+        let events = sim.events_processed();
+        assert!(
+            events <= delivered + elections + rounds,
+            "{events} events for {delivered} deliveries, {elections} elections, at most {rounds} heartbeat rounds"
+        );
+        assert!(events >= delivered + elections + rounds * 9 / 10);
+    }
 
     #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
     #[cfg_attr(not(target_arch = "wasm32"), test)]

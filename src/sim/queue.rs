@@ -24,13 +24,14 @@
 //!
 //! A small queue is not a heap but a sorted array, earliest key last: a
 //! pop is then a `Vec::pop`, and a push an insertion that moves only the
-//! keys earlier than the new one. An idle five-node cluster queues about
-//! nine events (a timer per node, a few messages), and a new message or
-//! heartbeat timer is later than most messages in flight but earlier than
-//! the election timers, so it moves one to three keys, where the heap
-//! sifted a key through its levels at every pop and push (the heap was
-//! the largest single cost of an idle cluster: about 120 of its 870
-//! instructions per event; sorting saves 50). Above `SORTED_MAX` keys
+//! keys earlier than the new one. An idle five-node cluster queues at
+//! most four events (the messages in flight: node timers are kept apart,
+//! [`super::timers`]), and a new message is usually later than those in
+//! flight (the keys it moves) and earlier than the clients' timers, so
+//! it moves none to three keys, where the
+//! heap sifted a key through its levels at every pop and push (the heap
+//! was the largest single cost of an idle cluster: about 120 of its 870
+//! instructions per event; sorting saved 50). Above `SORTED_MAX` keys
 //! the ascending array becomes a heap (it is one already), and a heap that
 //! shrinks to `SORTED_BACK` keys is sorted again. The keys are unique, so
 //! both shapes pop the same order.
@@ -44,10 +45,6 @@ const SORTED_MAX: usize = 32;
 /// [`SORTED_MAX`], so a queue near the boundary does not switch at every
 /// event).
 const SORTED_BACK: usize = 16;
-
-/// A slot number with this bit set is not a slot of the queue's slab but a
-/// number of the caller's own ([`EventQueue::push_aux`]).
-pub const AUX: u32 = 1 << 31;
 
 /// A min-heap of events keyed by `(time, insertion order)`.
 #[derive(Clone, Debug)]
@@ -100,17 +97,6 @@ impl<E> EventQueue<E> {
         slot
     }
 
-    /// Queue an event that the caller keeps itself, as number `aux`
-    /// (below [`AUX`]): [`EventQueue::pop_key`] returns `AUX | aux` as its
-    /// slot. Nothing is written to the slab: the caller writes its event's
-    /// fields where they stay (a whole event written to a slot is built on
-    /// the stack and block-copied right after its narrow fields were
-    /// stored, a store-forwarding stall).
-    #[inline(always)]
-    pub fn push_aux(&mut self, at: u64, aux: u32) {
-        self.push_key(at, AUX | aux);
-    }
-
     /// Queue the key of the event in `slot`.
     #[inline(always)]
     fn push_key(&mut self, at: u64, slot: u32) {
@@ -123,8 +109,8 @@ impl<E> EventQueue<E> {
         if self.sorted {
             if self.heap.len() < SORTED_MAX {
                 // Insert from the earliest end: a new event is usually
-                // later than the few messages in flight and earlier than
-                // the election timers, so few keys move.
+                // later than the few messages in flight, so few keys
+                // move.
                 let last = self.heap.len();
                 self.heap.push(e);
                 insert_descending(&mut self.heap, last);

@@ -451,6 +451,7 @@ impl Trace {
     /// Record [`TraceEvent::Sent`] (the most frequent event, with
     /// `Delivered`): hashed packed (`Trace::hash_message`), built only
     /// when kept.
+    #[cfg_attr(not(target_arch = "wasm32"), inline(always))]
     pub fn push_sent(
         &mut self,
         at_us: u64,
