@@ -219,7 +219,7 @@ impl<K: AsRef<str>, V: ToJson> ToJson for VecMap<K, V> {
     fn write_json(&self, out: &mut JsonOut) {
         out.begin_obj();
         for (k, v) in self.iter() {
-            out.field(k.as_ref(), v);
+            out.entry(k.as_ref(), v);
         }
         out.end_obj();
     }
