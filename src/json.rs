@@ -15,7 +15,7 @@
 //! one parsed tree took the page's wasm from 434,795 to 381,859 bytes after
 //! wasm-opt (-12 %), parser and readers included; replacing `Serialize`
 //! and serde_json's writer with [`ToJson`] took it from 361,076 to
-//! 329,808 bytes (-8.7 %; 151,191 to 140,237 gzipped), and the library no
+//! 330,581 bytes (-8.4 %; 151,191 to 140,520 gzipped), and the library no
 //! longer depends on serde at all (serde_json remains the tests' oracle).
 //!
 //! # Writing
