@@ -1,19 +1,41 @@
-//! The crate's JSON reader: a strict RFC 8259 parser into a small value
+//! The crate's JSON, both ways: a strict RFC 8259 parser into a small value
 //! tree ([`Json`]) and [`FromJson`], the trait the stored and imported
 //! records are read through (the page's IndexedDB records and write sets,
-//! the recorded actions, exported histories).
+//! the recorded actions, exported histories); and [`ToJson`], the trait
+//! everything is written through, into a [`JsonOut`] (the views the page
+//! draws every frame, narration, stored records, the CLI's trace and
+//! history files).
 //!
-//! # Why not serde's `Deserialize`
+//! # Why not serde
 //!
-//! DESIGN.md names serde for (de)serialization, and writing still goes
-//! through serde's `Serialize` and serde_json. Reading does not: serde's
-//! derived readers compile a visitor, a field-name matcher and an error path
-//! per type and per container. Replacing them with the plain functions over
-//! one parsed tree here took the page's wasm from 434,795 to 381,859 bytes
-//! after wasm-opt (-12 %), parser and readers included; without serde_json's
-//! reader, float printing could go too (360,162 bytes).
+//! DESIGN.md names serde for (de)serialization. Its derived readers and
+//! writers compile a visitor, a field-name matcher, an error path and
+//! generic `Serializer` plumbing per type and per container into the
+//! page's wasm. Replacing the derived readers with plain functions over
+//! one parsed tree took the page's wasm from 434,795 to 381,859 bytes after
+//! wasm-opt (-12 %), parser and readers included; replacing `Serialize`
+//! and serde_json's writer with [`ToJson`] took it from 361,076 to
+//! 330,581 bytes (-8.4 %; 151,191 to 140,520 gzipped), and the library no
+//! longer depends on serde at all (serde_json remains the tests' oracle).
 //!
-//! What they accept is what the derived readers accepted, so every record
+//! # Writing
+//!
+//! The writer writes exactly the bytes serde_json's `to_string` wrote for
+//! the derived `Serialize` impls it replaces, so that every record stored,
+//! every trace written and every fixture made before still compares equal
+//! (`tests/json_format.rs`, `tests/web_json.rs` pin them): compact, fields
+//! in declaration order, `None` as `null`, enums tagged as serde tagged
+//! them (externally, `"Noop"` or `{"Command": …}`, or internally,
+//! `{"op": "put", …}`), strings escaped as serde_json escapes them
+//! ([`JsonOut::str`]), whole numbers in decimal, floats in the shortest
+//! form that reads back to the same bits, by the `zmij` crate that
+//! serde_json formats them with ([`JsonOut::f64`]), and `null` for a
+//! non-finite float. Each `ToJson` impl sits beside the type's `FromJson`
+//! impl.
+//!
+//! # Reading
+//!
+//! The readers accept what serde's derived readers accepted, so every record
 //! stored by an older page still reads: unknown fields are ignored, an
 //! absent or `null` `Option` field is `None`, a missing required field is
 //! "missing field `…`", enums are tagged as serde wrote them (externally,
@@ -31,7 +53,6 @@
 //! (`calls[3].outcome: missing field `existed``) for a value of the wrong
 //! shape, or as a line and column for text that is not JSON.
 
-use serde::ser::{Serialize, SerializeMap, SerializeSeq, Serializer};
 use std::fmt;
 use std::sync::Arc;
 
@@ -700,40 +721,402 @@ impl FromJson for Json {
     }
 }
 
-/// Written back as it was read (whole numbers exactly, others through
-/// `f64` as serde_json writes it, e.g. `1e300` as `1e+300`), so a value can
-/// be kept and stored again.
-impl Serialize for Json {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+/// Written back as it was read: whole numbers exactly (`u64`, or `i64`
+/// when negative), any other number through `f64`, as [`JsonOut::f64`]
+/// writes it (`1e30` as `1e+30`, `-0` as `-0.0`, out of range as
+/// `null`), so a value can be kept and stored again.
+impl ToJson for Json {
+    fn write_json(&self, out: &mut JsonOut) {
         match self {
-            Json::Null => s.serialize_unit(),
-            Json::Bool(b) => s.serialize_bool(*b),
+            Json::Null => out.null(),
+            Json::Bool(b) => out.bool(*b),
             Json::Num(text) => {
                 if let Ok(n) = text.parse::<u64>() {
-                    s.serialize_u64(n)
+                    out.u64(n)
                 } else if let Some(n) = text.parse::<i64>().ok().filter(|&n| n != 0) {
-                    // (`-0` goes on as a float, as serde_json reads it.)
-                    s.serialize_i64(n)
+                    // (`-0` goes on as a float, as serde_json read it.)
+                    out.i64(n)
                 } else {
-                    s.serialize_f64(parse_f64(text))
+                    out.f64(parse_f64(text))
                 }
             }
-            Json::Str(text) => s.serialize_str(text),
-            Json::Arr(items) => {
-                let mut seq = s.serialize_seq(Some(items.len()))?;
-                for x in items {
-                    seq.serialize_element(x)?;
-                }
-                seq.end()
-            }
+            Json::Str(text) => out.str(text),
+            Json::Arr(items) => items.write_json(out),
             Json::Obj(fields) => {
-                let mut map = s.serialize_map(Some(fields.len()))?;
+                out.begin_obj();
                 for (k, v) in fields {
-                    map.serialize_entry(k, v)?;
+                    out.entry(k, v);
                 }
-                map.end()
+                out.end_obj();
             }
         }
+    }
+}
+
+// ----- Writing --------------------------------------------------------------------
+
+/// A type written as JSON: the counterpart of [`FromJson`].
+///
+/// An impl writes one value with [`JsonOut`]'s methods; a struct as an
+/// object with its fields in declaration order:
+///
+/// ```
+/// use raftlab::json::{self, JsonOut, ToJson};
+///
+/// struct Point { x: u64, label: Option<String> }
+///
+/// impl ToJson for Point {
+///     fn write_json(&self, out: &mut JsonOut) {
+///         out.begin_obj();
+///         out.field("x", &self.x);
+///         out.field("label", &self.label);
+///         out.end_obj();
+///     }
+/// }
+///
+/// let p = Point { x: 3, label: Some("a\"b".into()) };
+/// assert_eq!(json::to_string(&p), r#"{"x":3,"label":"a\"b"}"#);
+/// ```
+pub trait ToJson {
+    /// Write `self` as one JSON value.
+    fn write_json(&self, out: &mut JsonOut);
+}
+
+/// `v` as compact JSON text.
+pub fn to_string<T: ToJson + ?Sized>(v: &T) -> String {
+    let mut out = JsonOut::new();
+    v.write_json(&mut out);
+    out.into_string()
+}
+
+/// JSON text being written, compactly (no whitespace), as serde_json's
+/// `to_string` writes it.
+///
+/// Commas are placed by one flag: whether the next value or field is the
+/// first in its container (or a field's value, after its `:`). A
+/// container must be closed before its parent goes on.
+#[derive(Debug)]
+pub struct JsonOut {
+    text: String,
+    /// No comma before the next value: it opens a container, or is a
+    /// field's value.
+    first: bool,
+}
+
+/// For each byte, the letter of its escape after a backslash (`u` for
+/// `\u00xx`), or 0 if it stands as it is: serde_json's table, for
+/// [`JsonOut::str`].
+static ESCAPES: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut b = 0;
+    while b < 0x20 {
+        t[b] = b'u';
+        b += 1;
+    }
+    t[0x08] = b'b';
+    t[0x09] = b't';
+    t[0x0a] = b'n';
+    t[0x0c] = b'f';
+    t[0x0d] = b'r';
+    t[b'"' as usize] = b'"';
+    t[b'\\' as usize] = b'\\';
+    t
+};
+
+/// Two ASCII digits for each of 0 to 99, for [`JsonOut::u64`].
+const DIGIT_PAIRS: &[u8; 200] = b"\
+0001020304050607080910111213141516171819\
+2021222324252627282930313233343536373839\
+4041424344454647484950515253545556575859\
+6061626364656667686970717273747576777879\
+8081828384858687888990919293949596979899";
+
+impl Default for JsonOut {
+    fn default() -> JsonOut {
+        JsonOut::new()
+    }
+}
+
+impl JsonOut {
+    /// An empty text.
+    pub fn new() -> JsonOut {
+        JsonOut {
+            text: String::with_capacity(128),
+            first: true,
+        }
+    }
+
+    /// The text written.
+    pub fn into_string(self) -> String {
+        self.text
+    }
+
+    /// A comma, unless this is the first value in its container.
+    fn sep(&mut self) {
+        if !self.first {
+            self.text.push(',');
+        }
+        self.first = false;
+    }
+
+    /// Open an object: `{`. Then [`field`](Self::field)s (or
+    /// [`key`](Self::key)s each followed by a value), then
+    /// [`end_obj`](Self::end_obj).
+    pub fn begin_obj(&mut self) {
+        self.sep();
+        self.text.push('{');
+        self.first = true;
+    }
+
+    /// Close an object: `}`.
+    pub fn end_obj(&mut self) {
+        self.text.push('}');
+        self.first = false;
+    }
+
+    /// Open an array: `[`. Then values, then [`end_arr`](Self::end_arr).
+    pub fn begin_arr(&mut self) {
+        self.sep();
+        self.text.push('[');
+        self.first = true;
+    }
+
+    /// Close an array: `]`.
+    pub fn end_arr(&mut self) {
+        self.text.push(']');
+        self.first = false;
+    }
+
+    /// A field's name, escaped, and `:`; its value must follow.
+    pub fn key(&mut self, name: &str) {
+        self.str(name);
+        self.text.push(':');
+        self.first = true;
+    }
+
+    /// A field whose name comes from data (a map's key): `"name":value`,
+    /// the name escaped.
+    pub fn entry<T: ToJson + ?Sized>(&mut self, name: &str, v: &T) {
+        self.key(name);
+        v.write_json(self);
+    }
+
+    /// A field with a fixed name: `"name":value`. The name is written as
+    /// it is, unescaped (which is what makes writing a struct as fast as
+    /// serde_json, whose inlined writer escaped constant names at compile
+    /// time): it must need no escaping, as a Rust field name or a variant
+    /// tag does (checked in debug builds). A name from data goes through
+    /// [`entry`](Self::entry).
+    pub fn field<T: ToJson + ?Sized>(&mut self, name: &str, v: &T) {
+        self.name(name);
+        v.write_json(self);
+    }
+
+    /// A fixed field name and `:` (see [`field`](Self::field)).
+    fn name(&mut self, name: &str) {
+        debug_assert!(
+            name.bytes().all(|b| ESCAPES[usize::from(b)] == 0),
+            "field name {name:?} needs escaping: use `entry`"
+        );
+        self.sep();
+        self.text.push('"');
+        self.text.push_str(name);
+        self.text.push_str("\":");
+        self.first = true;
+    }
+
+    /// An externally tagged enum variant with data, as serde writes it:
+    /// `{"Name":` … `}`; the data must follow, then
+    /// [`end_obj`](Self::end_obj).
+    pub fn begin_variant(&mut self, name: &str) {
+        self.begin_obj();
+        self.name(name);
+    }
+
+    /// `null`.
+    pub fn null(&mut self) {
+        self.sep();
+        self.text.push_str("null");
+    }
+
+    /// `true` or `false`.
+    pub fn bool(&mut self, b: bool) {
+        self.sep();
+        self.text.push_str(if b { "true" } else { "false" });
+    }
+
+    /// A whole number, in decimal.
+    pub fn u64(&mut self, n: u64) {
+        self.sep();
+        self.digits(n);
+    }
+
+    /// A whole number that may be negative.
+    pub fn i64(&mut self, n: i64) {
+        self.sep();
+        if n < 0 {
+            self.text.push('-');
+        }
+        self.digits(n.unsigned_abs());
+    }
+
+    /// `n` in decimal, two digits at a time from the right (as the itoa
+    /// crate, serde_json's, does).
+    fn digits(&mut self, mut n: u64) {
+        let mut buf = [0u8; 20];
+        let mut at = buf.len();
+        while n >= 100 {
+            let pair = (n % 100) as usize * 2;
+            n /= 100;
+            at -= 2;
+            buf[at..at + 2].copy_from_slice(&DIGIT_PAIRS[pair..pair + 2]);
+        }
+        if n >= 10 {
+            let pair = n as usize * 2;
+            at -= 2;
+            buf[at..at + 2].copy_from_slice(&DIGIT_PAIRS[pair..pair + 2]);
+        } else {
+            at -= 1;
+            buf[at] = b'0' + n as u8;
+        }
+        // ASCII digits: always UTF-8.
+        self.text
+            .push_str(std::str::from_utf8(&buf[at..]).unwrap_or_default());
+    }
+
+    /// A number, in the shortest form that reads back to the same `f64`
+    /// (the `zmij` crate's, which serde_json uses: `0.1`, `1e-7`, `1e+21`,
+    /// `-0.0`, `3.0`); `null` if it is infinite or NaN, as serde_json
+    /// writes those.
+    pub fn f64(&mut self, x: f64) {
+        if x.is_finite() {
+            self.sep();
+            self.text.push_str(zmij::Buffer::new().format_finite(x));
+        } else {
+            self.null();
+        }
+    }
+
+    /// A string, in quotes, escaped as serde_json escapes it: `"` and `\`
+    /// with a backslash; backspace, form feed, newline, carriage return and
+    /// tab as `\b`, `\f`, `\n`, `\r`, `\t`; other control characters
+    /// (below U+0020) as `\u00xx` in lowercase hex; everything else,
+    /// U+007F and non-ASCII included, as it is.
+    pub fn str(&mut self, s: &str) {
+        self.sep();
+        self.text.push('"');
+        let mut run = 0;
+        for (i, &b) in s.as_bytes().iter().enumerate() {
+            let escape = ESCAPES[usize::from(b)];
+            if escape == 0 {
+                continue;
+            }
+            // Escapes are ASCII: `run..i` is whole characters.
+            self.text.push_str(&s[run..i]);
+            run = i + 1;
+            self.text.push('\\');
+            self.text.push(char::from(escape));
+            if escape == b'u' {
+                const HEX: &[u8; 16] = b"0123456789abcdef";
+                self.text.push_str("00");
+                self.text.push(char::from(HEX[usize::from(b >> 4)]));
+                self.text.push(char::from(HEX[usize::from(b & 0xf)]));
+            }
+        }
+        self.text.push_str(&s[run..]);
+        self.text.push('"');
+    }
+
+    /// `json`, already JSON text (one whole value), as it is.
+    pub fn raw(&mut self, json: &str) {
+        self.sep();
+        self.text.push_str(json);
+    }
+}
+
+impl ToJson for u64 {
+    fn write_json(&self, out: &mut JsonOut) {
+        out.u64(*self)
+    }
+}
+
+impl ToJson for u32 {
+    fn write_json(&self, out: &mut JsonOut) {
+        out.u64(u64::from(*self))
+    }
+}
+
+impl ToJson for usize {
+    fn write_json(&self, out: &mut JsonOut) {
+        out.u64(*self as u64)
+    }
+}
+
+impl ToJson for f64 {
+    fn write_json(&self, out: &mut JsonOut) {
+        out.f64(*self)
+    }
+}
+
+impl ToJson for bool {
+    fn write_json(&self, out: &mut JsonOut) {
+        out.bool(*self)
+    }
+}
+
+impl ToJson for str {
+    fn write_json(&self, out: &mut JsonOut) {
+        out.str(self)
+    }
+}
+
+impl ToJson for String {
+    fn write_json(&self, out: &mut JsonOut) {
+        out.str(self)
+    }
+}
+
+/// `null` for `None`.
+impl<T: ToJson> ToJson for Option<T> {
+    fn write_json(&self, out: &mut JsonOut) {
+        match self {
+            Some(v) => v.write_json(out),
+            None => out.null(),
+        }
+    }
+}
+
+impl<T: ToJson> ToJson for [T] {
+    fn write_json(&self, out: &mut JsonOut) {
+        out.begin_arr();
+        for x in self {
+            x.write_json(out);
+        }
+        out.end_arr();
+    }
+}
+
+impl<T: ToJson, const N: usize> ToJson for [T; N] {
+    fn write_json(&self, out: &mut JsonOut) {
+        self[..].write_json(out)
+    }
+}
+
+impl<T: ToJson> ToJson for Vec<T> {
+    fn write_json(&self, out: &mut JsonOut) {
+        self[..].write_json(out)
+    }
+}
+
+impl<T: ToJson + ?Sized> ToJson for &T {
+    fn write_json(&self, out: &mut JsonOut) {
+        (**self).write_json(out)
+    }
+}
+
+impl<T: ToJson + ?Sized> ToJson for Arc<T> {
+    fn write_json(&self, out: &mut JsonOut) {
+        (**self).write_json(out)
     }
 }
 
@@ -926,7 +1309,7 @@ mod tests {
             xs.push((0.1 + rng.unit()) * 10f64.powi(rng.index(54) as i32 - 14));
         }
         for x in xs {
-            let text = serde_json::to_string(&x).unwrap();
+            let text = to_string(&x);
             assert_eq!(
                 from_str::<f64>(&text).unwrap().to_bits(),
                 x.to_bits(),
@@ -938,7 +1321,7 @@ mod tests {
         assert_eq!(pi, std::f64::consts::PI);
         // Far out: close, not exact.
         for x in [1.7e308, 2.5e-300, 1e100, 6.02214076e123, 1.5e-100] {
-            let text = serde_json::to_string(&x).unwrap();
+            let text = to_string(&x);
             let back = from_str::<f64>(&text).unwrap();
             assert!(((back - x) / x).abs() < 1e-14, "{text}: {back}");
         }
@@ -1005,7 +1388,7 @@ mod tests {
     fn written_back_as_read() {
         let text = r#"{"b":[1,-2,0.5,25e-4,"x\"y"],"a":{"n":null,"t":true}}"#;
         let v = parse(text).unwrap();
-        let back = serde_json::to_string(&v).unwrap();
+        let back = to_string(&v);
         assert_eq!(
             back,
             r#"{"b":[1,-2,0.5,0.0025,"x\"y"],"a":{"n":null,"t":true}}"#
@@ -1119,8 +1502,7 @@ mod tests {
             match (ours, theirs) {
                 (Ok(v), Ok(w)) => {
                     accepted += 1;
-                    let v: serde_json::Value =
-                        serde_json::from_str(&serde_json::to_string(&v).unwrap()).unwrap();
+                    let v: serde_json::Value = serde_json::from_str(&to_string(&v)).unwrap();
                     assert!(same(&v, &w), "{text}: {v} against {w}");
                 }
                 (Err(_), Err(_)) => refused += 1,
@@ -1136,6 +1518,212 @@ mod tests {
         assert!(
             accepted > 5_000 && refused > 5_000 && duplicates > 500,
             "{accepted} {refused} {duplicates} {big}"
+        );
+    }
+
+    // ----- Writing ------------------------------------------------------------
+
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    /// Every escape serde_json writes, checked by hand: `"` and `\`, the
+    /// five short ones, `\u00xx` in lowercase hex for the other control
+    /// characters; U+007F, `/` and non-ASCII as they are.
+    fn strings_are_escaped_as_serde_json_escapes_them() {
+        let cases: [(&str, &str); 14] = [
+            ("", r#""""#),
+            ("plain", r#""plain""#),
+            ("a\"b", r#""a\"b""#),
+            ("a\\b", r#""a\\b""#),
+            ("\u{8}\u{c}\n\r\t", r#""\b\f\n\r\t""#),
+            ("\u{0}", r#""\u0000""#),
+            ("\u{1}x\u{1f}", r#""\u0001x\u001f""#),
+            ("\u{b}\u{1a}", r#""\u000b\u001a""#),
+            ("\u{7f}", "\"\u{7f}\""),
+            ("a/b", r#""a/b""#),
+            ("é日本😀", "\"é日本😀\""),
+            ("\u{2028}\u{2029}", "\"\u{2028}\u{2029}\""),
+            ("é\"😀\n", "\"é\\\"😀\\n\""),
+            ("\\\\\"\"", r#""\\\\\"\"""#),
+        ];
+        for (s, want) in cases {
+            assert_eq!(to_string(s), want, "{s:?}");
+            assert_eq!(from_str::<String>(want).unwrap(), s, "{want}");
+        }
+        // Every character up to U+0100, and random strings, as serde_json
+        // writes them.
+        let mut all: Vec<String> = (0u32..0x100)
+            .filter_map(char::from_u32)
+            .map(String::from)
+            .collect();
+        let mut rng = crate::rng::Rng::new(5);
+        const PARTS: [&str; 8] = ["a", "\"", "\\", "\n", "\u{1}", "é", "😀", "\u{7f}"];
+        for _ in 0..2_000 {
+            all.push((0..rng.index(12)).map(|_| PARTS[rng.index(8)]).collect());
+        }
+        for s in &all {
+            assert_eq!(to_string(s), serde_json::to_string(s).unwrap(), "{s:?}");
+        }
+        // Names from data are escaped the same way.
+        let mut out = JsonOut::new();
+        out.begin_obj();
+        out.entry("a\"\n", &1u64);
+        out.key("\\");
+        out.u64(2);
+        out.end_obj();
+        assert_eq!(out.into_string(), r#"{"a\"\n":1,"\\":2}"#);
+    }
+
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    /// Whole numbers in decimal: each length of one and two digits at a
+    /// time, the ends of the range, and random ones, against `Display`.
+    fn whole_numbers_are_written_in_decimal() {
+        for (n, want) in [
+            (0, "0"),
+            (7, "7"),
+            (10, "10"),
+            (99, "99"),
+            (100, "100"),
+            (105, "105"),
+            (1000, "1000"),
+            (12345, "12345"),
+            (u64::from(u32::MAX), "4294967295"),
+            (u64::MAX, "18446744073709551615"),
+        ] {
+            assert_eq!(to_string(&n), want);
+        }
+        let mut out = JsonOut::new();
+        out.begin_arr();
+        for n in [0, -1, -10, 5, i64::MIN, i64::MAX] {
+            out.i64(n);
+        }
+        out.end_arr();
+        assert_eq!(
+            out.into_string(),
+            "[0,-1,-10,5,-9223372036854775808,9223372036854775807]"
+        );
+        let mut rng = crate::rng::Rng::new(3);
+        for _ in 0..10_000 {
+            let n = rng.next_u64() >> rng.index(64);
+            assert_eq!(to_string(&n), n.to_string());
+        }
+        assert_eq!(to_string(&7u32), "7");
+        assert_eq!(to_string(&7usize), "7");
+    }
+
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    /// Floats as serde_json writes them (checked by hand, then against
+    /// serde_json on random bit patterns), non-finite ones as `null`; and
+    /// read back to the same bits.
+    fn floats_are_written_as_serde_json_writes_them() {
+        for (x, want) in [
+            (0.1, "0.1"),
+            (1e-7, "1e-7"),
+            (0.9856906946328695, "0.9856906946328695"),
+            (1e21, "1e+21"),
+            (-0.0, "-0.0"),
+            (0.0, "0.0"),
+            (5e-324, "5e-324"),
+            (3.0, "3.0"),
+            (-1.5, "-1.5"),
+            (1e15, "1000000000000000.0"),
+            (1e16, "1e+16"),
+            (0.000015, "0.000015"),
+            (1e-6, "1e-6"),
+            (f64::MAX, "1.7976931348623157e+308"),
+            (f64::NAN, "null"),
+            (f64::INFINITY, "null"),
+            (f64::NEG_INFINITY, "null"),
+        ] {
+            assert_eq!(to_string(&x), want, "{x:?}");
+            // (Read back exactly where the reader is exact: see `parse_f64`.)
+            if x == 0.0 || (1e-15..1e40).contains(&x.abs()) {
+                assert_eq!(
+                    from_str::<f64>(want).unwrap().to_bits(),
+                    x.to_bits(),
+                    "{want}"
+                );
+            }
+        }
+        let mut rng = crate::rng::Rng::new(9);
+        for _ in 0..20_000 {
+            let x = f64::from_bits(rng.next_u64());
+            assert_eq!(to_string(&x), serde_json::to_string(&x).unwrap(), "{x:?}");
+        }
+        assert_eq!(to_string(&[Some(1.0), None]), "[1.0,null]");
+    }
+
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    /// Commas go between values and fields, never after `[`, `{` or `:`;
+    /// empty containers, variants and raw text nest.
+    fn containers_nest_with_commas_between() {
+        let mut out = JsonOut::new();
+        out.begin_obj();
+        out.field("a", &Vec::<u64>::new());
+        out.key("b");
+        out.begin_obj();
+        out.end_obj();
+        out.field("c", &[[1u32, 2], [3, 4]]);
+        out.key("d");
+        out.begin_variant("Node");
+        out.u64(2);
+        out.end_obj();
+        out.key("e");
+        out.begin_arr();
+        out.raw(r#"{"x":[]}"#);
+        out.null();
+        out.bool(true);
+        out.bool(false);
+        out.str("s");
+        out.f64(0.5);
+        out.begin_obj();
+        out.end_obj();
+        out.end_arr();
+        out.field("f", &Some("x"));
+        out.field("g", &None::<u64>);
+        out.end_obj();
+        assert_eq!(
+            out.into_string(),
+            r#"{"a":[],"b":{},"c":[[1,2],[3,4]],"d":{"Node":2},"e":[{"x":[]},null,true,false,"s",0.5,{}],"f":"x","g":null}"#
+        );
+        assert_eq!(to_string(&Arc::new(vec![true])), "[true]");
+    }
+
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    /// Writing what was read gives text that reads back to the same value
+    /// and writes again to the same text (on random documents); and it is
+    /// the text serde_json writes for the same value.
+    fn written_text_reads_back() {
+        let mut rng = crate::rng::Rng::new(13);
+        let mut checked = 0;
+        for _ in 0..5_000 {
+            let src = random_text(&mut rng);
+            let Ok(v) = parse(&src) else {
+                continue;
+            };
+            let text = to_string(&v);
+            let back = parse(&text).unwrap();
+            // Numbers written with an exponent may be beyond where the
+            // reader is exact (see `parse_f64`).
+            if text.contains("e+") || text.contains("e-") {
+                continue;
+            }
+            assert_eq!(to_string(&back), text);
+            // Whole numbers as they were, and the rest.
+            if !src.contains(['.', 'e', 'E']) && !text.contains('.') {
+                assert_eq!(back, v, "{text}");
+            }
+            checked += 1;
+        }
+        assert!(checked > 1_500, "{checked}");
+        let v = parse(r#"{"n":[1,-2,0.5,-0,25e-4,1e30,1e400,18446744073709551616],"s":"\u0001"}"#)
+            .unwrap();
+        assert_eq!(
+            to_string(&v),
+            r#"{"n":[1,-2,0.5,-0.0,0.0025,1e+30,null,1.8446744073709552e+19],"s":"\u0001"}"#
         );
     }
 

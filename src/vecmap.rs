@@ -14,10 +14,10 @@
 //! keys that mostly arrive in ascending order (terms, write ids), where an
 //! insert is a push. Lookups are O(log n); an insert or remove in the
 //! middle moves the entries after it. Keys are unique; [`VecMap::insert`]
-//! replaces, as `BTreeMap::insert` does, and `Debug` and serde's writer see a map
-//! (a set as a sequence), exactly as for `BTreeMap` and `BTreeSet`.
+//! replaces, as `BTreeMap::insert` does, and `Debug` and the JSON writer see a
+//! map (a set as a sequence), exactly as for `BTreeMap` and `BTreeSet`.
 
-use serde::ser::{Serialize, Serializer};
+use crate::json::{JsonOut, ToJson};
 use std::borrow::Borrow;
 use std::fmt;
 
@@ -213,10 +213,15 @@ impl<K: Ord, V> FromIterator<(K, V)> for VecMap<K, V> {
     }
 }
 
-/// Written as a map, in key order: what `BTreeMap` writes.
-impl<K: Serialize, V: Serialize> Serialize for VecMap<K, V> {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.collect_map(self.iter())
+/// Written as an object, in key order: what serde_json wrote for a
+/// `BTreeMap` with string keys.
+impl<K: AsRef<str>, V: ToJson> ToJson for VecMap<K, V> {
+    fn write_json(&self, out: &mut JsonOut) {
+        out.begin_obj();
+        for (k, v) in self.iter() {
+            out.entry(k.as_ref(), v);
+        }
+        out.end_obj();
     }
 }
 
@@ -349,15 +354,18 @@ mod tests {
 
     #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
     #[cfg_attr(not(target_arch = "wasm32"), test)]
-    fn map_reads_and_writes_json_like_btreemap() {
-        let theirs: BTreeMap<String, String> = [("b", "2"), ("a", "1"), ("c", "\"3\"")]
+    /// An object in key order, keys escaped (what serde_json wrote for a
+    /// `BTreeMap<String, String>`).
+    fn map_writes_json_like_btreemap() {
+        let ours: VecMap<String, String> = [("b", "2"), ("a\n", "1"), ("c", "\"3\"")]
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
-        let ours: VecMap<String, String> =
-            theirs.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
-        let json = serde_json::to_string(&theirs).unwrap();
-        assert_eq!(serde_json::to_string(&ours).unwrap(), json);
+        assert_eq!(
+            crate::json::to_string(&ours),
+            r#"{"a\n":"1","b":"2","c":"\"3\""}"#
+        );
+        assert_eq!(crate::json::to_string(&VecMap::<String, u64>::new()), "{}");
     }
 
     #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]

@@ -13,13 +13,16 @@ const FIXTURE: &str = include_str!("fixtures/trace_hashes.json");
 #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
 #[cfg_attr(not(target_arch = "wasm32"), test)]
 fn trace_hashes_match_fixture() {
-    let fixture: std::collections::BTreeMap<String, String> =
-        serde_json::from_str(FIXTURE).expect("fixture is JSON");
-    assert_eq!(fixture.len() as u64, FIXTURE_SEEDS);
+    let fixture = raftlab::json::parse(FIXTURE).expect("fixture is JSON");
+    let raftlab::json::Json::Obj(fields) = &fixture else {
+        panic!("the fixture is not an object")
+    };
+    assert_eq!(fields.len() as u64, FIXTURE_SEEDS);
+    let fixture = fixture.obj().expect("an object");
     for seed in 0..FIXTURE_SEEDS {
         let got = format!("{:016x}", fixture_hash(seed));
-        let want = &fixture[&seed.to_string()];
-        assert_eq!(&got, want, "seed {seed}: trace hash differs from the native fixture (regenerate with `cargo run --release --bin raftlab-cli -- fixture > tests/fixtures/trace_hashes.json` only if the change is intended)");
+        let want: String = fixture.req(&seed.to_string()).expect("a hash per seed");
+        assert_eq!(got, want, "seed {seed}: trace hash differs from the native fixture (regenerate with `cargo run --release --bin raftlab-cli -- fixture > tests/fixtures/trace_hashes.json` only if the change is intended)");
     }
 }
 

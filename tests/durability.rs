@@ -92,9 +92,9 @@ impl Disk {
         self.queue.extend(sim.take_durable_writes());
         let n = self.queue.len().saturating_sub(lag);
         for w in self.queue.drain(..n) {
-            // Each record as the page stores it: written by serde, read
-            // back through `raftlab::json`, unchanged.
-            let text = serde_json::to_string(&w).expect("encode");
+            // Each record as the page stores it: written and read back
+            // through `raftlab::json`, unchanged.
+            let text = raftlab::json::to_string(&w);
             let back: raftlab::sim::DurableWrite = raftlab::json::from_str(&text).expect("decode");
             assert_eq!(back, w, "{text}");
             match &w.record {

@@ -463,8 +463,7 @@ async fn failed_write_leaves_nothing() {
     let before = load(&store).await;
 
     // `true` is not a valid IndexedDB key.
-    let h =
-        serde_json::to_string(&serde_json::to_string(&hs(9, None)).expect("json")).expect("json");
+    let h = raftlab::json::to_string(&raftlab::json::to_string(&hs(9, None)));
     let plan = format!(
         r#"{{"last": 9, "ops": [["put", "hard_state", 1, {h}],
             ["delete", "log", [1, 1], [1, 9007199254740991]],
@@ -589,14 +588,14 @@ async fn corrupt_record_is_an_error_naming_it() {
         &db,
         SIM,
         &JsValue::from_str("meta"),
-        &JsValue::from_str(&serde_json::to_string(&meta(3)).expect("json")),
+        &JsValue::from_str(&raftlab::json::to_string(&meta(3))),
     )
     .await;
     raw_put(
         &db,
         LOG,
         &pair(1, 2),
-        &JsValue::from_str(&serde_json::to_string(&entry(2, 1, "b")).expect("json")),
+        &JsValue::from_str(&raftlab::json::to_string(&entry(2, 1, "b"))),
     )
     .await;
     let err = load_cluster(&store, None).await.expect_err("bad call");
@@ -610,7 +609,7 @@ async fn corrupt_record_is_an_error_naming_it() {
         &db,
         LOG,
         &pair(10, 1),
-        &JsValue::from_str(&serde_json::to_string(&entry(1, 1, "a")).expect("json")),
+        &JsValue::from_str(&raftlab::json::to_string(&entry(1, 1, "a"))),
     )
     .await;
     let err = load_cluster(&store, None)
@@ -645,7 +644,7 @@ async fn corrupt_record_is_an_error_naming_it() {
 async fn upgrade_from_v1_keeps_data() {
     let name = unique("upgrade");
     let db = raw_open(&name, 1, &STORES_V1).await;
-    let h = serde_json::to_string(&hs(3, Some(2))).expect("json");
+    let h = raftlab::json::to_string(&hs(3, Some(2)));
     raw_put(
         &db,
         HARD_STATE,
@@ -654,7 +653,7 @@ async fn upgrade_from_v1_keeps_data() {
     )
     .await;
     for i in 1..=2u32 {
-        let e = serde_json::to_string(&entry(u64::from(i), 3, "v1")).expect("json");
+        let e = raftlab::json::to_string(&entry(u64::from(i), 3, "v1"));
         raw_put(&db, LOG, &pair(2, i), &JsValue::from_str(&e)).await;
     }
     db.close();
@@ -881,7 +880,7 @@ async fn delete_closes_open_stores() {
 async fn blocked_upgrade_is_an_error() {
     let name = unique("blocked");
     let old = raw_open(&name, 1, &STORES_V1).await;
-    let h = serde_json::to_string(&hs(4, None)).expect("json");
+    let h = raftlab::json::to_string(&hs(4, None));
     raw_put(
         &old,
         HARD_STATE,

@@ -14,7 +14,9 @@ fn main() {
 mod native {
     use clap::{Args, Parser, Subcommand};
     use indicatif::{ProgressBar, ProgressStyle};
+    use raftlab::json::{self, Json, JsonOut, ToJson};
     use raftlab::sim::fuzz::{self, FuzzOptions, Outcome};
+    use raftlab::sim::trace::Stamped;
     use raftlab::sim::view::narrate;
     use std::sync::atomic::{AtomicU64, Ordering};
     use std::sync::{Arc, Mutex};
@@ -210,6 +212,78 @@ mod native {
         Ok((a, b))
     }
 
+    /// The trace file (`raftlab-trace/1`): `{"events": […], "format": …,
+    /// "hash": …, "seed": …}`.
+    ///
+    /// Its objects have their keys in sorted order, at every level: it was
+    /// written through serde_json's `Value` (a sorted map), and is kept so.
+    /// Each event is the stamp (`seq`, `at_us`) with the event's fields
+    /// (see [`Stamped`]); the client events' own `seq` (the call's number)
+    /// replaces the stamp's, as it did in a `Value`.
+    fn trace_file(seed: u64, hash: u64, events: &[&Stamped]) -> Result<String, String> {
+        let mut out = JsonOut::new();
+        out.begin_obj();
+        out.key("events");
+        out.begin_arr();
+        for s in events {
+            let event = json::parse(&json::to_string(&s.event)).map_err(|e| e.to_string())?;
+            let Json::Obj(fields) = event else {
+                return Err("internal error: an event is not an object".into());
+            };
+            let mut all = vec![
+                ("seq".to_string(), Json::Num(s.seq.to_string().into())),
+                ("at_us".to_string(), Json::Num(s.at_us.to_string().into())),
+            ];
+            for (k, v) in fields {
+                match all.iter_mut().find(|(name, _)| *name == k) {
+                    Some(slot) => slot.1 = v,
+                    None => all.push((k, v)),
+                }
+            }
+            sort_keys(&mut Json::Obj(all)).write_json(&mut out);
+        }
+        out.end_arr();
+        out.field("format", "raftlab-trace/1");
+        out.field("hash", &format!("{hash:016x}"));
+        out.field("seed", &seed.to_string());
+        out.end_obj();
+        Ok(out.into_string())
+    }
+
+    /// `v` with every object's fields in key order (by bytes, as in a
+    /// `BTreeMap<String, _>`).
+    fn sort_keys(v: &mut Json) -> &Json {
+        match v {
+            Json::Obj(fields) => {
+                fields.sort_by(|a, b| a.0.cmp(&b.0));
+                for (_, x) in fields.iter_mut() {
+                    sort_keys(x);
+                }
+            }
+            Json::Arr(items) => {
+                for x in items.iter_mut() {
+                    sort_keys(x);
+                }
+            }
+            _ => {}
+        }
+        v
+    }
+
+    /// String fields as an indented object, in key order, as serde_json's
+    /// `to_string_pretty` wrote the fixture: `{\n  "0": "…",\n  …\n}`.
+    fn pretty_object(mut fields: Vec<(String, String)>) -> String {
+        if fields.is_empty() {
+            return "{}".into();
+        }
+        fields.sort();
+        let lines: Vec<String> = fields
+            .iter()
+            .map(|(k, v)| format!("  {}: {}", json::to_string(k), json::to_string(v)))
+            .collect();
+        format!("{{\n{}\n}}", lines.join(",\n"))
+    }
+
     fn summary(o: &Outcome) -> String {
         format!(
             "seed {}: {} — {:.1} s simulated, {} events, {} faults, {}/{} calls answered, trace {:016x}",
@@ -256,13 +330,7 @@ mod native {
                 println!("{}", summary(&o));
                 if let Some(p) = trace_out {
                     let events: Vec<_> = sim.trace().events().collect();
-                    let text = serde_json::to_string(&serde_json::json!({
-                        "format": "raftlab-trace/1",
-                        "seed": seed.to_string(),
-                        "hash": format!("{:016x}", sim.trace_hash()),
-                        "events": events,
-                    }))
-                    .map_err(|e| e.to_string())?;
+                    let text = trace_file(seed, sim.trace_hash(), &events)?;
                     std::fs::write(&p, text)
                         .map_err(|e| format!("cannot write {}: {e}", p.display()))?;
                     println!("trace: {} events written to {}", events.len(), p.display());
@@ -400,17 +468,13 @@ mod native {
             }
             Command::Check { history } => Ok(if check_file(&history)? { 0 } else { 1 }),
             Command::Fixture => {
-                let mut map = serde_json::Map::new();
-                for seed in 0..raftlab::sim::FIXTURE_SEEDS {
-                    map.insert(
-                        seed.to_string(),
-                        format!("{:016x}", raftlab::sim::fixture_hash(seed)).into(),
-                    );
-                }
-                println!(
-                    "{}",
-                    serde_json::to_string_pretty(&map).map_err(|e| e.to_string())?
-                );
+                let hashes: Vec<(String, String)> = (0..raftlab::sim::FIXTURE_SEEDS)
+                    .map(|seed| {
+                        let hash = format!("{:016x}", raftlab::sim::fixture_hash(seed));
+                        (seed.to_string(), hash)
+                    })
+                    .collect();
+                println!("{}", pretty_object(hashes));
                 Ok(0)
             }
         }
@@ -419,6 +483,52 @@ mod native {
     #[cfg(test)]
     mod tests {
         use super::*;
+
+        #[test]
+        /// The trace file as serde_json's `Value` wrote it: keys sorted at
+        /// every level, a client event's own `seq` in place of the stamp's,
+        /// the stamp's kept otherwise.
+        fn trace_files_sort_keys_and_keep_the_events_seq() {
+            use raftlab::kv::{ClientId, Op};
+            use raftlab::raft::NodeId;
+            use raftlab::sim::trace::TraceEvent;
+            let invoke = Stamped {
+                seq: 8,
+                at_us: 5,
+                event: TraceEvent::ClientInvoke {
+                    client: ClientId(2),
+                    seq: 1,
+                    op: Op::Put {
+                        key: "k".into(),
+                        value: "v".into(),
+                    },
+                },
+            };
+            let crash = Stamped {
+                seq: 9,
+                at_us: 6,
+                event: TraceEvent::Crashed { node: NodeId(1) },
+            };
+            assert_eq!(
+                trace_file(7, 255, &[&invoke, &crash]).unwrap(),
+                concat!(
+                    r#"{"events":[{"at_us":5,"client":2,"op":{"key":"k","op":"put","value":"v"},"#,
+                    r#""seq":1,"type":"ClientInvoke"},{"at_us":6,"node":1,"seq":9,"type":"Crashed"}],"#,
+                    r#""format":"raftlab-trace/1","hash":"00000000000000ff","seed":"7"}"#
+                )
+            );
+        }
+
+        #[test]
+        /// The fixture as `to_string_pretty` wrote it, keys in string order.
+        fn fixture_objects_are_indented_in_key_order() {
+            let fields = ["10", "2", "1"].map(|k| (k.to_string(), format!("h{k}")));
+            assert_eq!(
+                pretty_object(fields.to_vec()),
+                "{\n  \"1\": \"h1\",\n  \"10\": \"h10\",\n  \"2\": \"h2\"\n}"
+            );
+            assert_eq!(pretty_object(Vec::new()), "{}");
+        }
 
         #[test]
         fn seed_ranges_parse_or_explain() {

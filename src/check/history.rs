@@ -20,22 +20,20 @@
 //! `{"result":"deleted","existed":bool}`,
 //! `{"result":"cas","ok":bool,"current":"…"|null}`, `{"result":"too_large"}`.
 
-use crate::json::{self, FromJson, Json, JsonError};
+use crate::json::{self, FromJson, Json, JsonError, JsonOut, ToJson};
 use crate::kv::{ClientId, Op, OpResult};
-use serde::Serialize;
 
 /// One client call.
 ///
-/// Read through [`crate::json`], its operation's fields inline
-/// ([`Op::from_fields`]).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+/// Written and read through [`crate::json`], its operation's fields inline
+/// ([`Op::write_fields`], [`Op::from_fields`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Call {
     /// Position in the history.
     pub id: u64,
     /// The client that made the call.
     pub client: ClientId,
     /// The operation.
-    #[serde(flatten)]
     pub op: Op,
     /// When the client invoked it (virtual µs).
     pub invoke_us: u64,
@@ -59,17 +57,24 @@ impl FromJson for Call {
     }
 }
 
+impl ToJson for Call {
+    fn write_json(&self, out: &mut JsonOut) {
+        out.begin_obj();
+        out.field("id", &self.id);
+        out.field("client", &self.client);
+        self.op.write_fields(out);
+        out.field("invoke_us", &self.invoke_us);
+        out.field("return_us", &self.return_us);
+        out.field("outcome", &self.outcome);
+        out.end_obj();
+    }
+}
+
 /// The whole history of a run.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct History {
     /// Calls in invocation order.
     pub calls: Vec<Call>,
-}
-
-#[derive(Serialize)]
-struct HistoryFile {
-    format: String,
-    calls: Vec<Call>,
 }
 
 /// The format tag written into exported histories.
@@ -100,11 +105,12 @@ impl History {
 
     /// Export as JSON in the documented format.
     pub fn to_json(&self) -> String {
-        let file = HistoryFile {
-            format: HISTORY_FORMAT.to_string(),
-            calls: self.calls.clone(),
-        };
-        serde_json::to_string(&file).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"))
+        let mut out = JsonOut::new();
+        out.begin_obj();
+        out.field("format", HISTORY_FORMAT);
+        out.field("calls", &self.calls);
+        out.end_obj();
+        out.into_string()
     }
 
     /// Read a history exported by [`History::to_json`].

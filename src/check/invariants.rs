@@ -23,12 +23,11 @@
 use crate::raft::{Entry, LogIndex, LogWrite, NodeId, Term};
 use crate::rng::stable_hash;
 use crate::vecmap::VecMap;
-use serde::Serialize;
 use std::fmt;
 use std::hash::Hash;
 
 /// A broken safety property, with the nodes, term and index involved.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Violation {
     /// The property's name as the paper writes it.
     pub property: String,

@@ -3,7 +3,6 @@
 use super::types::*;
 use crate::rng::Rng;
 use crate::vecmap::VecSet;
-use serde::Serialize;
 use std::fmt;
 
 /// The longest timeout or latency a configuration may hold, µs (1e9 ms,
@@ -12,7 +11,7 @@ use std::fmt;
 pub const MAX_TIMING_US: u64 = 1_000_000_000_000;
 
 /// Timing and flow-control settings. Times are virtual microseconds.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Config {
     /// Lower bound of the randomized election timeout (Raft §5.2).
     pub election_timeout_min_us: u64,
@@ -51,6 +50,18 @@ impl crate::json::FromJson for Config {
     }
 }
 
+impl crate::json::ToJson for Config {
+    fn write_json(&self, out: &mut crate::json::JsonOut) {
+        out.begin_obj();
+        out.field("election_timeout_min_us", &self.election_timeout_min_us);
+        out.field("election_timeout_max_us", &self.election_timeout_max_us);
+        out.field("heartbeat_interval_us", &self.heartbeat_interval_us);
+        out.field("max_entries_per_message", &self.max_entries_per_message);
+        out.field("max_inflight", &self.max_inflight);
+        out.end_obj();
+    }
+}
+
 impl Config {
     /// Check the settings make sense; returns a readable reason otherwise.
     pub fn validate(&self) -> Result<(), String> {
@@ -76,7 +87,7 @@ impl Config {
 }
 
 /// A caller's mistake when proposing or reading.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ProposeError {
     /// Only the leader takes proposals; here is who this node thinks leads.
     NotLeader {
@@ -104,7 +115,7 @@ impl std::error::Error for ProposeError {}
 
 /// A write to the durable log: delete every entry at or after `from`, then
 /// store `entries` (which, when non-empty, start at `from`).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct LogWrite<C> {
     /// First index overwritten.
     pub from: LogIndex,
@@ -122,9 +133,18 @@ impl<C: crate::json::FromJson> crate::json::FromJson for LogWrite<C> {
     }
 }
 
+impl<C: crate::json::ToJson> crate::json::ToJson for LogWrite<C> {
+    fn write_json(&self, out: &mut crate::json::JsonOut) {
+        out.begin_obj();
+        out.field("from", &self.from);
+        out.field("entries", &self.entries);
+        out.end_obj();
+    }
+}
+
 /// A confirmed linearizable read: serve it once the state machine has
 /// applied `read_index` (dissertation §6.4).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ReadyRead {
     /// The caller's read id.
     pub id: u64,
@@ -134,7 +154,7 @@ pub struct ReadyRead {
 
 /// What a node did, for the trace and the narration. Not needed for
 /// correctness.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum NodeEvent {
     /// The election timer fired; the node became a candidate for `term`.
     ElectionTimeout {
@@ -283,7 +303,7 @@ fn quorum_value<T: Ord + Copy + Default>(
 
 /// The leader's view of one follower (Raft Figure 2, "volatile state on
 /// leaders").
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Progress {
     /// Next log index to send.
     pub next_index: LogIndex,

@@ -1,20 +1,19 @@
 //! Names from the paper (Raft §5, Figure 2): [`Term`], [`LogIndex`], [`NodeId`],
 //! log [`Entry`]s and the RPC [`Message`]s that nodes exchange.
 
-use crate::json::{self, FromJson, Json, JsonError};
-use serde::Serialize;
+use crate::json::{self, FromJson, Json, JsonError, JsonOut, ToJson};
 use std::fmt;
 
 /// A Raft term (Raft §5.1). Terms start at 0 and only grow.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Term(pub u64);
 
 /// A position in the replicated log. Index 0 is the empty prefix; the first entry is 1.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct LogIndex(pub u64);
 
 /// A node's identity. Nodes are numbered from 1 and shown as `S1`, `S2`, ...
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct NodeId(pub u32);
 
 impl NodeId {
@@ -58,7 +57,7 @@ impl LogIndex {
 }
 
 /// What a log entry carries.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum Payload<C> {
     /// The entry a new leader appends at the start of its term (Raft §5.4.2, §8).
     Noop,
@@ -67,7 +66,7 @@ pub enum Payload<C> {
 }
 
 /// One log entry (Raft Figure 2).
-#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Entry<C> {
     /// Term of the leader that created the entry.
     pub term: Term,
@@ -78,7 +77,7 @@ pub struct Entry<C> {
 }
 
 /// Durable per-node state other than the log (Raft Figure 2, "persistent state").
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub struct HardState {
     /// Latest term this node has seen.
     pub current_term: Term,
@@ -87,7 +86,7 @@ pub struct HardState {
 }
 
 /// The role a node plays (Raft §5.1).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Role {
     /// Passive: answers leaders and candidates.
     Follower,
@@ -109,7 +108,7 @@ impl fmt::Display for Role {
 
 /// Where a follower's log diverges, returned on a failed AppendEntries so the
 /// leader can skip a whole term at a time (Raft §5.3, "fast backtracking").
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct ConflictHint {
     /// Term of the follower's entry at `prev_log_index`, if it has one there.
     pub conflict_term: Option<Term>,
@@ -119,7 +118,7 @@ pub struct ConflictHint {
 }
 
 /// The body of a Raft RPC (Raft Figure 2).
-#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum Rpc<C> {
     /// Invoked by candidates to gather votes (Raft §5.2).
     RequestVote {
@@ -191,7 +190,7 @@ impl<C> Rpc<C> {
 }
 
 /// A message between two nodes.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Message<C> {
     /// Sender.
     pub from: NodeId,
@@ -201,7 +200,7 @@ pub struct Message<C> {
     pub rpc: Rpc<C>,
 }
 
-// ----- Reading (see `crate::json`: the same JSON serde writes) ------------------
+// ----- JSON, written and read (see `crate::json`) ----------------------------------
 
 impl FromJson for Term {
     fn from_json(v: &Json) -> Result<Term, JsonError> {
@@ -254,5 +253,56 @@ impl FromJson for HardState {
             current_term: o.req("current_term")?,
             voted_for: o.opt("voted_for")?,
         })
+    }
+}
+
+impl ToJson for Term {
+    fn write_json(&self, out: &mut JsonOut) {
+        out.u64(self.0)
+    }
+}
+
+impl ToJson for LogIndex {
+    fn write_json(&self, out: &mut JsonOut) {
+        out.u64(self.0)
+    }
+}
+
+impl ToJson for NodeId {
+    fn write_json(&self, out: &mut JsonOut) {
+        out.u64(u64::from(self.0))
+    }
+}
+
+/// Externally tagged: `"Noop"` or `{"Command": …}`.
+impl<C: ToJson> ToJson for Payload<C> {
+    fn write_json(&self, out: &mut JsonOut) {
+        match self {
+            Payload::Noop => out.str("Noop"),
+            Payload::Command(c) => {
+                out.begin_variant("Command");
+                c.write_json(out);
+                out.end_obj();
+            }
+        }
+    }
+}
+
+impl<C: ToJson> ToJson for Entry<C> {
+    fn write_json(&self, out: &mut JsonOut) {
+        out.begin_obj();
+        out.field("term", &self.term);
+        out.field("index", &self.index);
+        out.field("payload", &self.payload);
+        out.end_obj();
+    }
+}
+
+impl ToJson for HardState {
+    fn write_json(&self, out: &mut JsonOut) {
+        out.begin_obj();
+        out.field("current_term", &self.current_term);
+        out.field("voted_for", &self.voted_for);
+        out.end_obj();
     }
 }

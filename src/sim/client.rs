@@ -7,11 +7,10 @@
 use crate::kv::{write_decimal, ClientId, Op};
 use crate::raft::NodeId;
 use crate::rng::Rng;
-use serde::Serialize;
 use std::sync::Arc;
 
 /// A call in progress.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct PendingCall {
     /// Sequence number in the client's session.
     pub seq: u64,
@@ -32,7 +31,7 @@ pub struct PendingCall {
 }
 
 /// What random operations an automatic client makes.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Workload {
     /// Keys are `k0`..`k{keys-1}`.
     pub keys: u32,
@@ -53,7 +52,7 @@ impl Default for Workload {
 }
 
 /// One client.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug)]
 pub struct Clerk {
     /// Its id.
     pub id: ClientId,

@@ -15,11 +15,10 @@ use super::{SimConfig, Simulation};
 use crate::check::linearizability;
 use crate::raft::NodeId;
 use crate::rng::Rng;
-use serde::Serialize;
 use std::fmt;
 
 /// What a fuzz run does.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct FuzzOptions {
     /// Nodes in the cluster.
     pub nodes: usize,
@@ -49,7 +48,7 @@ impl Default for FuzzOptions {
 }
 
 /// Which check failed.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum FailureKind {
     /// A Raft safety invariant.
     Safety,
@@ -60,7 +59,7 @@ pub enum FailureKind {
 }
 
 /// A failed run.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Failure {
     /// Which check.
     pub kind: FailureKind,
@@ -83,7 +82,7 @@ impl fmt::Display for Failure {
 }
 
 /// What a run did.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Outcome {
     /// The seed.
     pub seed: u64,
@@ -104,7 +103,7 @@ pub struct Outcome {
 }
 
 /// One fault, as drawn.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq)]
 pub enum Fault {
     /// Crash a node.
     Crash(NodeId),

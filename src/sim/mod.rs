@@ -75,7 +75,7 @@ pub mod view;
 
 use crate::check::history::History;
 use crate::check::invariants::{InvariantChecker, Violation};
-use crate::json::{FromJson, Json, JsonError};
+use crate::json::{FromJson, Json, JsonError, JsonOut, ToJson};
 use crate::kv::{ClientId, Command, KvError, Op, OpResult};
 use crate::raft::{
     Config, LogIndex, Message, NodeEvent, NodeId, Payload, RaftNode, Ready, Role, Rpc, Term,
@@ -86,7 +86,6 @@ use crate::vecmap::VecMap;
 use client::{Clerk, PendingCall, Workload};
 use network::{Fate, LinkParams, Network};
 use queue::EventQueue;
-use serde::Serialize;
 use server::{Answer, ClientReply, ClientRequest, Server};
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
@@ -94,7 +93,7 @@ use timers::NodeTimers;
 use trace::{DropReason, Endpoint, MsgKind, Trace, TraceEvent, MSG_KINDS};
 
 /// Everything that shapes a run besides the seed.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct SimConfig {
     /// Number of nodes, 1 to 9.
     pub nodes: usize,
@@ -132,6 +131,20 @@ impl FromJson for SimConfig {
             trace_keep: o.req("trace_keep")?,
             track_flights: o.req("track_flights")?,
         })
+    }
+}
+
+impl ToJson for SimConfig {
+    fn write_json(&self, out: &mut JsonOut) {
+        out.begin_obj();
+        out.field("nodes", &self.nodes);
+        out.field("raft", &self.raft);
+        out.field("link", &self.link);
+        out.field("client_timeout_us", &self.client_timeout_us);
+        out.field("client_backoff_us", &self.client_backoff_us);
+        out.field("trace_keep", &self.trace_keep);
+        out.field("track_flights", &self.track_flights);
+        out.end_obj();
     }
 }
 
@@ -179,7 +192,7 @@ impl SimConfig {
 }
 
 /// What travels on the network.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum Packet {
     /// Between nodes.
     Raft(Message<Command>),
@@ -315,7 +328,7 @@ fn write_applied_text(out: &mut String, payload: &Payload<Command>, duplicate: b
 }
 
 /// A message on its way, for the view.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Flight {
     /// Message id.
     pub id: u64,
@@ -338,7 +351,7 @@ pub struct Flight {
 }
 
 /// A message that never arrived, for the view.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Drop {
     /// The flight (with `deliver_at` the moment it was dropped).
     pub flight: Flight,
@@ -492,7 +505,7 @@ struct Durability {
 }
 
 /// A record that must reach durable storage, with the id to confirm.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct DurableWrite {
     /// Confirm with [`Simulation::confirm_durable`].
     pub id: u64,
@@ -501,7 +514,7 @@ pub struct DurableWrite {
 }
 
 /// What a durable write stores.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq)]
 pub enum DurableRecord {
     /// A node's hard state and log change.
     Node {
@@ -521,6 +534,15 @@ impl FromJson for DurableWrite {
             id: o.req("id")?,
             record: o.req("record")?,
         })
+    }
+}
+
+impl ToJson for DurableWrite {
+    fn write_json(&self, out: &mut JsonOut) {
+        out.begin_obj();
+        out.field("id", &self.id);
+        out.field("record", &self.record);
+        out.end_obj();
     }
 }
 
@@ -545,6 +567,26 @@ impl FromJson for DurableRecord {
             }
             (name, _) => return Err(crate::json::unknown_variant(name, &["Node", "Call"])),
         })
+    }
+}
+
+/// Externally tagged: `{"Node": {"node": …, "batch": …}}` or `{"Call": …}`.
+impl ToJson for DurableRecord {
+    fn write_json(&self, out: &mut JsonOut) {
+        match self {
+            DurableRecord::Node { node, batch } => {
+                out.begin_variant("Node");
+                out.begin_obj();
+                out.field("node", node);
+                out.field("batch", batch);
+                out.end_obj();
+            }
+            DurableRecord::Call(call) => {
+                out.begin_variant("Call");
+                call.write_json(out);
+            }
+        }
+        out.end_obj();
     }
 }
 
@@ -2351,8 +2393,8 @@ mod tests {
 
     #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
     #[cfg_attr(not(target_arch = "wasm32"), test)]
-    /// A configuration as the page stores it (serde writes, `crate::json`
-    /// reads) comes back equal, probabilities to the last bit.
+    /// A configuration as the page stores it (written and read by
+    /// `crate::json`) comes back equal, probabilities to the last bit.
     fn config_reads_back_as_written() {
         for (i, p) in [
             0.0,
@@ -2379,7 +2421,7 @@ mod tests {
                 track_flights: i % 2 == 0,
                 ..SimConfig::default()
             };
-            let text = serde_json::to_string(&cfg).unwrap();
+            let text = crate::json::to_string(&cfg);
             assert_eq!(crate::json::from_str::<SimConfig>(&text), Ok(cfg), "{text}");
         }
         let e = crate::json::from_str::<SimConfig>(r#"{"nodes": 5}"#).unwrap_err();

@@ -16,10 +16,9 @@ use super::trace::Endpoint;
 use crate::raft::NodeId;
 use crate::rng::Rng;
 use crate::vecmap::{VecMap, VecSet};
-use serde::Serialize;
 
 /// Behaviour of a link. Probabilities are in `[0, 1]`.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct LinkParams {
     /// Fastest delivery, µs.
     pub latency_min_us: u64,
@@ -44,6 +43,18 @@ impl crate::json::FromJson for LinkParams {
             duplicate: o.req("duplicate")?,
             reorder: o.req("reorder")?,
         })
+    }
+}
+
+impl crate::json::ToJson for LinkParams {
+    fn write_json(&self, out: &mut crate::json::JsonOut) {
+        out.begin_obj();
+        out.field("latency_min_us", &self.latency_min_us);
+        out.field("latency_max_us", &self.latency_max_us);
+        out.field("loss", &self.loss);
+        out.field("duplicate", &self.duplicate);
+        out.field("reorder", &self.reorder);
+        out.end_obj();
     }
 }
 

@@ -7,11 +7,10 @@
 use crate::kv::{Applied, ClientId, Command, KvError, KvStore, Op, OpResult};
 use crate::raft::{Entry, LogIndex, NodeId, Payload, ProposeError, RaftNode, ReadyRead};
 use crate::vecmap::VecMap;
-use serde::Serialize;
 use std::sync::Arc;
 
 /// A client's request to a node.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct ClientRequest {
     /// The client.
     pub client: ClientId,
@@ -25,7 +24,7 @@ pub struct ClientRequest {
 }
 
 /// How a node answered.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum Answer {
     /// The operation's result.
     Done(OpResult),
@@ -41,7 +40,7 @@ pub enum Answer {
 }
 
 /// A node's answer to a client.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct ClientReply {
     /// The client.
     pub client: ClientId,

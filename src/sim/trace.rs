@@ -2,16 +2,16 @@
 //! virtual time. The page's narration, the replay, the tests and the checkers
 //! all read this one stream; a portable hash of it identifies a run.
 
+use crate::json::{JsonOut, ToJson};
 use crate::kv::{ClientId, Op, OpResult};
 use crate::raft::{LogIndex, NodeId, Term};
 use crate::rng::StableHasher;
-use serde::Serialize;
 use std::collections::VecDeque;
 use std::fmt;
 use std::hash::{Hash, Hasher};
 
 /// A network endpoint: a Raft node or a client.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Endpoint {
     /// A Raft node.
     Node(NodeId),
@@ -41,7 +41,7 @@ impl fmt::Display for Endpoint {
 }
 
 /// The kind of a message on the wire.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum MsgKind {
     /// RequestVote.
     RequestVote,
@@ -89,7 +89,7 @@ impl MsgKind {
 }
 
 /// Why a message never arrived.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum DropReason {
     /// Random loss.
     Lost,
@@ -100,8 +100,7 @@ pub enum DropReason {
 }
 
 /// Something that happened in the simulation.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
-#[serde(tag = "type")]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum TraceEvent {
     /// A follower or candidate timed out and started an election.
     ElectionTimeout { node: NodeId, term: Term },
@@ -256,15 +255,310 @@ const DELIVERED_DISCRIMINANT: isize = 11;
 const CLIENT_INVOKE_DISCRIMINANT: isize = 13;
 
 /// A trace event with its virtual time.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Stamped {
     /// Sequence number in the run.
     pub seq: u64,
     /// Virtual time in microseconds.
     pub at_us: u64,
     /// The event.
-    #[serde(flatten)]
     pub event: TraceEvent,
+}
+
+// ----- JSON (see `crate::json`) ------------------------------------------------------
+
+/// Externally tagged: `{"Node": 2}` or `{"Client": 7}`.
+impl ToJson for Endpoint {
+    fn write_json(&self, out: &mut JsonOut) {
+        let (name, id) = match self {
+            Endpoint::Node(n) => ("Node", n.0),
+            Endpoint::Client(c) => ("Client", c.0),
+        };
+        out.begin_variant(name);
+        out.u64(u64::from(id));
+        out.end_obj();
+    }
+}
+
+/// Its name: `"AppendEntries"`.
+impl ToJson for MsgKind {
+    fn write_json(&self, out: &mut JsonOut) {
+        out.str(self.name())
+    }
+}
+
+/// Its name: `"Lost"`, `"Cut"` or `"ReceiverDown"`.
+impl ToJson for DropReason {
+    fn write_json(&self, out: &mut JsonOut) {
+        out.str(match self {
+            DropReason::Lost => "Lost",
+            DropReason::Cut => "Cut",
+            DropReason::ReceiverDown => "ReceiverDown",
+        })
+    }
+}
+
+/// Internally tagged: `{"type": "Voted", "voter": 1, …}`.
+impl ToJson for TraceEvent {
+    fn write_json(&self, out: &mut JsonOut) {
+        out.begin_obj();
+        self.write_fields(out);
+        out.end_obj();
+    }
+}
+
+impl TraceEvent {
+    /// The fields [`ToJson`] writes (`"type":"Voted","voter":1,…`),
+    /// without the braces: a [`Stamped`] event has them inline.
+    pub fn write_fields(&self, out: &mut JsonOut) {
+        use TraceEvent as E;
+        let tag = |out: &mut JsonOut, name: &str| out.field("type", name);
+        match self {
+            E::ElectionTimeout { node, term } => {
+                tag(out, "ElectionTimeout");
+                out.field("node", node);
+                out.field("term", term);
+            }
+            E::Voted {
+                voter,
+                candidate,
+                term,
+            } => {
+                tag(out, "Voted");
+                out.field("voter", voter);
+                out.field("candidate", candidate);
+                out.field("term", term);
+            }
+            E::VoteRefused {
+                voter,
+                candidate,
+                term,
+                reason,
+            } => {
+                tag(out, "VoteRefused");
+                out.field("voter", voter);
+                out.field("candidate", candidate);
+                out.field("term", term);
+                out.field("reason", reason);
+            }
+            E::BecameLeader { node, term, votes } => {
+                tag(out, "BecameLeader");
+                out.field("node", node);
+                out.field("term", term);
+                out.field("votes", votes);
+            }
+            E::BecameFollower {
+                node,
+                term,
+                because_of,
+            } => {
+                tag(out, "BecameFollower");
+                out.field("node", node);
+                out.field("term", term);
+                out.field("because_of", because_of);
+            }
+            E::Appended {
+                node,
+                from,
+                to,
+                last_term,
+            } => {
+                tag(out, "Appended");
+                out.field("node", node);
+                out.field("from", from);
+                out.field("to", to);
+                out.field("last_term", last_term);
+            }
+            E::Truncated { node, from, count } => {
+                tag(out, "Truncated");
+                out.field("node", node);
+                out.field("from", from);
+                out.field("count", count);
+            }
+            E::Committed { node, from, to } => {
+                tag(out, "Committed");
+                out.field("node", node);
+                out.field("from", from);
+                out.field("to", to);
+            }
+            E::Applied {
+                node,
+                index,
+                term,
+                what,
+            } => {
+                tag(out, "Applied");
+                out.field("node", node);
+                out.field("index", index);
+                out.field("term", term);
+                out.field("what", what);
+            }
+            E::Ignored {
+                node,
+                from,
+                kind,
+                term,
+            } => {
+                tag(out, "Ignored");
+                out.field("node", node);
+                out.field("from", from);
+                out.field("kind", kind);
+                out.field("term", term);
+            }
+            E::Sent {
+                id,
+                from,
+                to,
+                kind,
+                duplicate,
+            } => {
+                tag(out, "Sent");
+                out.field("id", id);
+                out.field("from", from);
+                out.field("to", to);
+                out.field("kind", kind);
+                out.field("duplicate", duplicate);
+            }
+            E::Delivered { id, from, to, kind } => {
+                tag(out, "Delivered");
+                out.field("id", id);
+                out.field("from", from);
+                out.field("to", to);
+                out.field("kind", kind);
+            }
+            E::Dropped {
+                id,
+                from,
+                to,
+                kind,
+                reason,
+            } => {
+                tag(out, "Dropped");
+                out.field("id", id);
+                out.field("from", from);
+                out.field("to", to);
+                out.field("kind", kind);
+                out.field("reason", reason);
+            }
+            E::ClientInvoke { client, seq, op } => {
+                tag(out, "ClientInvoke");
+                out.field("client", client);
+                out.field("seq", seq);
+                out.field("op", op);
+            }
+            E::ClientSend {
+                client,
+                seq,
+                to,
+                attempt,
+            } => {
+                tag(out, "ClientSend");
+                out.field("client", client);
+                out.field("seq", seq);
+                out.field("to", to);
+                out.field("attempt", attempt);
+            }
+            E::ClientRedirect {
+                client,
+                seq,
+                from,
+                leader_hint,
+            } => {
+                tag(out, "ClientRedirect");
+                out.field("client", client);
+                out.field("seq", seq);
+                out.field("from", from);
+                out.field("leader_hint", leader_hint);
+            }
+            E::ClientTimeout { client, seq, node } => {
+                tag(out, "ClientTimeout");
+                out.field("client", client);
+                out.field("seq", seq);
+                out.field("node", node);
+            }
+            E::ClientReturn {
+                client,
+                seq,
+                result,
+                latency_us,
+            } => {
+                tag(out, "ClientReturn");
+                out.field("client", client);
+                out.field("seq", seq);
+                out.field("result", result);
+                out.field("latency_us", latency_us);
+            }
+            E::StaleRead {
+                client,
+                node,
+                key,
+                value,
+            } => {
+                tag(out, "StaleRead");
+                out.field("client", client);
+                out.field("node", node);
+                out.field("key", key);
+                out.field("value", value);
+            }
+            E::ReadServed {
+                node,
+                client,
+                read_index,
+            } => {
+                tag(out, "ReadServed");
+                out.field("node", node);
+                out.field("client", client);
+                out.field("read_index", read_index);
+            }
+            E::Crashed { node } => {
+                tag(out, "Crashed");
+                out.field("node", node);
+            }
+            E::Restarted {
+                node,
+                term,
+                log_len,
+            } => {
+                tag(out, "Restarted");
+                out.field("node", node);
+                out.field("term", term);
+                out.field("log_len", log_len);
+            }
+            E::LinkCut { from, to, cut } => {
+                tag(out, "LinkCut");
+                out.field("from", from);
+                out.field("to", to);
+                out.field("cut", cut);
+            }
+            E::NetworkChanged { what } => {
+                tag(out, "NetworkChanged");
+                out.field("what", what);
+            }
+            E::Action { what } => {
+                tag(out, "Action");
+                out.field("what", what);
+            }
+            E::Violation { message } => {
+                tag(out, "Violation");
+                out.field("message", message);
+            }
+        }
+    }
+}
+
+/// `{"seq": …, "at_us": …, "type": …, …}`: the event's fields inline,
+/// after the stamp's. The client events have a `seq` of their own (the
+/// client's call number), so those objects hold `seq` twice, as serde
+/// wrote them; the CLI's trace file keeps the event's (see
+/// `raftlab-cli`).
+impl ToJson for Stamped {
+    fn write_json(&self, out: &mut JsonOut) {
+        out.begin_obj();
+        out.field("seq", &self.seq);
+        out.field("at_us", &self.at_us);
+        self.event.write_fields(out);
+        out.end_obj();
+    }
 }
 
 /// The trace: a running hash of every event and the most recent events.

@@ -5,9 +5,9 @@
 
 use super::trace::{DropReason, Endpoint, MsgKind, Stamped, TraceEvent};
 use super::Simulation;
+use crate::json::{JsonOut, ToJson};
 use crate::raft::{Payload, Role};
 use crate::vecmap::VecMap;
-use serde::Serialize;
 
 /// Most log entries per node included in a view (the newest ones).
 pub const VIEW_LOG_LIMIT: usize = 200;
@@ -19,7 +19,7 @@ pub const VIEW_LOG_LIMIT: usize = 200;
 pub const VIEW_KV_LIMIT: usize = 200;
 
 /// The whole world at one moment.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug)]
 pub struct View {
     /// Virtual time, ms.
     pub now_ms: f64,
@@ -47,8 +47,27 @@ pub struct View {
     pub committed_index: f64,
 }
 
+impl ToJson for View {
+    fn write_json(&self, out: &mut JsonOut) {
+        out.begin_obj();
+        out.field("now_ms", &self.now_ms);
+        out.field("seed", &self.seed);
+        out.field("nodes", &self.nodes);
+        out.field("cuts", &self.cuts);
+        out.field("flights", &self.flights);
+        out.field("drops", &self.drops);
+        out.field("clients", &self.clients);
+        out.field("leader", &self.leader);
+        out.field("violation", &self.violation);
+        out.field("trace_len", &self.trace_len);
+        out.field("settings", &self.settings);
+        out.field("committed_index", &self.committed_index);
+        out.end_obj();
+    }
+}
+
 /// Settings shown by the sliders.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug)]
 pub struct SettingsView {
     /// Link latency lower bound, ms.
     pub latency_min_ms: f64,
@@ -68,8 +87,23 @@ pub struct SettingsView {
     pub heartbeat_ms: f64,
 }
 
+impl ToJson for SettingsView {
+    fn write_json(&self, out: &mut JsonOut) {
+        out.begin_obj();
+        out.field("latency_min_ms", &self.latency_min_ms);
+        out.field("latency_max_ms", &self.latency_max_ms);
+        out.field("loss", &self.loss);
+        out.field("duplicate", &self.duplicate);
+        out.field("reorder", &self.reorder);
+        out.field("election_min_ms", &self.election_min_ms);
+        out.field("election_max_ms", &self.election_max_ms);
+        out.field("heartbeat_ms", &self.heartbeat_ms);
+        out.end_obj();
+    }
+}
+
 /// One node.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug)]
 pub struct NodeView {
     /// Id (1-based).
     pub id: u32,
@@ -116,8 +150,34 @@ pub struct NodeView {
     pub incarnation: u32,
 }
 
+impl ToJson for NodeView {
+    fn write_json(&self, out: &mut JsonOut) {
+        out.begin_obj();
+        out.field("id", &self.id);
+        out.field("up", &self.up);
+        out.field("role", &self.role);
+        out.field("term", &self.term);
+        out.field("voted_for", &self.voted_for);
+        out.field("votes", &self.votes);
+        out.field("leader_hint", &self.leader_hint);
+        out.field("commit_index", &self.commit_index);
+        out.field("applied_index", &self.applied_index);
+        out.field("last_index", &self.last_index);
+        out.field("timer_start_ms", &self.timer_start_ms);
+        out.field("timer_deadline_ms", &self.timer_deadline_ms);
+        out.field("log", &self.log);
+        out.field("log_offset", &self.log_offset);
+        out.field("progress", &self.progress);
+        out.field("kv", &self.kv);
+        out.field("kv_len", &self.kv_len);
+        out.field("durable", &self.durable);
+        out.field("incarnation", &self.incarnation);
+        out.end_obj();
+    }
+}
+
 /// What a node's storage holds.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug)]
 pub struct DurableView {
     /// Stored term.
     pub term: f64,
@@ -131,8 +191,20 @@ pub struct DurableView {
     pub writes: f64,
 }
 
+impl ToJson for DurableView {
+    fn write_json(&self, out: &mut JsonOut) {
+        out.begin_obj();
+        out.field("term", &self.term);
+        out.field("voted_for", &self.voted_for);
+        out.field("log_len", &self.log_len);
+        out.field("last_term", &self.last_term);
+        out.field("writes", &self.writes);
+        out.end_obj();
+    }
+}
+
 /// One log entry.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug)]
 pub struct EntryView {
     /// Index.
     pub index: f64,
@@ -144,8 +216,19 @@ pub struct EntryView {
     pub committed: bool,
 }
 
+impl ToJson for EntryView {
+    fn write_json(&self, out: &mut JsonOut) {
+        out.begin_obj();
+        out.field("index", &self.index);
+        out.field("term", &self.term);
+        out.field("label", &self.label);
+        out.field("committed", &self.committed);
+        out.end_obj();
+    }
+}
+
 /// A leader's view of a follower.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug)]
 pub struct ProgressView {
     /// The follower.
     pub node: u32,
@@ -155,8 +238,18 @@ pub struct ProgressView {
     pub match_index: f64,
 }
 
+impl ToJson for ProgressView {
+    fn write_json(&self, out: &mut JsonOut) {
+        out.begin_obj();
+        out.field("node", &self.node);
+        out.field("next_index", &self.next_index);
+        out.field("match_index", &self.match_index);
+        out.end_obj();
+    }
+}
+
 /// A message in flight or dropped.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug)]
 pub struct FlightView {
     /// Message id.
     pub id: f64,
@@ -184,8 +277,27 @@ pub struct FlightView {
     pub dropped: Option<String>,
 }
 
+impl ToJson for FlightView {
+    fn write_json(&self, out: &mut JsonOut) {
+        out.begin_obj();
+        out.field("id", &self.id);
+        out.field("from", &self.from);
+        out.field("from_client", &self.from_client);
+        out.field("to", &self.to);
+        out.field("to_client", &self.to_client);
+        out.field("kind", &self.kind);
+        out.field("sent_ms", &self.sent_ms);
+        out.field("arrive_ms", &self.arrive_ms);
+        out.field("duplicate", &self.duplicate);
+        out.field("ok", &self.ok);
+        out.field("summary", &self.summary);
+        out.field("dropped", &self.dropped);
+        out.end_obj();
+    }
+}
+
 /// One client.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug)]
 pub struct ClientView {
     /// Id.
     pub id: u32,
@@ -207,6 +319,23 @@ pub struct ClientView {
     pub last_latency_ms: Option<f64>,
     /// Calls completed.
     pub completed: f64,
+}
+
+impl ToJson for ClientView {
+    fn write_json(&self, out: &mut JsonOut) {
+        out.begin_obj();
+        out.field("id", &self.id);
+        out.field("auto", &self.auto);
+        out.field("pending", &self.pending);
+        out.field("pending_seq", &self.pending_seq);
+        out.field("attempts", &self.attempts);
+        out.field("target", &self.target);
+        out.field("last_seq", &self.last_seq);
+        out.field("last_result", &self.last_result);
+        out.field("last_latency_ms", &self.last_latency_ms);
+        out.field("completed", &self.completed);
+        out.end_obj();
+    }
 }
 
 fn ms(us: u64) -> f64 {
@@ -457,7 +586,7 @@ impl Simulation {
 }
 
 /// One narration line.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug)]
 pub struct Line {
     /// Trace sequence number.
     pub seq: f64,
@@ -470,6 +599,18 @@ pub struct Line {
     pub nodes: Vec<u32>,
     /// The sentence.
     pub text: String,
+}
+
+impl ToJson for Line {
+    fn write_json(&self, out: &mut JsonOut) {
+        out.begin_obj();
+        out.field("seq", &self.seq);
+        out.field("at_ms", &self.at_ms);
+        out.field("kind", &self.kind);
+        out.field("nodes", &self.nodes);
+        out.field("text", &self.text);
+        out.end_obj();
+    }
 }
 
 fn names(v: &[crate::raft::NodeId]) -> String {

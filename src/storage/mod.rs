@@ -9,11 +9,10 @@
 //! durable.
 
 use crate::raft::{Entry, HardState, LogIndex, LogWrite};
-use serde::Serialize;
 use std::fmt;
 
 /// One atomic change to a node's durable state.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct WriteBatch<C> {
     /// New term and vote, if changed.
     pub hard_state: Option<HardState>,
@@ -29,7 +28,7 @@ impl<C> WriteBatch<C> {
 }
 
 /// A storage failure, with what the user can do about it.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum StorageError {
     /// A stored record could not be read back.
     Corrupt {
@@ -69,7 +68,7 @@ impl fmt::Display for StorageError {
 impl std::error::Error for StorageError {}
 
 /// What a node needs to restart.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Durable<C> {
     /// Term and vote.
     pub hard_state: HardState,
@@ -87,6 +86,15 @@ impl<C: crate::json::FromJson> crate::json::FromJson for WriteBatch<C> {
     }
 }
 
+impl<C: crate::json::ToJson> crate::json::ToJson for WriteBatch<C> {
+    fn write_json(&self, out: &mut crate::json::JsonOut) {
+        out.begin_obj();
+        out.field("hard_state", &self.hard_state);
+        out.field("log_write", &self.log_write);
+        out.end_obj();
+    }
+}
+
 impl<C: crate::json::FromJson> crate::json::FromJson for Durable<C> {
     fn from_json(v: &crate::json::Json) -> Result<Durable<C>, crate::json::JsonError> {
         let o = v.obj()?;
@@ -94,6 +102,15 @@ impl<C: crate::json::FromJson> crate::json::FromJson for Durable<C> {
             hard_state: o.req("hard_state")?,
             log: o.req("log")?,
         })
+    }
+}
+
+impl<C: crate::json::ToJson> crate::json::ToJson for Durable<C> {
+    fn write_json(&self, out: &mut crate::json::JsonOut) {
+        out.begin_obj();
+        out.field("hard_state", &self.hard_state);
+        out.field("log", &self.log);
+        out.end_obj();
     }
 }
 
@@ -107,7 +124,7 @@ pub trait Storage<C> {
 
 /// In-memory storage: survives a node crash (the simulator keeps it), not
 /// a process exit.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct MemStorage<C> {
     durable: Durable<C>,
     /// Batches written so far (for the inspector and the benchmarks).

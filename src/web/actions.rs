@@ -31,21 +31,19 @@
 //! actions that a resume does not replay are dropped first, and if that is
 //! not enough the list is compacted into the state it led to.
 
-use crate::json::{self, FromJson, Json, JsonError};
+use crate::json::{self, FromJson, Json, JsonError, JsonOut, ToJson};
 use crate::kv::Op;
 use crate::raft::NodeId;
 use crate::sim::client::Workload;
 use crate::sim::trace::Endpoint;
 use crate::sim::Simulation;
-use serde::Serialize;
 
 /// Most actions kept in the saved record before it is compacted.
 pub const MAX_ACTIONS: usize = 1000;
 
 /// One thing the person did, with the facade method's arguments (times in
 /// µs, node ids from 1).
-#[derive(Clone, Debug, PartialEq, Serialize)]
-#[serde(tag = "action", rename_all = "snake_case")]
+#[derive(Clone, Debug, PartialEq)]
 pub enum UserAction {
     /// `crash(node)`.
     Crash {
@@ -158,14 +156,12 @@ impl UserAction {
 /// object (`{"at_us": 5000, "action": "set_cut", "from": 1, "to": 2,
 /// "cut": true}`).
 ///
-/// Written by serde (the action's fields inline), read through
-/// [`crate::json`].
-#[derive(Clone, Debug, PartialEq, Serialize)]
+/// Written and read through [`crate::json`], the action's fields inline.
+#[derive(Clone, Debug, PartialEq)]
 pub struct Recorded {
     /// Virtual time, µs.
     pub at_us: u64,
     /// What was done.
-    #[serde(flatten)]
     pub action: UserAction,
 }
 
@@ -249,19 +245,105 @@ impl FromJson for Recorded {
     }
 }
 
+/// One flat object: `at_us`, then the action's tag and fields.
+impl ToJson for Recorded {
+    fn write_json(&self, out: &mut JsonOut) {
+        out.begin_obj();
+        out.field("at_us", &self.at_us);
+        self.action.write_fields(out);
+        out.end_obj();
+    }
+}
+
+impl UserAction {
+    /// The action's tag and fields, without braces (`"action":"set_cut",
+    /// "from":1,…`): inline in [`Recorded`].
+    fn write_fields(&self, out: &mut JsonOut) {
+        use UserAction as A;
+        let name = ACTION_NAMES[match self {
+            A::Crash { .. } => 0,
+            A::Restart { .. } => 1,
+            A::ForceTimeout { .. } => 2,
+            A::SetCut { .. } => 3,
+            A::Isolate { .. } => 4,
+            A::Partition { .. } => 5,
+            A::HealAll => 6,
+            A::SetNetwork { .. } => 7,
+            A::SetTiming { .. } => 8,
+            A::AlignTimers { .. } => 9,
+            A::Submit { .. } => 10,
+            A::StaleRead { .. } => 11,
+            A::AddWorkload { .. } => 12,
+            A::StopWorkload => 13,
+        }];
+        out.field("action", name);
+        match self {
+            A::Crash { node } | A::Restart { node } | A::ForceTimeout { node } => {
+                out.field("node", node)
+            }
+            A::SetCut { from, to, cut } => {
+                out.field("from", from);
+                out.field("to", to);
+                out.field("cut", cut);
+            }
+            A::Isolate { node } => out.field("node", node),
+            A::Partition { groups } => out.field("groups", groups),
+            A::HealAll | A::StopWorkload => {}
+            A::SetNetwork {
+                latency_min_us,
+                latency_max_us,
+                loss,
+                duplicate,
+                reorder,
+            } => {
+                out.field("latency_min_us", latency_min_us);
+                out.field("latency_max_us", latency_max_us);
+                out.field("loss", loss);
+                out.field("duplicate", duplicate);
+                out.field("reorder", reorder);
+            }
+            A::SetTiming {
+                election_min_us,
+                election_max_us,
+                heartbeat_us,
+            } => {
+                out.field("election_min_us", election_min_us);
+                out.field("election_max_us", election_max_us);
+                out.field("heartbeat_us", heartbeat_us);
+            }
+            A::AlignTimers {
+                delay_us,
+                spread_us,
+            } => {
+                out.field("delay_us", delay_us);
+                out.field("spread_us", spread_us);
+            }
+            A::Submit { client, call, via } => {
+                out.field("client", client);
+                out.field("call", call);
+                out.field("via", via);
+            }
+            A::StaleRead { client, node, key } => {
+                out.field("client", client);
+                out.field("node", node);
+                out.field("key", key);
+            }
+            A::AddWorkload { n } => out.field("n", n),
+        }
+    }
+}
+
 /// One recorded action as stored: its JSON text.
 ///
 /// The stored list is read action by action ([`ActionLog::parse`]), so a
 /// damaged action is named by its position instead of failing the whole
-/// meta record; and it is written out again without being re-encoded. A
-/// [`RawValue`](serde_json::value::RawValue) keeps the text and writes it
-/// as it is; it is only ever made by serializing (an action, or a value
-/// read by [`crate::json`]), never by serde_json's reader. So a stored
-/// action read back is kept as its value written compactly, not byte for
-/// byte as it was stored.
-#[derive(Clone, Debug, Serialize)]
-#[serde(transparent)]
-pub struct ActionJson(Box<serde_json::value::RawValue>);
+/// meta record; and it is written out again without being re-encoded: the
+/// text is written as it is ([`JsonOut::raw`]). It is only ever made by
+/// writing a value (an action, or a value read by [`crate::json`]), so it
+/// is always one compact JSON value; a stored action read back is kept as
+/// its value written compactly, not byte for byte as it was stored.
+#[derive(Clone, Debug)]
+pub struct ActionJson(Box<str>);
 
 impl ActionJson {
     /// The action whose JSON is `text`, checked to be one JSON value (and
@@ -273,11 +355,11 @@ impl ActionJson {
 
     /// The JSON text.
     pub fn json(&self) -> &str {
-        self.0.get()
+        &self.0
     }
 
-    fn encode(r: &Recorded) -> Option<ActionJson> {
-        serde_json::value::to_raw_value(r).ok().map(ActionJson)
+    fn encode(r: &Recorded) -> ActionJson {
+        ActionJson(json::to_string(r).into())
     }
 
     fn decode(&self) -> Result<Recorded, JsonError> {
@@ -287,9 +369,13 @@ impl ActionJson {
 
 impl FromJson for ActionJson {
     fn from_json(v: &Json) -> Result<ActionJson, JsonError> {
-        serde_json::value::to_raw_value(v)
-            .map(ActionJson)
-            .map_err(|e| JsonError::new(e.to_string()))
+        Ok(ActionJson(json::to_string(v).into()))
+    }
+}
+
+impl ToJson for ActionJson {
+    fn write_json(&self, out: &mut JsonOut) {
+        out.raw(&self.0)
     }
 }
 
@@ -310,9 +396,8 @@ impl ActionLog {
     /// Record `action` at `at_us`. `sim` is consulted only to compact the
     /// list when it grows past [`MAX_ACTIONS`].
     pub fn record(&mut self, sim: &Simulation, at_us: u64, action: UserAction) {
-        if let Some(v) = ActionJson::encode(&Recorded { at_us, action }) {
-            self.values.push(v);
-        }
+        self.values
+            .push(ActionJson::encode(&Recorded { at_us, action }));
         if self.values.len() > MAX_ACTIONS {
             self.compact(sim);
         }
@@ -368,7 +453,7 @@ impl ActionLog {
         }
         self.values = state
             .into_iter()
-            .filter_map(|action| ActionJson::encode(&Recorded { at_us, action }))
+            .map(|action| ActionJson::encode(&Recorded { at_us, action }))
             .collect();
     }
 
@@ -389,7 +474,7 @@ impl ActionLog {
     /// The list of `recorded`, kept as it was.
     pub fn from_recorded(recorded: &[Recorded]) -> ActionLog {
         ActionLog {
-            values: recorded.iter().filter_map(ActionJson::encode).collect(),
+            values: recorded.iter().map(ActionJson::encode).collect(),
         }
     }
 }

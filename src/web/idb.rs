@@ -30,7 +30,7 @@
 //! One database per saved cluster, named `raftlab-<name>`, at version 2
 //! (`Store.schemaVersion` in `www/store.js`, which creates the stores and
 //! upgrades older versions). Keys are out of line; every value is a JSON
-//! string (made here), so that `u64`s survive exactly and a damaged record
+//! string (made here with [`crate::json`]), so that `u64`s survive exactly and a damaged record
 //! is detected when it is read instead of being silently misread.
 //!
 //! | store        | key                          | value                              |
@@ -75,12 +75,11 @@
 //! panics on stored data.
 
 use crate::check::history::Call;
-use crate::json::{self, FromJson, Json, JsonError};
+use crate::json::{self, FromJson, Json, JsonError, JsonOut, ToJson};
 use crate::kv::Command;
 use crate::raft::{Entry, HardState};
 use crate::sim::{DurableRecord, DurableWrite, SimConfig, MAX_NODES};
 use crate::storage::{Durable, StorageError};
-use serde::Serialize;
 use std::fmt;
 
 /// Store of each node's term and vote, keyed by node id.
@@ -107,7 +106,7 @@ pub const MAX_SAFE: u64 = (1 << 53) - 1;
 /// The simulation's own state, beside the nodes' durable state: what
 /// [`Simulation::resume`](crate::sim::Simulation::resume) needs besides the
 /// nodes and the history.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct SimMeta {
     /// The run's seed, as a decimal string (JavaScript numbers cannot hold
     /// every `u64`).
@@ -125,14 +124,35 @@ pub struct SimMeta {
     pub actions: Vec<super::actions::ActionJson>,
 }
 
+impl ToJson for SimMeta {
+    fn write_json(&self, out: &mut JsonOut) {
+        out.begin_obj();
+        out.field("seed", &self.seed);
+        out.field("config", &self.config);
+        out.field("now_us", &self.now_us);
+        out.field("epoch", &self.epoch);
+        out.field("actions", &self.actions);
+        out.end_obj();
+    }
+}
+
 /// Every node's whole durable state and the whole history: what a store
 /// holds after [`WriteSet::base`] replaced its contents.
-#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct Baseline {
     /// Node `i + 1`'s durable state at position `i`.
     pub nodes: Vec<Durable<Command>>,
     /// The clients' history, by call id from 0.
     pub calls: Vec<Call>,
+}
+
+impl ToJson for Baseline {
+    fn write_json(&self, out: &mut JsonOut) {
+        out.begin_obj();
+        out.field("nodes", &self.nodes);
+        out.field("calls", &self.calls);
+        out.end_obj();
+    }
 }
 
 /// One atomic write: the argument of [`plan`] (and, as JSON, of
@@ -146,7 +166,7 @@ pub struct Baseline {
 ///
 /// Applied in this order: `base` (clear every store, then store it),
 /// `writes` in order, then `meta`. Every field may be left out.
-#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct WriteSet {
     /// Replace everything stored with this.
     pub base: Option<Baseline>,
@@ -154,6 +174,16 @@ pub struct WriteSet {
     pub writes: Vec<DurableWrite>,
     /// The simulation's own state.
     pub meta: Option<SimMeta>,
+}
+
+impl ToJson for WriteSet {
+    fn write_json(&self, out: &mut JsonOut) {
+        out.begin_obj();
+        out.field("base", &self.base);
+        out.field("writes", &self.writes);
+        out.field("meta", &self.meta);
+        out.end_obj();
+    }
 }
 
 impl WriteSet {
@@ -170,7 +200,7 @@ impl WriteSet {
 /// ```json
 /// {"meta": null | SimMeta, "nodes": [Durable…], "calls": [Call…]}
 /// ```
-#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct Loaded {
     /// The simulation's own state, if one was ever written.
     pub meta: Option<SimMeta>,
@@ -179,6 +209,16 @@ pub struct Loaded {
     pub nodes: Vec<Durable<Command>>,
     /// The clients' history, by call id from 0.
     pub calls: Vec<Call>,
+}
+
+impl ToJson for Loaded {
+    fn write_json(&self, out: &mut JsonOut) {
+        out.begin_obj();
+        out.field("meta", &self.meta);
+        out.field("nodes", &self.nodes);
+        out.field("calls", &self.calls);
+        out.end_obj();
+    }
 }
 
 impl FromJson for SimMeta {
@@ -331,9 +371,10 @@ fn key_num(v: u64, what: &str) -> Result<u64, IdbError> {
     Ok(v)
 }
 
-fn json<T: Serialize>(v: &T, what: &str) -> Result<String, IdbError> {
-    serde_json::to_string(v)
-        .map_err(|e| IdbError::InvalidInput(format!("could not encode {what}: {e}")))
+/// `v` as JSON. Writing cannot fail; the `Result` (and `what`, which
+/// named the value in serde_json's errors) keep the callers as they are.
+fn json<T: ToJson + ?Sized>(v: &T, _what: &str) -> Result<String, IdbError> {
+    Ok(json::to_string(v))
 }
 
 fn put_entries(
@@ -825,8 +866,8 @@ mod tests {
         }
     }
 
-    fn text(v: &impl Serialize) -> String {
-        serde_json::to_string(v).unwrap()
+    fn text(v: &impl ToJson) -> String {
+        json::to_string(v)
     }
 
     /// What `store.load()` would return for these records.
@@ -854,7 +895,7 @@ mod tests {
     }
 
     /// `v`'s JSON text as the JSON string a record holds.
-    fn stored(v: &impl Serialize) -> String {
+    fn stored(v: &impl ToJson) -> String {
         let mut out = String::new();
         push_json_str(&mut out, &text(v));
         out

@@ -3,13 +3,14 @@
 //! methods take plain arguments and return views as plain objects (maps as
 //! objects, times as numbers in ms).
 //!
-//! Views are written with serde_json only, not with `serde-wasm-bindgen`
-//! as DESIGN.md first planned: the page takes them as JSON strings
-//! (`viewJson`, which `JSON.parse` reads faster than objects built across
-//! the boundary), and the few methods that return objects (`view`,
-//! `narration`, `storageReport`) parse that same JSON with `JSON.parse`.
-//! A second serializer would compile every view's `Serialize` impl twice
-//! into the page's wasm, for no gain.
+//! Views are written as JSON text only (by the crate's writer,
+//! [`crate::json::ToJson`]), not with `serde-wasm-bindgen` as DESIGN.md
+//! first planned: the page takes them as JSON strings (`viewJson`, which
+//! `JSON.parse` reads faster than objects built across the boundary), and
+//! the few methods that return objects (`view`, `narration`,
+//! `storageReport`) parse that same JSON with `JSON.parse`. A second
+//! serializer would compile every view's writer twice into the page's
+//! wasm, for no gain.
 //! Errors become `JsError`s with a readable message; a panic is recorded
 //! and can be read with [`last_panic`] so the page can show it.
 
@@ -19,6 +20,7 @@ pub mod bench;
 pub mod idb;
 pub mod persist;
 
+use crate::json::{self, ToJson};
 use crate::kv::{ClientId, Op};
 use crate::raft::NodeId;
 use crate::sim::network::LinkParams;
@@ -26,7 +28,6 @@ use crate::sim::view::narrate;
 use crate::sim::{self, SimConfig};
 use actions::{ActionLog, UserAction};
 use persist::DiskMirror;
-use serde::Serialize;
 use std::cell::RefCell;
 use wasm_bindgen::prelude::*;
 
@@ -80,8 +81,8 @@ fn js_err_dyn(e: &dyn std::fmt::Display) -> JsError {
 
 /// `v` as a plain JavaScript object: its JSON, read by `JSON.parse` (see
 /// the module docs for why not `serde-wasm-bindgen`).
-fn to_js<T: Serialize + ?Sized>(v: &T) -> Result<JsValue, JsError> {
-    let text = serde_json::to_string(v).map_err(js_err)?;
+fn to_js<T: ToJson + ?Sized>(v: &T) -> Result<JsValue, JsError> {
+    let text = json::to_string(v);
     js_sys::JSON::parse(&text).map_err(|_| JsError::new("internal error: a view is not valid JSON"))
 }
 
@@ -197,7 +198,9 @@ impl Simulation {
         use crate::sim::view::{VIEW_KV_LIMIT, VIEW_LOG_LIMIT};
         let log_limit = log_limit.map_or(VIEW_LOG_LIMIT, |l| (l as usize).min(VIEW_LOG_LIMIT));
         let kv_limit = kv_limit.map_or(VIEW_KV_LIMIT, |l| (l as usize).min(VIEW_KV_LIMIT));
-        serde_json::to_string(&self.inner.view_with_limits(log_limit, kv_limit)).map_err(js_err)
+        Ok(json::to_string(
+            &self.inner.view_with_limits(log_limit, kv_limit),
+        ))
     }
 
     /// Like [`Simulation::narration`], as a JSON string, keeping only lines
@@ -232,7 +235,7 @@ impl Simulation {
             .collect();
         let skip = events.len().saturating_sub(limit as usize);
         let lines: Vec<_> = events[skip..].iter().copied().map(narrate).collect();
-        serde_json::to_string(&lines).map_err(js_err)
+        Ok(json::to_string(&lines))
     }
 
     /// Narration lines for trace events with sequence number `>= since`

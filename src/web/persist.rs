@@ -52,13 +52,13 @@
 
 use super::actions::{self, ActionLog};
 use super::idb::{self, Baseline, IdbError, Loaded, SimMeta, WriteSet};
-use super::{js_err, to_js, Simulation};
+use super::{to_js, Simulation};
 use crate::check::history::History;
+use crate::json::{self, JsonOut, ToJson};
 use crate::kv::{ClientId, Command};
 use crate::raft::{HardState, LogIndex, NodeId, Term};
 use crate::sim::{self, DurableRecord};
 use crate::storage::Durable;
-use serde::Serialize;
 use std::collections::VecDeque;
 use wasm_bindgen::prelude::*;
 
@@ -74,7 +74,6 @@ fn epoch_of(client: ClientId) -> u32 {
 }
 
 /// What `storageReport()` returns.
-#[derive(Serialize)]
 struct StorageReport {
     /// Whether the barrier is on.
     enabled: bool,
@@ -93,8 +92,22 @@ struct StorageReport {
     nodes: Vec<NodeStorage>,
 }
 
+impl ToJson for StorageReport {
+    fn write_json(&self, out: &mut JsonOut) {
+        out.begin_obj();
+        out.field("enabled", &self.enabled);
+        out.field("baseline_stored", &self.baseline_stored);
+        out.field("unconfirmed_writes", &self.unconfirmed_writes);
+        out.field("held_messages", &self.held_messages);
+        out.field("epoch", &self.epoch);
+        out.field("actions", &self.actions);
+        out.field("nodes", &self.nodes);
+        out.end_obj();
+    }
+}
+
 /// One node's durable state, as a summary.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct DurableSummary {
     /// Current term.
     pub term: f64,
@@ -106,8 +119,19 @@ pub struct DurableSummary {
     pub last_term: f64,
 }
 
+impl ToJson for DurableSummary {
+    fn write_json(&self, out: &mut JsonOut) {
+        out.begin_obj();
+        out.field("term", &self.term);
+        out.field("voted_for", &self.voted_for);
+        out.field("log_len", &self.log_len);
+        out.field("last_term", &self.last_term);
+        out.end_obj();
+    }
+}
+
 /// One node in `storageReport()`.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct NodeStorage {
     /// Node id.
     pub id: u32,
@@ -125,6 +149,19 @@ pub struct NodeStorage {
     /// The stored log is longer than the written one: entries removed
     /// (a conflicting suffix truncated, Raft §5.3) but still stored.
     pub unsaved_truncation: bool,
+}
+
+impl ToJson for NodeStorage {
+    fn write_json(&self, out: &mut JsonOut) {
+        out.begin_obj();
+        out.field("id", &self.id);
+        out.field("written", &self.written);
+        out.field("on_disk", &self.on_disk);
+        out.field("unsaved_hard_state", &self.unsaved_hard_state);
+        out.field("unsaved_from", &self.unsaved_from);
+        out.field("unsaved_truncation", &self.unsaved_truncation);
+        out.end_obj();
+    }
 }
 
 /// What IndexedDB holds for one node, in summary.
@@ -442,7 +479,7 @@ impl Simulation {
 }
 
 fn write_set_json(set: &WriteSet) -> Result<String, JsError> {
-    serde_json::to_string(set).map_err(js_err)
+    Ok(json::to_string(set))
 }
 
 #[wasm_bindgen]
@@ -528,14 +565,14 @@ impl Simulation {
     /// (cheaper to take every frame).
     #[wasm_bindgen(js_name = storageReportJson)]
     pub fn storage_report_json(&self) -> Result<String, JsError> {
-        serde_json::to_string(&self.report()).map_err(js_err)
+        Ok(json::to_string(&self.report()))
     }
 
     /// The meta record that would be stored now, as JSON (seed, config,
     /// now_us, epoch, actions).
     #[wasm_bindgen(js_name = persistMetaJson)]
     pub fn persist_meta_json(&self) -> Result<String, JsError> {
-        serde_json::to_string(&self.meta()).map_err(js_err)
+        Ok(json::to_string(&self.meta()))
     }
 
     /// `Simulation.resume(loadedJson, epoch?)`: rebuild the cluster from
@@ -581,5 +618,5 @@ pub fn plan_write(json: &str) -> Result<String, JsValue> {
 #[wasm_bindgen(js_name = assembleLoaded)]
 pub fn assemble_loaded(raw: &str, nodes: Option<u32>) -> Result<String, JsValue> {
     let loaded = idb::assemble(raw, nodes.map(|n| n as usize)).map_err(|e| idb_error(&e))?;
-    serde_json::to_string(&loaded).map_err(|e| JsValue::from(js_err(e)))
+    Ok(json::to_string(&loaded))
 }
