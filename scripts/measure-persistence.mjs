@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Measure what persistence costs the page, in headless Chromium, with 8
 // clients writing: per animation frame, the persistence work on the main
-// thread (takeDurableWrites, then planning it in wasm with planWrite and
+// thread (takeDurableWrites, which plans the requests in wasm, and
 // the synchronous part of store.write, which issues the IndexedDB
 // requests; timed by www/persistence.js), and per write set the IndexedDB
 // commit latency (store.write called to its transaction complete). The

@@ -22,7 +22,7 @@ use raftlab::storage::{Durable, WriteBatch};
 use raftlab::web::idb::{
     self, IdbError, Loaded, SimMeta, WriteSet, CALLS, HARD_STATE, LOG, SIM, STORES,
 };
-use raftlab::web::persist::{assemble_loaded, plan_write};
+use raftlab::web::persist::assemble_loaded;
 use raftlab::web::Simulation;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
@@ -519,8 +519,6 @@ async fn failed_write_leaves_nothing() {
     assert_eq!(load(&store).await, before);
 
     // The JavaScript entry points: readable, named errors.
-    let e = plan_write("{not json").expect_err("bad JSON");
-    assert_eq!(Failure::of(e).name, "InvalidInputError");
     let e = Failure::of(store.write_js("{not json").await.expect_err("bad JSON"));
     assert_eq!(e.name, "InvalidInputError", "{e}");
     let e = Failure::of(
@@ -720,7 +718,7 @@ async fn newer_schema_is_refused_and_kept() {
 }
 
 /// A whole cluster through the JavaScript API, as the page drives it: run
-/// with persistence, planning (`planWrite`), storing (`store.write`) and
+/// with persistence, taking the planned requests (`takeDurableWrites`), storing (`store.write`) and
 /// confirming every write set; then a power loss (writes taken but never
 /// stored are lost); load (`store.load`, `assembleLoaded`) and resume:
 /// every node comes back with the stored term, vote and log, and the
@@ -732,16 +730,14 @@ async fn whole_cluster_round_trip() {
     let mut sim = Simulation::new("4242", 5).expect("sim");
     let base = sim.enable_persistence().expect("enable");
     assert!(sim.persistence_enabled());
-    let plan = plan_write(&base).expect("plan");
-    let r = store.write_js(&plan).await.expect("write base");
+    let r = store.write_js(&base).await.expect("write base");
     assert!(r.is_undefined());
     sim.baseline_stored();
     sim.add_workload(3).expect("workload");
     let mut stored_sets = 0;
     for _ in 0..300 {
         sim.advance(10.0).expect("advance");
-        if let Some(json) = sim.take_durable_writes_json(None).expect("take") {
-            let plan = plan_write(&json).expect("plan");
+        if let Some(plan) = sim.take_durable_writes_json(None).expect("take") {
             let up_to = store.write_js(&plan).await.expect("write");
             assert!(sim.confirm_durable_js(up_to.as_f64()).expect("confirm") > 0);
             stored_sets += 1;
@@ -818,10 +814,7 @@ async fn whole_cluster_round_trip() {
     sim.stop_workload();
     // It carries on, persisting again, with clients of a new epoch.
     let base = sim.enable_persistence().expect("enable");
-    store
-        .write_js(&plan_write(&base).expect("plan"))
-        .await
-        .expect("write base");
+    store.write_js(&base).await.expect("write base");
     sim.baseline_stored();
     let client = sim.submit("put", "after", Some("reload".into()), None, None);
     let Ok(client) = client else {
@@ -830,8 +823,7 @@ async fn whole_cluster_round_trip() {
     assert!(client > 1000, "client {client} reuses an old session id");
     for _ in 0..300 {
         sim.advance(10.0).expect("advance");
-        if let Some(json) = sim.take_durable_writes_json(None).expect("take") {
-            let plan = plan_write(&json).expect("plan");
+        if let Some(plan) = sim.take_durable_writes_json(None).expect("take") {
             let up_to = store.write_js(&plan).await.expect("write");
             sim.confirm_durable_js(up_to.as_f64()).expect("confirm");
         }
@@ -955,8 +947,7 @@ async fn disabling_persistence_releases_everything_held() {
     assert_eq!(sim.inner().raft_messages_sent(), 0);
     assert!(sim.take_durable_writes_json(None).expect("take").is_some());
     assert!(sim.take_durable_writes_json(None).expect("take").is_none());
-    let meta_only = sim.take_durable_writes_json(Some(true)).expect("take");
-    let set: WriteSet = raftlab::json::from_str(&meta_only.expect("meta")).expect("json");
+    let set = sim.take_write_set(true).expect("the meta record");
     assert!(set.writes.is_empty() && set.meta.is_some());
     assert_eq!(sim.confirm_durable_js(None).expect("confirm"), 0);
     assert!(sim.confirm_durable_js(Some(-1.0)).is_err());
@@ -1171,10 +1162,9 @@ fn storage_report_tells_disk_from_memory() {
     let mut saw_unsaved = false;
     for _ in 0..200 {
         sim.advance(10.0).expect("advance");
-        let Some(json) = sim.take_durable_writes_json(None).expect("take") else {
+        let Some(set) = sim.take_write_set(false) else {
             continue;
         };
-        let set: WriteSet = raftlab::json::from_str(&json).expect("json");
         let report = sim.node_storage();
         if report
             .iter()

@@ -1,8 +1,8 @@
 // The saved cluster: keeps the live simulation's durable state in
 // IndexedDB, resumes it after a reload, and asks the person what to do when
 // storage fails. The glue between the two halves: the wasm knows the
-// records (`planWrite` turns a write set into IndexedDB requests,
-// `assembleLoaded` checks what a read returned) and www/store.js does the
+// records (`enablePersistence` and `takeDurableWrites` hand out the
+// IndexedDB requests to store, `assembleLoaded` checks what a read returned) and www/store.js does the
 // I/O. See src/web/persist.rs for the facade's side, src/web/idb.rs for why
 // the I/O is in JavaScript, and the README's "Persistence" section.
 //
@@ -75,7 +75,7 @@ function describeError(e) {
 
 export class Persistence {
   /**
-   * `wasm`: the module (Simulation, planWrite, assembleLoaded). `hooks`:
+   * `wasm`: the module (Simulation, assembleLoaded). `hooks`:
    * - `makeSim(seed, nodes)`: a new Simulation, or throws a readable Error;
    * - `adopt(sim, nodes)`: make `sim` the live one (renderers set up);
    * - `current()`: the live Simulation;
@@ -402,9 +402,10 @@ export class Persistence {
     this.bytes.push(json.length);
     this.inflightFrom = from;
     this.issue(sim, json, false);
-    // Planning (in wasm) and the IndexedDB requests (store.write) run in
-    // issue(), synchronously; measure up to the microtask after them all the
-    // same, so that the figure stays comparable with older builds.
+    // takeDurableWrites planned the requests (in wasm) above, and issue()
+    // makes them (store.write) synchronously; measure up to the microtask
+    // after them all the same, so that the figure stays comparable with
+    // older builds.
     queueMicrotask(() => {
       const ms = performance.now() - t0;
       this.acc += ms;
@@ -418,8 +419,7 @@ export class Persistence {
     const t = performance.now();
     let write;
     try {
-      // Planning throws (InvalidInputError) for a write set it cannot store.
-      write = this.store.write(this.wasm.planWrite(json));
+      write = this.store.write(json);
     } catch (e) {
       write = Promise.reject(e);
     }

@@ -2,7 +2,7 @@
 // created or upgraded here, written in one transaction per write set, read
 // back in one. Pure I/O: it knows the schema (database names, versions and
 // stores) but not the records. What to store, as IndexedDB requests, comes
-// from the wasm's `planWrite`, and what a read returns goes, untouched, to
+// from the wasm (`enablePersistence`, `takeDurableWrites`), and what a read returns goes, untouched, to
 // the wasm's `assembleLoaded`, which checks it (src/web/idb.rs: the record
 // formats, and why the I/O is here and not in Rust). It imports nothing, so
 // it also runs on its own (tests/idb.rs drives it in Chrome and Firefox).
@@ -22,7 +22,7 @@
 // StorageError (the wasm's own errors use the same names).
 //
 //   const store = await Store.open("demo");            // creates or upgrades
-//   const last = await store.write(planWrite(json));   // resolves once durable
+//   const last = await store.write(sim.takeDurableWrites()); // resolves once durable
 //   const raw = await store.load();                    // for assembleLoaded
 
 /** The schema version this page reads and writes. */
@@ -288,7 +288,8 @@ export class Store {
   }
 
   /**
-   * Apply the requests that `planWrite` made (its JSON text,
+   * Apply the requests that `sim.enablePersistence()` or
+   * `sim.takeDurableWrites()` returned (JSON text,
    * `{"last": id | null, "ops": [["clear", store] | ["put", store, key, value]
    * | ["delete", store, fromKey, toKey]…]}`) in ONE read-write transaction
    * over every store. Resolves, once the transaction has completed, to
@@ -302,9 +303,9 @@ export class Store {
       try {
         p = JSON.parse(plan);
       } catch (e) {
-        throw invalid(`store.write takes the JSON of planWrite: ${e.message}`);
+        throw invalid(`store.write takes the requests of takeDurableWrites or enablePersistence: ${e.message}`);
       }
-      if (!p || !Array.isArray(p.ops)) throw invalid("store.write takes the JSON of planWrite: {last, ops}");
+      if (!p || !Array.isArray(p.ops)) throw invalid("store.write takes the requests of takeDurableWrites or enablePersistence: {last, ops}");
       const tx = this.transaction(STORES, "readwrite");
       tx.oncomplete = () => resolve(p.last === null ? undefined : p.last);
       tx.onabort = () => reject(tx.error ? classify("the write", tx.error) : storage("the write was aborted"));

@@ -8,7 +8,8 @@
 //! compiles natively too and its tests run under `cargo test`. The
 //! IndexedDB calls themselves are in `www/store.js` (opening, the schema
 //! versions and upgrades, transactions, errors); the facade's wasm exports
-//! around this module (`planWrite`, `assembleLoaded`) and the simulator
+//! around this module (`takeDurableWrites` and `enablePersistence`, which
+//! return planned requests, and `assembleLoaded`) and the simulator
 //! side (what to write, what to confirm) are in `src/web/persist.rs` (in
 //! the wasm build only).
 //!
@@ -155,8 +156,8 @@ impl ToJson for Baseline {
     }
 }
 
-/// One atomic write: the argument of [`plan`] (and, as JSON, of
-/// `planWrite`).
+/// One atomic write: the argument of [`plan`]. Its JSON (only written,
+/// for tests and debugging; the page receives it planned) is
 ///
 /// ```json
 /// {"base": null | {"nodes": [Durable…], "calls": [Call…]},
@@ -240,17 +241,6 @@ impl FromJson for Baseline {
         Ok(Baseline {
             nodes: o.req("nodes")?,
             calls: o.req("calls")?,
-        })
-    }
-}
-
-impl FromJson for WriteSet {
-    fn from_json(v: &Json) -> Result<WriteSet, JsonError> {
-        let o = v.obj()?;
-        Ok(WriteSet {
-            base: o.opt("base")?,
-            writes: o.or_default("writes")?,
-            meta: o.opt("meta")?,
         })
     }
 }
@@ -575,17 +565,6 @@ pub fn plan_json(ops: &[IdbOp], last: Option<u64>) -> String {
     }
     out.push_str("]}");
     out
-}
-
-/// Read the JSON of a [`WriteSet`] (what `enablePersistence` and
-/// `takeDurableWrites` return) and plan it: the text of [`plan_json`].
-pub fn plan_write_json(write_set: &str) -> Result<String, IdbError> {
-    let set: WriteSet = json::from_str(write_set).map_err(|e| {
-        IdbError::InvalidInput(format!(
-            "planWrite takes the JSON of takeDurableWrites or enablePersistence: {e}"
-        ))
-    })?;
-    Ok(plan_json(&plan(&set)?, set.last_id()))
 }
 
 // ----- Reading ------------------------------------------------------------------
@@ -1019,15 +998,6 @@ mod tests {
         // Nothing to confirm: `null`.
         let none = plan_json(&[IdbOp::Clear { store: LOG }], None);
         assert_eq!(none, r#"{"last":null,"ops":[["clear","log"]]}"#);
-        // planWrite's own input checks.
-        assert_eq!(
-            plan_write_json(&text(&set)).unwrap(),
-            text_of,
-            "the same through the write set's JSON"
-        );
-        let err = plan_write_json("{not json").unwrap_err();
-        assert!(matches!(err, IdbError::InvalidInput(_)), "{err}");
-        assert_eq!(err.js_name(), "InvalidInputError");
     }
 
     /// Writes that cannot be stored are refused while planning, before any

@@ -1,9 +1,11 @@
 //! The facade's side of persistence: what the page stores in IndexedDB
 //! and how a reloaded page resumes the cluster from it. The IndexedDB I/O
 //! is the page's (`www/store.js`); what is stored, and the checks on what
-//! is read back, are Rust's ([`super::idb`]), exported here as two
-//! synchronous functions: [`plan_write`] (`planWrite`) and
-//! [`assemble_loaded`] (`assembleLoaded`). See [`super::idb`] for why.
+//! is read back, are Rust's ([`super::idb`]), all synchronous:
+//! `enablePersistence` and `takeDurableWrites` return the IndexedDB
+//! requests for `store.write`, planned here, and [`assemble_loaded`]
+//! (`assembleLoaded`) checks what `store.load` read. See [`super::idb`]
+//! for why.
 //!
 //! Raft's rule (Figure 2: "updated on stable storage before responding to
 //! RPCs") holds across the asynchronous boundary with the simulator's
@@ -15,14 +17,14 @@
 //! The page's loop (`Store` from `www/store.js`, the rest from the wasm):
 //!
 //! ```js
-//! await store.write(planWrite(sim.enablePersistence()));  // everything, once
+//! await store.write(sim.enablePersistence());    // everything, once
 //! sim.baselineStored();
 //! // every frame, after sim.advance(...), one write at a time:
-//! const json = sim.takeDurableWrites();          // undefined: nothing new
-//! if (json !== undefined) sim.confirmDurable(await store.write(planWrite(json)));
+//! const plan = sim.takeDurableWrites();          // undefined: nothing new
+//! if (plan !== undefined) sim.confirmDurable(await store.write(plan));
 //! // after a reload:
 //! sim = Simulation.resume(assembleLoaded(await store.load()));
-//! await store.write(planWrite(sim.enablePersistence()));
+//! await store.write(sim.enablePersistence());
 //! ```
 //!
 //! Write sets must reach the store in the order they were taken (one
@@ -478,21 +480,26 @@ impl Simulation {
     }
 }
 
-fn write_set_json(set: &WriteSet) -> Result<String, JsError> {
-    Ok(json::to_string(set))
+/// `set` as the IndexedDB requests that store it, in the JSON text that
+/// `store.write` takes ([`idb::plan_json`]). A set that cannot be stored
+/// (a log write that is not contiguous, a number too large for a key) is
+/// an `Error` named `InvalidInputError`.
+fn plan_text(set: &WriteSet) -> Result<String, JsValue> {
+    let ops = idb::plan(set).map_err(|e| idb_error(&e))?;
+    Ok(idb::plan_json(&ops, set.last_id()))
 }
 
 #[wasm_bindgen]
 impl Simulation {
     /// Turn persistence on (the durability barrier: messages and answers
-    /// wait for storage) and return the JSON to store first (with
-    /// `store.write(planWrite(json))`): every node's durable state, the history and the meta
-    /// record, replacing what the store held
-    /// (`{"base": {"nodes": [...], "calls": [...]}, "writes": [], "meta": {...}}`).
+    /// wait for storage) and return what to store first, as the requests
+    /// `store.write` takes: every node's durable state, the history and the
+    /// meta record, replacing what the store held (the write set
+    /// [`Simulation::baseline_write_set`], planned by [`idb::plan`]).
     /// Calling it again re-bases the same way.
     #[wasm_bindgen(js_name = enablePersistence)]
-    pub fn enable_persistence(&mut self) -> Result<String, JsError> {
-        write_set_json(&self.baseline_write_set())
+    pub fn enable_persistence(&mut self) -> Result<String, JsValue> {
+        plan_text(&self.baseline_write_set())
     }
 
     /// Turn persistence off and carry on in memory: everything held for
@@ -517,19 +524,24 @@ impl Simulation {
         self.inner.async_durability()
     }
 
-    /// The durable writes issued since the last call, as the JSON for
-    /// `planWrite`:
-    /// `{"writes": [{"id": n, "record": {"Node": {"node": n, "batch": ...}} | {"Call": ...}}...], "meta": {...}}`.
-    /// `undefined` when there is nothing new (or persistence is off);
-    /// with `always` true, the meta record alone is returned then (to save
-    /// a configuration change on an idle cluster).
+    /// The durable writes issued since the last call, as the requests
+    /// `store.write` takes (the write set [`Simulation::take_write_set`],
+    /// planned by [`idb::plan`]; `store.write` resolves to the id to pass to
+    /// `confirmDurable`). `undefined` when there is nothing new (or
+    /// persistence is off); with `always` true, the meta record alone is
+    /// returned then (to save a configuration change on an idle cluster).
+    ///
+    /// The wasm plans the requests itself, rather than handing out the write
+    /// set for JavaScript to pass back for planning: that took one more
+    /// JSON round trip per frame, and the write-set reader cost the page's
+    /// wasm 6.6 KB.
     #[wasm_bindgen(js_name = takeDurableWrites)]
     pub fn take_durable_writes_json(
         &mut self,
         always: Option<bool>,
-    ) -> Result<Option<String>, JsError> {
+    ) -> Result<Option<String>, JsValue> {
         self.take_write_set(always.unwrap_or(false))
-            .map(|s| write_set_json(&s))
+            .map(|s| plan_text(&s))
             .transpose()
     }
 
@@ -597,16 +609,6 @@ fn idb_error(e: &IdbError) -> JsValue {
     let err = js_sys::Error::new(&e.to_string());
     err.set_name(e.js_name());
     err.into()
-}
-
-/// `planWrite(json)`: the IndexedDB requests that store the JSON of
-/// `sim.takeDurableWrites()` or `sim.enablePersistence()` (a
-/// [`WriteSet`]), as the JSON text `store.write` takes (see
-/// [`idb::plan_json`]). Throws an `Error` named `InvalidInputError` for
-/// input that is not such a write set.
-#[wasm_bindgen(js_name = planWrite)]
-pub fn plan_write(json: &str) -> Result<String, JsValue> {
-    idb::plan_write_json(json).map_err(|e| idb_error(&e))
 }
 
 /// `assembleLoaded(raw, nodes?)`: check what `store.load()` read and put
