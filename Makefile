@@ -50,7 +50,7 @@ help:
 	@echo "make serve   set up, build the wasm, serve www/ (PORT=$(PORT)) and print the URL"
 	@echo "make test    set up, then fmt, clippy, cargo test, browser tests (Chrome +"
 	@echo "             Firefox, headless), end-to-end page tests, native/browser count check"
-	@echo "make build   wasm-pack build --target web (size profile) into $(PKG_DIR), then wasm-opt -Oz"
+	@echo "make build   wasm-pack build --target web (size profile) into $(PKG_DIR) and the checker into $(CHECK_DIR), then wasm-opt -Oz"
 	@echo "make bench   simulator and checker benchmarks, native and wasm (Node.js) in one run"
 	@echo "make fuzz    seeded simulator runs: SEEDS=$(SEEDS)"
 	@echo "make setup   install everything the project needs (idempotent)"
