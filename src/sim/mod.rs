@@ -45,15 +45,20 @@
 //! trace keeps no events, the frequent ones are hashed field by field
 //! without being built, a sent or delivered message as five packed words
 //! rather than the ten of its derived hash (see
-//! [`trace::Trace::push_sent`]). The per-message
+//! [`trace::Trace::push_sent`]); a delivered message that owns no heap
+//! memory (all but an AppendEntries with entries) frees its queue slot
+//! without the drop glue's out-of-line call (`EventQueue::release_with`,
+//! `Rpc::owns_heap`), and the network's and timers' range draws take
+//! their remainder by multiplication natively rather than by a 64-bit
+//! division (`Rng::range_inclusive`, same draws). The per-message
 //! helpers (`send_raft`, `route`, `dispatch`, the network draw, the trace
 //! hash, the timer check) are inlined into their callers natively (not in
 //! wasm, where forcing the send path cost the page's download 15 KB; the
 //! wasm/native ratio of `make bench` stayed within its run-to-run noise,
 //! 0.78–0.87×). What is left per event (an idle cluster: about 830
 //! instructions, from about 1,180, and since the timers left the queue
-//! about 108,000 events per 600 simulated s instead of 123,500: 89.5M
-//! instructions, about 6.5 ms, some 90,000× real time, on the 2-core AMD
+//! about 108,000 events per 600 simulated s instead of 123,500: 88.7M
+//! instructions, about 6.3 ms, some 95,000× real time, on the 2-core AMD
 //! EPYC VM where this was measured) is spread thin: the
 //! queue, the network draws, the trace hash (a serial chain of
 //! multiplies), the drained `Ready` and Raft itself. At several
