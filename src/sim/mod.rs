@@ -43,8 +43,9 @@
 //! log writes move into storage instead of being copied; the checker skips
 //! a commit check that already passed for an unchanged node; and when the
 //! trace keeps no events, the frequent ones are hashed field by field
-//! without being built, a sent or delivered message as five packed words
-//! rather than the ten of its derived hash (see
+//! without being built, a sent or delivered message as three packed words
+//! rather than the ten of its derived hash (five until the sequence number,
+//! already implied by the hash chain, was left out) (see
 //! [`trace::Trace::push_sent`]); a delivered message that owns no heap
 //! memory (all but an AppendEntries with entries) frees its queue slot
 //! without the drop glue's out-of-line call (`EventQueue::release_with`,
