@@ -51,15 +51,19 @@
 //! without the drop glue's out-of-line call (`EventQueue::release_with`,
 //! `Rpc::owns_heap`), and the network's and timers' range draws take
 //! their remainder by multiplication natively rather than by a 64-bit
-//! division (`Rng::range_inclusive`, same draws). The per-message
+//! division (`Rng::range_inclusive`, same draws). A leader's heartbeat
+//! does not look for a new commit point (it cannot move one, see
+//! `RaftNode::heartbeat`), and [`Simulation::run_until`] finds the next
+//! event once per step (`Simulation::step_due`), not once to decide
+//! whether to step and again in the step. The per-message
 //! helpers (`send_raft`, `route`, `dispatch`, the network draw, the trace
 //! hash, the timer check) are inlined into their callers natively (not in
 //! wasm, where forcing the send path cost the page's download 15 KB; the
 //! wasm/native ratio of `make bench` stayed within its run-to-run noise,
-//! 0.78–0.87×). What is left per event (an idle cluster: about 830
+//! 0.78–0.87×). What is left per event (an idle cluster: about 750
 //! instructions, from about 1,180, and since the timers left the queue
-//! about 108,000 events per 600 simulated s instead of 123,500: 88.7M
-//! instructions, about 6.3 ms, some 95,000× real time, on the 2-core AMD
+//! about 108,000 events per 600 simulated s instead of 123,500: 81.4M
+//! instructions, about 5.9 ms, some 100,000× real time, on the 2-core AMD
 //! EPYC VM where this was measured) is spread thin: the
 //! queue, the network draws, the trace hash (a serial chain of
 //! multiplies), the drained `Ready` and Raft itself. At several
