@@ -45,3 +45,43 @@ fn prng_stream_is_portable() {
 }
 
 const PRNG_42: [u64; 4] = [233951, 364753, 481100, 105464];
+
+/// `run_until` runs exactly the events that stepping one at a time up to
+/// the same time runs (it finds the next event once per step), and a time
+/// in the past runs nothing.
+#[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+#[cfg_attr(not(target_arch = "wasm32"), test)]
+fn run_until_runs_what_stepping_runs() {
+    use raftlab::sim::client::Workload;
+    use raftlab::sim::{SimConfig, Simulation};
+    let build = || {
+        let mut s = Simulation::new(5, SimConfig::default()).expect("default config");
+        s.add_auto_clients(
+            3,
+            Workload {
+                keys: 10,
+                think_max_us: 20_000,
+                get_percent: 30,
+            },
+        );
+        s
+    };
+    let (mut fused, mut stepped) = (build(), build());
+    for t in [0, 1, 150_000, 149_999, 700_000, 700_000, 2_000_000] {
+        fused.run_until(t);
+        while let Some(at) = stepped.next_event_at() {
+            if at > t {
+                break;
+            }
+            stepped.step();
+        }
+        assert_eq!(
+            fused.events_processed(),
+            stepped.events_processed(),
+            "t {t}"
+        );
+        assert_eq!(fused.trace_hash(), stepped.trace_hash(), "t {t}");
+    }
+    assert!(fused.events_processed() > 1_000);
+    assert_eq!(fused.now(), 2_000_000);
+}

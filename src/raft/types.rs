@@ -168,6 +168,19 @@ pub enum Rpc<C> {
 }
 
 impl<C> Rpc<C> {
+    /// Whether this RPC holds heap memory (an AppendEntries with room
+    /// for entries): only then must it be dropped rather than forgotten
+    /// (the simulator's `EventQueue::release_with`).
+    #[inline(always)]
+    pub fn owns_heap(&self) -> bool {
+        match self {
+            Rpc::AppendEntries { entries, .. } => entries.capacity() != 0,
+            Rpc::RequestVote { .. }
+            | Rpc::RequestVoteReply { .. }
+            | Rpc::AppendEntriesReply { .. } => false,
+        }
+    }
+
     /// The term the sender had when it sent this message.
     pub fn term(&self) -> Term {
         match self {
@@ -304,5 +317,41 @@ impl ToJson for HardState {
         out.field("current_term", &self.current_term);
         out.field("voted_for", &self.voted_for);
         out.end_obj();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    fn only_append_entries_with_room_owns_heap() {
+        let append = |entries: Vec<Entry<u8>>| Rpc::AppendEntries {
+            term: Term(1),
+            prev_log_index: LogIndex(0),
+            prev_log_term: Term(0),
+            entries,
+            leader_commit: LogIndex(0),
+            round: 1,
+        };
+        assert!(!append(Vec::new()).owns_heap(), "a heartbeat");
+        assert!(append(Vec::with_capacity(1)).owns_heap());
+        let entry = Entry {
+            term: Term(1),
+            index: LogIndex(1),
+            payload: Payload::Command(7u8),
+        };
+        let mut taken = append(vec![entry]);
+        assert!(taken.owns_heap());
+        if let Rpc::AppendEntries { entries, .. } = &mut taken {
+            drop(std::mem::take(entries));
+        }
+        assert!(!taken.owns_heap(), "entries moved out");
+        let vote: Rpc<u8> = Rpc::RequestVoteReply {
+            term: Term(1),
+            granted: true,
+        };
+        assert!(!vote.owns_heap());
     }
 }

@@ -43,17 +43,27 @@
 //! log writes move into storage instead of being copied; the checker skips
 //! a commit check that already passed for an unchanged node; and when the
 //! trace keeps no events, the frequent ones are hashed field by field
-//! without being built, a sent or delivered message as five packed words
-//! rather than the ten of its derived hash (see
-//! [`trace::Trace::push_sent`]). The per-message
+//! without being built, a sent or delivered message as three packed words
+//! rather than the ten of its derived hash (five until the sequence number,
+//! already implied by the hash chain, was left out) (see
+//! [`trace::Trace::push_sent`]); a delivered message that owns no heap
+//! memory (all but an AppendEntries with entries) frees its queue slot
+//! without the drop glue's out-of-line call (`EventQueue::release_with`,
+//! `Rpc::owns_heap`), and the network's and timers' range draws take
+//! their remainder by multiplication natively rather than by a 64-bit
+//! division (`Rng::range_inclusive`, same draws). A leader's heartbeat
+//! does not look for a new commit point (it cannot move one, see
+//! `RaftNode::heartbeat`), and [`Simulation::run_until`] finds the next
+//! event once per step (`Simulation::step_due`), not once to decide
+//! whether to step and again in the step. The per-message
 //! helpers (`send_raft`, `route`, `dispatch`, the network draw, the trace
 //! hash, the timer check) are inlined into their callers natively (not in
 //! wasm, where forcing the send path cost the page's download 15 KB; the
 //! wasm/native ratio of `make bench` stayed within its run-to-run noise,
-//! 0.78–0.87×). What is left per event (an idle cluster: about 830
+//! 0.78–0.87×). What is left per event (an idle cluster: about 750
 //! instructions, from about 1,180, and since the timers left the queue
-//! about 108,000 events per 600 simulated s instead of 123,500: 89.5M
-//! instructions, about 6.5 ms, some 90,000× real time, on the 2-core AMD
+//! about 108,000 events per 600 simulated s instead of 123,500: 81.4M
+//! instructions, about 5.9 ms, some 100,000× real time, on the 2-core AMD
 //! EPYC VM where this was measured) is spread thin: the
 //! queue, the network draws, the trace hash (a serial chain of
 //! multiplies), the drained `Ready` and Raft itself. At several
@@ -817,20 +827,36 @@ impl Simulation {
     /// Process the next event. Returns false when there is none or the run
     /// stopped on a violation.
     pub fn step(&mut self) -> bool {
+        self.step_due(u64::MAX)
+    }
+
+    /// [`Simulation::step`] if the next event is due by `t` (as
+    /// [`Simulation::next_event_at`] times it); returns false, doing
+    /// nothing, if it is later. [`Simulation::run_until`]'s loop, which
+    /// so finds the next event once per step rather than twice.
+    #[cfg_attr(not(target_arch = "wasm32"), inline(always))]
+    fn step_due(&mut self, t: u64) -> bool {
         if self.violation.is_some() {
             return false;
         }
         // A node's deadline first, then the queue (a deadline due at the
         // same µs as a queued event goes first: see `timers`).
-        if self.node_timers.next_at() <= self.queue.peek_time().unwrap_or(u64::MAX) {
+        let queued_at = self.queue.peek_time().unwrap_or(u64::MAX);
+        if self.node_timers.next_at() <= queued_at {
             let Some((at, node)) = self.node_timers.next() else {
                 // Neither a deadline nor a queued event.
                 return false;
             };
+            if at.max(self.now) > t {
+                return false;
+            }
             self.now = self.now.max(at);
             self.events_processed += 1;
             self.node_timer(node);
             return self.violation.is_none();
+        }
+        if queued_at > t {
+            return false;
         }
         let Some((at, slot)) = self.queue.pop_key() else {
             return false;
@@ -840,7 +866,12 @@ impl Simulation {
         if let Some(Event::Raft(_)) = self.queue.get_mut(slot) {
             // Read where it waited, not copied out.
             self.deliver_raft(slot);
-            self.queue.release(slot);
+            // A heartbeat or an answer owns no heap memory: free its slot
+            // without the drop glue's call.
+            self.queue.release_with(slot, |e| match e {
+                Event::Raft(m) => m.rpc.owns_heap(),
+                _ => true,
+            });
             return self.violation.is_none();
         }
         let Some(event) = self.queue.take(slot) else {
@@ -873,12 +904,7 @@ impl Simulation {
     /// Run every event up to and including time `t`, then set the clock to
     /// `t`. Stops early on a violation.
     pub fn run_until(&mut self, t: u64) {
-        while let Some(at) = self.next_event_at() {
-            if at > t || self.violation.is_some() {
-                break;
-            }
-            self.step();
-        }
+        while self.step_due(t) {}
         if self.violation.is_none() {
             self.now = self.now.max(t);
         }
