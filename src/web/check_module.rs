@@ -12,9 +12,11 @@
 //!
 //! Both modules come from this one crate. The page's is the default build
 //! (feature `page`, which compiles [`crate::web`]); this one is
-//! `--no-default-features --features check-module`, which compiles only this
-//! file, so it exports nothing but [`check_history_linearizable`]. `make
-//! wasm` builds both (`www/pkg/` and `www/pkg-check/`). The check itself is
+//! `--no-default-features --features check-module`, which leaves the facade
+//! out and compiles this file instead, so the module exports nothing but
+//! [`check_history_linearizable`] (the linker drops the simulator and
+//! everything else it does not reach). `make wasm` builds both (`www/pkg/`
+//! and `www/pkg-check/`). The check itself is
 //! [`crate::check::check_history_json`], tested natively and in the
 //! browsers like the rest of the crate.
 
