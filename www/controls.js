@@ -157,6 +157,10 @@ export class Controls {
     this.callsSig = "";
     this.updateCallsMore();
     this.closeLink();
+    // A check's verdict is about the cluster it checked.
+    this.checkGen = (this.checkGen || 0) + 1;
+    $("#check-result").className = "";
+    setText($("#check-result"), "");
     // "Send to" options.
     const via = $("#via");
     const keep = via.value;
@@ -246,8 +250,10 @@ export class Controls {
     button.disabled = true;
     out.className = "";
     setText(out, "checking…");
+    const gen = this.checkGen;
     try {
       const { verdict, calls, atMs } = await this.app.checkHistory();
+      if (gen !== this.checkGen) return;
       const what = `${calls} ${calls === 1 ? "call" : "calls"} up to t=${(atMs / 1000).toFixed(1)} s`;
       if (verdict === undefined) {
         out.className = "check-ok";
@@ -257,6 +263,7 @@ export class Controls {
         setText(out, `✗ NOT linearizable (${what}): ${verdict}`);
       }
     } catch (e) {
+      if (gen !== this.checkGen) return;
       out.className = "check-bad";
       setText(out, `could not check: ${e && e.message ? e.message : e}`);
     } finally {

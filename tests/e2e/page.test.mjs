@@ -531,6 +531,9 @@ test("the linearizability check: its wasm is fetched on first use, the button sa
   assert.match(await page.textContent("#check-result"), /^✓ linearizable: [2-9]\d* calls up to t=\d+\.\d s$/);
   assert.equal(await fetched(), true);
   await page.locator(".controls-card").screenshot({ path: join(ARTIFACTS, "14-history-check.png") });
+  // The verdict was about that cluster: a new one clears it.
+  await page.evaluate(() => window.raftlab.newCluster(22));
+  await page.waitForFunction(() => document.querySelector("#check-result").textContent === "");
   // Through the JS API: a read that misses a completed put is caught, and
   // text that is no history is refused.
   const call = (id, client, fields, invoke, ret, outcome) => ({
