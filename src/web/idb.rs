@@ -361,12 +361,6 @@ fn key_num(v: u64, what: &str) -> Result<u64, IdbError> {
     Ok(v)
 }
 
-/// `v` as JSON. Writing cannot fail; the `Result` (and `what`, which
-/// named the value in serde_json's errors) keep the callers as they are.
-fn json<T: ToJson + ?Sized>(v: &T, _what: &str) -> Result<String, IdbError> {
-    Ok(json::to_string(v))
-}
-
 fn put_entries(
     ops: &mut Vec<IdbOp>,
     node: u64,
@@ -384,7 +378,7 @@ fn put_entries(
         ops.push(IdbOp::Put {
             store: LOG,
             key: Key::Pair(node, key_num(e.index.0, "log index")?),
-            value: json(e, "a log entry")?,
+            value: json::to_string(e),
         });
     }
     Ok(())
@@ -402,7 +396,7 @@ pub fn plan(set: &WriteSet) -> Result<Vec<IdbOp>, IdbError> {
             ops.push(IdbOp::Put {
                 store: HARD_STATE,
                 key: Key::Num(node),
-                value: json(&d.hard_state, "a hard state")?,
+                value: json::to_string(&d.hard_state),
             });
             put_entries(&mut ops, node, 1, &d.log)?;
         }
@@ -410,7 +404,7 @@ pub fn plan(set: &WriteSet) -> Result<Vec<IdbOp>, IdbError> {
             ops.push(IdbOp::Put {
                 store: CALLS,
                 key: Key::Num(key_num(c.id, "call id")?),
-                value: json(c, "a call")?,
+                value: json::to_string(c),
             });
         }
     }
@@ -428,7 +422,7 @@ pub fn plan(set: &WriteSet) -> Result<Vec<IdbOp>, IdbError> {
                     ops.push(IdbOp::Put {
                         store: HARD_STATE,
                         key: Key::Num(n),
-                        value: json(hs, "a hard state")?,
+                        value: json::to_string(hs),
                     });
                 }
                 if let Some(lw) = &batch.log_write {
@@ -449,7 +443,7 @@ pub fn plan(set: &WriteSet) -> Result<Vec<IdbOp>, IdbError> {
             DurableRecord::Call(c) => ops.push(IdbOp::Put {
                 store: CALLS,
                 key: Key::Num(key_num(c.id, "call id")?),
-                value: json(c, "a call")?,
+                value: json::to_string(c),
             }),
         }
     }
@@ -457,7 +451,7 @@ pub fn plan(set: &WriteSet) -> Result<Vec<IdbOp>, IdbError> {
         ops.push(IdbOp::Put {
             store: SIM,
             key: Key::Text(META_KEY.into()),
-            value: json(meta, "the simulation record")?,
+            value: json::to_string(meta),
         });
     }
     Ok(ops)
