@@ -602,14 +602,19 @@ impl KvStore {
                 OpResult::Ok
             }
             Op::Append { key, value } => {
-                let cur = self.data.entry(key.clone()).or_default();
-                if cur.len() + value.len() > MAX_STORED_VALUE_LEN {
-                    if cur.is_empty() {
-                        self.data.remove(key);
-                    }
+                // The key is copied only when it is new (not at every
+                // append to an existing one, as `entry` would).
+                let cur = self.data.get_mut(key);
+                let len = cur.as_ref().map_or(0, |v| v.len());
+                if len + value.len() > MAX_STORED_VALUE_LEN {
                     return OpResult::TooLarge;
                 }
-                cur.push_str(value);
+                match cur {
+                    Some(v) => v.push_str(value),
+                    None => {
+                        self.data.insert(key.clone(), value.clone());
+                    }
+                }
                 OpResult::Ok
             }
             Op::Delete { key } => OpResult::Deleted {

@@ -2113,7 +2113,10 @@ impl Simulation {
             return;
         }
         let Some(w) = c.auto.clone() else { return };
-        let Some(c) = self.client(client).cloned() else {
+        // The clerk and the clients' PRNG are separate fields: borrowed
+        // side by side, not the clerk copied.
+        let slot = client.0.wrapping_sub(self.client_base + 1) as usize;
+        let Some(c) = self.clients.get(slot) else {
             return;
         };
         let op = c.random_op(&mut self.client_rng, &w);
