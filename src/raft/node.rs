@@ -1353,6 +1353,19 @@ impl<C: Clone> RaftNode<C> {
         Some(self.out_messages.pop())
     }
 
+    /// For a driver that persists straight from [`RaftNode::log`] (the
+    /// simulator): take where the pending log write starts, if there is
+    /// one, so that the next [`RaftNode::take_ready_into`] leaves
+    /// [`Ready::log_write`] empty instead of copying the entries into it.
+    /// The caller then persists the log from index `from` on (positions
+    /// `from - 1..` of [`RaftNode::log`], replacing whatever its storage
+    /// holds from there), before the step's messages leave, exactly as it
+    /// would persist the `log_write` (Raft Figure 2: persistent state is
+    /// updated on stable storage before responding to RPCs).
+    pub fn take_log_write_from(&mut self) -> Option<LogIndex> {
+        self.log_dirty_from.take()
+    }
+
     /// [`RaftNode::take_ready`] for drivers that run many steps: `out`'s
     /// buffers are reused (its previous contents are dropped), and the
     /// committed entries are not copied. `out.committed` is left empty;

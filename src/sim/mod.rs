@@ -1008,9 +1008,11 @@ impl Simulation {
         };
         // Reuse the buffers of the last drain (no allocation per step).
         let mut ready = self.ready.take().unwrap_or_default();
+        // The log write is persisted from the node's log, not copied out.
+        let log_from = server.raft.take_log_write_from();
         let committed = server.raft.take_ready_into(&mut ready);
         let commit_now = (server.raft.commit_index(), server.raft.term());
-        self.act_on_ready(id, &mut ready, committed, commit_now);
+        self.act_on_ready(id, &mut ready, log_from, committed, commit_now);
         self.ready = Some(ready);
         // Whatever the step did to the node's deadline.
         self.schedule_node_timer(id);
@@ -1021,13 +1023,14 @@ impl Simulation {
         &mut self,
         id: NodeId,
         ready: &mut Ready<Command>,
+        log_from: Option<LogIndex>,
         committed: std::ops::Range<u64>,
         commit_now: (LogIndex, Term),
     ) {
         // What the node did, and 1. persist. Most steps (a heartbeat and its
         // answer) have nothing of either: keep that work out of line.
-        if (!ready.events.is_empty() || ready.hard_state.is_some() || ready.log_write.is_some())
-            && !self.record_and_persist(id, ready)
+        if (!ready.events.is_empty() || ready.hard_state.is_some() || log_from.is_some())
+            && !self.record_and_persist(id, ready, log_from)
         {
             return;
         }
@@ -1064,21 +1067,36 @@ impl Simulation {
     /// (steps 0 and 1 of [`Simulation::act_on_ready`]). Returns false if
     /// the write failed (a violation: the run stops).
     #[inline(never)]
-    fn record_and_persist(&mut self, id: NodeId, ready: &mut Ready<Command>) -> bool {
+    fn record_and_persist(
+        &mut self,
+        id: NodeId,
+        ready: &mut Ready<Command>,
+        log_from: Option<LogIndex>,
+    ) -> bool {
         let i = id.idx();
         // What the node did.
         for ev in ready.events.drain(..) {
             self.node_event(id, ev);
         }
-        // 1. Persist.
-        let batch = WriteBatch {
-            hard_state: ready.hard_state.take(),
-            log_write: ready.log_write.take(),
-        };
-        if !batch.is_empty() {
-            let durable_copy = self.durability.enabled.then(|| batch.clone());
-            let written = batch.log_write.as_ref().map(|w| w.from);
-            if let Err(e) = self.slots[i].storage.write_owned(batch) {
+        // 1. Persist: the hard state, and the node's log from `log_from` on,
+        // read where it is.
+        let hard_state = ready.hard_state.take();
+        if hard_state.is_some() || log_from.is_some() {
+            let slot = &mut self.slots[i];
+            let log_write = log_from.map(|from| {
+                let log = slot.server.as_ref().map_or(&[][..], |s| s.raft.log());
+                let start = (from.0 as usize).saturating_sub(1).min(log.len());
+                (from, &log[start..])
+            });
+            let durable_copy = self.durability.enabled.then(|| WriteBatch {
+                hard_state,
+                log_write: log_write.map(|(from, entries)| crate::raft::LogWrite {
+                    from,
+                    entries: entries.to_vec(),
+                }),
+            });
+            let written = log_from;
+            if let Err(e) = slot.storage.write_parts(hard_state, log_write) {
                 self.fail(Violation {
                     property: "Durability".into(),
                     nodes: vec![id],

@@ -161,40 +161,47 @@ impl<C: Clone> MemStorage<C> {
 }
 
 impl<C: Clone> MemStorage<C> {
-    /// [`Storage::write`] taking the batch by value, so its entries are
-    /// moved in rather than copied (the simulator's hot path).
-    pub fn write_owned(&mut self, batch: WriteBatch<C>) -> Result<(), StorageError> {
-        self.check(&batch)?;
-        if let Some(hs) = batch.hard_state {
+    /// [`Storage::write`] of a batch given by its parts, the log write's
+    /// entries borrowed: the simulator persists straight from the node's
+    /// log ([`crate::raft::RaftNode::take_log_write_from`]) instead of
+    /// from a [`LogWrite`] copy of it, which was an allocation per step.
+    /// All of it or none, as [`Storage::write`].
+    pub fn write_parts(
+        &mut self,
+        hard_state: Option<HardState>,
+        log_write: Option<(LogIndex, &[Entry<C>])>,
+    ) -> Result<(), StorageError> {
+        if let Some((from, entries)) = log_write {
+            self.check(from, entries)?;
+        }
+        // Validated: now apply (nothing above mutated, so the batch is atomic).
+        if let Some(hs) = hard_state {
             self.durable.hard_state = hs;
         }
-        if let Some(w) = batch.log_write {
-            self.durable.log.truncate(w.from.0 as usize - 1);
-            self.durable.log.extend(w.entries);
+        if let Some((from, entries)) = log_write {
+            self.durable.log.truncate(from.0 as usize - 1);
+            self.durable.log.extend_from_slice(entries);
         }
         self.writes += 1;
         Ok(())
     }
 
-    /// Whether `batch` can be applied: it must not leave a gap and its
-    /// entries must be contiguous.
-    fn check(&self, batch: &WriteBatch<C>) -> Result<(), StorageError> {
-        if let Some(w) = &batch.log_write {
-            let len = self.durable.log.len() as u64;
-            if w.from.0 == 0 || w.from.0 > len + 1 {
-                return Err(StorageError::Gap { from: w.from, len });
-            }
-            let contiguous = w
-                .entries
-                .iter()
-                .enumerate()
-                .all(|(i, e)| e.index.0 == w.from.0 + i as u64);
-            if !contiguous {
-                return Err(StorageError::Corrupt {
-                    record: format!("log write at {}", w.from),
-                    detail: "entries are not contiguous".into(),
-                });
-            }
+    /// Whether a log write of `entries` from `from` can be applied: it
+    /// must not leave a gap and its entries must be contiguous.
+    fn check(&self, from: LogIndex, entries: &[Entry<C>]) -> Result<(), StorageError> {
+        let len = self.durable.log.len() as u64;
+        if from.0 == 0 || from.0 > len + 1 {
+            return Err(StorageError::Gap { from, len });
+        }
+        let contiguous = entries
+            .iter()
+            .enumerate()
+            .all(|(i, e)| e.index.0 == from.0 + i as u64);
+        if !contiguous {
+            return Err(StorageError::Corrupt {
+                record: format!("log write at {from}"),
+                detail: "entries are not contiguous".into(),
+            });
         }
         Ok(())
     }
@@ -202,17 +209,8 @@ impl<C: Clone> MemStorage<C> {
 
 impl<C: Clone> Storage<C> for MemStorage<C> {
     fn write(&mut self, batch: &WriteBatch<C>) -> Result<(), StorageError> {
-        self.check(batch)?;
-        // Validated: now apply (nothing above mutated, so the batch is atomic).
-        if let Some(hs) = batch.hard_state {
-            self.durable.hard_state = hs;
-        }
-        if let Some(w) = &batch.log_write {
-            self.durable.log.truncate(w.from.0 as usize - 1);
-            self.durable.log.extend(w.entries.iter().cloned());
-        }
-        self.writes += 1;
-        Ok(())
+        let log_write = batch.log_write.as_ref().map(|w| (w.from, &w.entries[..]));
+        self.write_parts(batch.hard_state, log_write)
     }
 
     fn load(&self) -> Result<Durable<C>, StorageError> {
