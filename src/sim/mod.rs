@@ -33,12 +33,11 @@
 //! later at every heartbeat; as a queued event it went stale and had to
 //! re-queue itself when it fired early (one idle event in eight).
 //! The usual step of a node (a follower answering a heartbeat, a leader
-//! taking an acknowledgement) produces one message or none and nothing
-//! else: it is taken straight from the node
-//! ([`RaftNode::take_lone_message`]), without a `Ready`. Other steps drain
-//! the node's `Ready` into reused buffers
-//! ([`RaftNode::take_ready_into`]); a step with messages only (a leader's
-//! heartbeats) skips the out-of-line persist, apply and read parts;
+//! taking an acknowledgement or sending its heartbeats) produces messages
+//! and nothing else: they are taken straight from the node, its buffer
+//! swapped with the simulator's ([`RaftNode::take_messages_only`]),
+//! without a `Ready`. Other steps drain the node's `Ready` into reused
+//! buffers ([`RaftNode::take_ready_into`]);
 //! committed entries are applied straight from the node's log and
 //! log writes move into storage instead of being copied; the checker skips
 //! a commit check that already passed for an unchanged node; and when the
@@ -475,6 +474,10 @@ pub struct Simulation {
     /// The drained output of the node being processed, kept to reuse its
     /// buffers.
     ready: Option<Box<Ready<Command>>>,
+    /// The messages of a step that produced nothing else
+    /// ([`RaftNode::take_messages_only`]); empty between steps, its buffer
+    /// traded with the nodes'.
+    outbox: Vec<Message<Command>>,
     next_flight_id: u64,
     slots: Vec<Slot>,
     network: Network,
@@ -620,6 +623,7 @@ impl Simulation {
             raft_meta: Vec::new(),
             node_timers: NodeTimers::new(n),
             ready: Some(Box::default()),
+            outbox: Vec::new(),
             next_flight_id: 0,
             slots: Vec::with_capacity(n),
             clients: Vec::new(),
@@ -973,29 +977,36 @@ impl Simulation {
     }
 
     /// Drain a node's output and act on it in Raft's order: persist, send,
-    /// apply, answer. Most steps (a heartbeat, its answer) produce one
-    /// message or none and nothing else: those skip the [`Ready`]
-    /// ([`RaftNode::take_lone_message`]), with the same effects in the
-    /// same order as [`Simulation::process_ready`].
+    /// apply, answer. Most steps (a heartbeat, its answer, a leader's
+    /// round of heartbeats) produce messages and nothing else: those skip
+    /// the [`Ready`] ([`RaftNode::take_messages_only`], into the reused
+    /// `outbox`), with the same effects in the same order as
+    /// [`Simulation::process_ready`].
     #[cfg_attr(not(target_arch = "wasm32"), inline(always))]
     fn process_node(&mut self, id: NodeId) {
         let Some(server) = self.slots[id.idx()].server.as_mut() else {
             return;
         };
-        if server.confirmed_reads_waiting() == 0 {
-            if let Some(lone) = server.raft.take_lone_message() {
-                let commit_now = (server.raft.commit_index(), server.raft.term());
-                if self.checks {
-                    if let Err(v) = self.checker.on_commit(id, commit_now.0, commit_now.1) {
-                        self.fail(v);
-                    }
+        if server.confirmed_reads_waiting() == 0 && server.raft.take_messages_only(&mut self.outbox)
+        {
+            let commit_now = (server.raft.commit_index(), server.raft.term());
+            if self.checks {
+                if let Err(v) = self.checker.on_commit(id, commit_now.0, commit_now.1) {
+                    self.fail(v);
                 }
-                if let Some(m) = lone {
-                    self.send_raft(m);
-                }
-                self.schedule_node_timer(id);
-                return;
             }
+            // In order: reversed, then popped. Not a `Drain`, nor the
+            // buffer taken out of `self` for the loop: both leave an
+            // out-of-line drop call per step. `reverse` is a call too,
+            // made only for several messages (a leader's heartbeats).
+            if self.outbox.len() > 1 {
+                self.outbox.reverse();
+            }
+            while let Some(m) = self.outbox.pop() {
+                self.send_raft(m);
+            }
+            self.schedule_node_timer(id);
+            return;
         }
         self.process_ready(id);
     }
