@@ -335,6 +335,11 @@ struct PendingRead {
 pub struct RaftNode<C> {
     id: NodeId,
     members: Vec<NodeId>,
+    /// Bit `p` set for each member `NodeId(p)` other than this node, for
+    /// ids below 64 (`is_peer`): every message is checked against the
+    /// membership, and a mask is one test where `members.contains` was a
+    /// loop.
+    peer_mask: u64,
     config: Config,
     rng: Rng,
     role: Role,
@@ -392,9 +397,14 @@ impl<C: Clone> RaftNode<C> {
             .max()
             .unwrap_or(0)
             .max(id.idx() + 1);
+        let peer_mask = members
+            .iter()
+            .filter(|m| m.0 < 64 && **m != id)
+            .fold(0, |mask, m| mask | 1u64 << m.0);
         let mut node = RaftNode {
             id,
             members,
+            peer_mask,
             config,
             rng: Rng::new(seed),
             role: Role::Follower,
@@ -537,6 +547,16 @@ impl<C: Clone> RaftNode<C> {
         if self.role != Role::Leader {
             self.election_timer_start = self.election_timer_start.min(at);
             self.election_deadline = at;
+        }
+    }
+
+    /// Whether `p` is a member other than this node.
+    #[inline(always)]
+    fn is_peer(&self, p: NodeId) -> bool {
+        if p.0 < 64 {
+            self.peer_mask & (1u64 << p.0) != 0
+        } else {
+            p != self.id && self.members.contains(&p)
         }
     }
 
@@ -942,10 +962,10 @@ impl<C: Clone> RaftNode<C> {
 
     /// [`RaftNode::handle_message`] for a message the driver keeps (the
     /// simulator reads it where it waited in the event queue instead of
-    /// copying it out): read in place, only its entries are moved out,
-    /// leaving it with none.
+    /// copying it out): read in place, only its entries are moved out
+    /// (when they are appended), leaving it with none.
     pub fn handle_message_mut(&mut self, now: u64, msg: &mut Message<C>) {
-        if msg.to != self.id || !self.members.contains(&msg.from) || msg.from == self.id {
+        if msg.to != self.id || !self.is_peer(msg.from) {
             self.out_events.push(NodeEvent::IgnoredStale {
                 from: msg.from,
                 kind: format!("{} (misaddressed)", msg.rpc.kind()),
@@ -1021,7 +1041,7 @@ impl<C: Clone> RaftNode<C> {
                 msg.from,
                 *prev_log_index,
                 *prev_log_term,
-                std::mem::take(entries),
+                entries,
                 *leader_commit,
                 *round,
             ),
@@ -1109,7 +1129,7 @@ impl<C: Clone> RaftNode<C> {
         leader: NodeId,
         prev_log_index: LogIndex,
         prev_log_term: Term,
-        entries: Vec<Entry<C>>,
+        entries: &mut Vec<Entry<C>>,
         leader_commit: LogIndex,
         round: u64,
     ) {
@@ -1156,6 +1176,47 @@ impl<C: Clone> RaftNode<C> {
             reply_fail(self, hint);
             return;
         }
+        let count = entries.len() as u64;
+        // A heartbeat carries no entries: nothing to check or append, and
+        // no vector to take out of the message and drop.
+        if count > 0 && !self.append_entries(leader, term, prev_log_index, entries) {
+            return;
+        }
+        let last_new = LogIndex(prev_log_index.0 + count);
+        if leader_commit > self.commit_index {
+            let to = leader_commit.min(last_new);
+            if to > self.commit_index {
+                self.out_events.push(NodeEvent::CommitAdvanced {
+                    from: self.commit_index,
+                    to,
+                });
+                self.commit_index = to;
+            }
+        }
+        self.send(
+            leader,
+            Rpc::AppendEntriesReply {
+                term,
+                success: true,
+                match_index: last_new,
+                conflict: None,
+                round,
+            },
+        );
+    }
+
+    /// The appending part of [`RaftNode::handle_append`] (Raft §5.3), for
+    /// a request with entries that passed the consistency check: moves
+    /// them out of the message into the log, truncating only at a real
+    /// conflict. Returns false, appending nothing, for entries that are
+    /// not contiguous (a malformed request, traced).
+    fn append_entries(
+        &mut self,
+        leader: NodeId,
+        term: Term,
+        prev_log_index: LogIndex,
+        entries: &mut Vec<Entry<C>>,
+    ) -> bool {
         let contiguous = entries
             .iter()
             .enumerate()
@@ -1166,12 +1227,11 @@ impl<C: Clone> RaftNode<C> {
                 kind: "AppendEntries (malformed: entries not contiguous)".into(),
                 term,
             });
-            return;
+            return false;
         }
         // Append, truncating only at a real conflict so a stale or
         // reordered request never removes entries it does not replace.
-        let count = entries.len() as u64;
-        for e in entries {
+        for e in std::mem::take(entries) {
             match self.term_at(e.index) {
                 Some(t) if t == e.term => continue,
                 Some(_) => {
@@ -1197,27 +1257,7 @@ impl<C: Clone> RaftNode<C> {
                 }
             }
         }
-        let last_new = LogIndex(prev_log_index.0 + count);
-        if leader_commit > self.commit_index {
-            let to = leader_commit.min(last_new);
-            if to > self.commit_index {
-                self.out_events.push(NodeEvent::CommitAdvanced {
-                    from: self.commit_index,
-                    to,
-                });
-                self.commit_index = to;
-            }
-        }
-        self.send(
-            leader,
-            Rpc::AppendEntriesReply {
-                term,
-                success: true,
-                match_index: last_new,
-                conflict: None,
-                round,
-            },
-        );
+        true
     }
 
     fn handle_append_reply(
