@@ -867,15 +867,9 @@ impl Simulation {
         };
         self.now = self.now.max(at);
         self.events_processed += 1;
-        if let Some(Event::Raft(_)) = self.queue.get_mut(slot) {
-            // Read where it waited, not copied out.
-            self.deliver_raft(slot);
-            // A heartbeat or an answer owns no heap memory: free its slot
-            // without the drop glue's call.
-            self.queue.release_with(slot, |e| match e {
-                Event::Raft(m) => m.rpc.owns_heap(),
-                _ => true,
-            });
+        // A message between nodes is read where it waited, not copied
+        // out, and its slot freed there.
+        if self.deliver_raft(slot) {
             return self.violation.is_none();
         }
         let Some(event) = self.queue.take(slot) else {
@@ -984,16 +978,23 @@ impl Simulation {
     /// [`Simulation::process_ready`].
     #[cfg_attr(not(target_arch = "wasm32"), inline(always))]
     fn process_node(&mut self, id: NodeId) {
-        let Some(server) = self.slots[id.idx()].server.as_mut() else {
+        let Some(server) = self.slots.get_mut(id.idx()).and_then(|s| s.server.as_mut()) else {
             return;
         };
         if server.confirmed_reads_waiting() == 0 && server.raft.take_messages_only(&mut self.outbox)
         {
-            let commit_now = (server.raft.commit_index(), server.raft.term());
-            if self.checks {
-                if let Err(v) = self.checker.on_commit(id, commit_now.0, commit_now.1) {
-                    self.fail(v);
-                }
+            // The node's deadline, read while it is at hand: sending
+            // changes no node, so it is the deadline after the sends too
+            // (`schedule_node_timer`, without a second lookup).
+            let deadline = server.raft.next_deadline();
+            let checked = if self.checks {
+                self.checker
+                    .on_commit(id, server.raft.commit_index(), server.raft.term())
+            } else {
+                Ok(())
+            };
+            if let Err(v) = checked {
+                self.fail(v);
             }
             // In order: reversed, then popped. Not a `Drain`, nor the
             // buffer taken out of `self` for the loop: both leave an
@@ -1005,7 +1006,7 @@ impl Simulation {
             while let Some(m) = self.outbox.pop() {
                 self.send_raft(m);
             }
-            self.schedule_node_timer(id);
+            self.node_timers.set(id.idx(), deadline);
             return;
         }
         self.process_ready(id);
@@ -1486,32 +1487,56 @@ impl Simulation {
 
     /// [`Simulation::deliver`] for a message sent by
     /// [`Simulation::send_raft`], popped from the queue and still in its
-    /// `slot` there: the node reads it in place.
+    /// `slot` there: the node reads it in place, and the slot is freed.
+    /// Returns false, doing nothing, when the slot holds another event.
+    ///
+    /// The queued message, the receiving node and the trace are borrowed
+    /// side by side (they are different fields), so the slot and the node
+    /// are each looked up once per delivery, not again for every use (each
+    /// lookup a bounds check and an `Option` test). The slot is freed as
+    /// soon as the node has read the message, before the node's answer is
+    /// queued (which may then reuse it): slots only say where an event
+    /// waits, never when it runs, so this changes no order.
     #[cfg_attr(not(target_arch = "wasm32"), inline(always))]
-    fn deliver_raft(&mut self, slot: u32) {
-        let RaftMeta {
+    fn deliver_raft(&mut self, slot: u32) -> bool {
+        let Some(Event::Raft(msg)) = self.queue.get_mut(slot) else {
+            return false;
+        };
+        let Some(&RaftMeta {
             flight_id,
             to_incarnation,
             kind,
-        } = self.raft_meta[slot as usize];
-        let Some(Event::Raft(msg)) = self.queue.get_mut(slot) else {
-            return;
+        }) = self.raft_meta.get(slot as usize)
+        else {
+            return false;
         };
         let (n, from_node) = (msg.to, msg.from);
-        let flight = self.take_flight(flight_id);
+        let flight = if self.flights.is_empty() {
+            None
+        } else {
+            self.flights.remove(&flight_id)
+        };
         let (from, to) = (Endpoint::Node(from_node), Endpoint::Node(n));
         let now = self.now;
         let node = &mut self.slots[n.idx()];
-        match node.server.as_mut() {
+        let delivered = match node.server.as_mut() {
             Some(server) if node.incarnation == to_incarnation => {
                 self.trace.push_delivered(now, flight_id, from, to, kind);
-                if let Some(Event::Raft(msg)) = self.queue.get_mut(slot) {
-                    server.raft.handle_message_mut(now, msg);
-                }
-                self.process_node(n);
+                server.raft.handle_message_mut(now, msg);
+                true
             }
-            _ => self.drop_at_down_receiver(flight_id, from, to, kind, flight),
+            _ => false,
+        };
+        // A heartbeat or an answer owns no heap memory: free its slot
+        // without the drop glue's call.
+        let owns_heap = msg.rpc.owns_heap();
+        self.queue.release_with(slot, |_| owns_heap);
+        if delivered {
+            self.process_node(n);
+        } else {
+            self.drop_at_down_receiver(flight_id, from, to, kind, flight);
         }
+        true
     }
 
     fn deliver(
