@@ -1276,12 +1276,12 @@ impl<C: Clone> RaftNode<C> {
         // A round this leader never started is not an ack of anything it
         // sent (a reply built from a stale or forged request): ignore it, so
         // it cannot confirm reads (dissertation §6.4).
-        if round <= self.round {
-            let pr = &mut self.progress[from.idx()];
+        let leader_round = self.round;
+        let pr = &mut self.progress[from.idx()];
+        if round <= leader_round {
             pr.acked_round = pr.acked_round.max(round);
         }
         if success {
-            let pr = &mut self.progress[from.idx()];
             let matched = match_index.min(last);
             pr.inflight.retain(|end| *end > matched);
             pr.acked_since_tick = true;
