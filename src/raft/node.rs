@@ -750,6 +750,12 @@ impl<C: Clone> RaftNode<C> {
         // that set it; here every due follower moves, so refresh once at
         // the end (no follower's due time equals `u64::MAX`).
         self.heartbeat_deadline = u64::MAX;
+        // What an empty AppendEntries says is the same for every follower
+        // that has the whole log: worked out once.
+        let last = self.last_index();
+        let last_term = self.term_at(last).unwrap_or_default();
+        let (term, leader_commit, round) = (self.hard.current_term, self.commit_index, self.round);
+        let due_again = now.saturating_add(self.config.heartbeat_interval_us);
         for i in 0..self.members.len() {
             let p = self.members[i];
             if p == self.id {
@@ -767,6 +773,26 @@ impl<C: Clone> RaftNode<C> {
                 pr.probing = true;
             }
             pr.acked_since_tick = false;
+            if pr.next_index.max(LogIndex(1)) > last {
+                // Nothing new for it (the idle case): the empty
+                // AppendEntries `build_append` would send from `last`,
+                // without its call and its window and entries logic.
+                // (Its deadline refresh cannot apply: the deadline is
+                // `u64::MAX` here, and this follower was due by `now`.)
+                pr.heartbeat_due = due_again;
+                self.send(
+                    p,
+                    Rpc::AppendEntries {
+                        term,
+                        prev_log_index: last,
+                        prev_log_term: last_term,
+                        entries: Vec::new(),
+                        leader_commit,
+                        round,
+                    },
+                );
+                continue;
+            }
             self.build_append(p, true, now);
         }
         self.heartbeat_deadline = self.earliest_heartbeat_due();
