@@ -18,34 +18,41 @@ pub struct Rng {
     /// election timeouts), and working the zone out is a 64-bit division.
     zone: (u64, u64),
     /// The multiplier of [`fast_rem`] for the zone's `n`, worked out with
-    /// it: natively, the remainder of each draw is then four multiplies
+    /// it: natively, the remainder of each draw is then two multiplies
     /// rather than a 64-bit division (tens of cycles on x86-64).
     #[cfg_attr(target_arch = "wasm32", allow(dead_code))]
-    rem_m: u128,
+    rem_m: u64,
 }
 
 /// `x % n`, exactly, for every `x` and every `n > 0`, given
-/// `m = rem_multiplier(n)`: the direct remainder of Lemire, Kaser and Kurz
-/// ("Faster remainder by direct computation", 2019, Theorem 1, with
-/// `F = 128 >= N + log2(n)` for 64-bit `x` and `n`): the fractional part of
-/// `x / n` is `m * x mod 2^128`, and the remainder is its top 64 bits of
-/// `n` times it. Used natively, where a 128-bit product is two multiplies;
-/// wasm32 (which has no 64x64->128 multiply, and a remainder instruction)
-/// keeps `%`. The outputs are the same (`tests::fast_rem_is_exact`).
+/// `m = rem_multiplier(n)` (`floor((2^64 - 1) / n)`): division by an
+/// invariant integer with one correction step. The estimated quotient
+/// `q = floor(x * m / 2^64)` is the true quotient or one less, because
+/// `x / n - x * m / 2^64 = x * (2^64 - n * m) / (n * 2^64)` and
+/// `2^64 - n * m <= n`, so the difference is below `x / 2^64 < 1`; the
+/// remainder `x - q * n` (at most `x`, so it cannot overflow) is then
+/// below `2n`, and one subtraction brings it under `n`. Two multiplies,
+/// where Lemire, Kaser and Kurz's direct remainder with a 128-bit
+/// multiplier took four. Used natively, where the high half of a 64-bit
+/// product is one instruction; wasm32 (which has no 64x64->128 multiply,
+/// and a remainder instruction) keeps `%`. The outputs are the same
+/// (`tests::fast_rem_is_exact`).
 #[cfg_attr(not(target_arch = "wasm32"), inline(always))]
 #[cfg_attr(target_arch = "wasm32", allow(dead_code))]
-fn fast_rem(x: u64, m: u128, n: u64) -> u64 {
-    let frac = m.wrapping_mul(u128::from(x));
-    let (lo, hi) = (frac as u64, (frac >> 64) as u64);
-    let top = u128::from(hi) * u128::from(n) + ((u128::from(lo) * u128::from(n)) >> 64);
-    (top >> 64) as u64
+fn fast_rem(x: u64, m: u64, n: u64) -> u64 {
+    let q = ((u128::from(x) * u128::from(m)) >> 64) as u64;
+    let r = x - q * n;
+    if r >= n {
+        r - n
+    } else {
+        r
+    }
 }
 
-/// The multiplier of [`fast_rem`] for divisor `n`: `ceil(2^128 / n)`
-/// (`floor((2^128 - 1) / n) + 1`, which wraps to 0 for `n = 1`, whose
-/// remainders are all 0).
-fn rem_multiplier(n: u64) -> u128 {
-    (u128::MAX / u128::from(n.max(1))).wrapping_add(1)
+/// The multiplier of [`fast_rem`] for divisor `n` (`n > 0`):
+/// `floor((2^64 - 1) / n)`.
+fn rem_multiplier(n: u64) -> u64 {
+    u64::MAX / n.max(1)
 }
 
 impl Rng {

@@ -33,12 +33,11 @@
 //! later at every heartbeat; as a queued event it went stale and had to
 //! re-queue itself when it fired early (one idle event in eight).
 //! The usual step of a node (a follower answering a heartbeat, a leader
-//! taking an acknowledgement) produces one message or none and nothing
-//! else: it is taken straight from the node
-//! ([`RaftNode::take_lone_message`]), without a `Ready`. Other steps drain
-//! the node's `Ready` into reused buffers
-//! ([`RaftNode::take_ready_into`]); a step with messages only (a leader's
-//! heartbeats) skips the out-of-line persist, apply and read parts;
+//! taking an acknowledgement or sending its heartbeats) produces messages
+//! and nothing else: they are taken straight from the node, its buffer
+//! swapped with the simulator's ([`RaftNode::take_messages_only`]),
+//! without a `Ready`. Other steps drain the node's `Ready` into reused
+//! buffers ([`RaftNode::take_ready_into`]);
 //! committed entries are applied straight from the node's log and
 //! log writes move into storage instead of being copied; the checker skips
 //! a commit check that already passed for an unchanged node; and when the
@@ -60,11 +59,17 @@
 //! hash, the timer check) are inlined into their callers natively (not in
 //! wasm, where forcing the send path cost the page's download 15 KB; the
 //! wasm/native ratio of `make bench` stayed within its run-to-run noise,
-//! 0.78–0.87×). What is left per event (an idle cluster: about 750
-//! instructions, from about 1,180, and since the timers left the queue
-//! about 108,000 events per 600 simulated s instead of 123,500: 81.4M
-//! instructions, about 5.9 ms, some 100,000× real time, on the 2-core AMD
-//! EPYC VM where this was measured) is spread thin: the
+//! 0.78–0.87×). Later: a leader's heartbeats skip the `Ready` like any
+//! messages-only step (`RaftNode::take_messages_only`), are built in the
+//! heartbeat loop for followers that have the whole log, the membership
+//! check is a bit mask, the range draws' remainder is two multiplies, and
+//! a delivery looks its slot and node up once (idle: 83.0M -> 69.7M
+//! instructions per 600 simulated s, callgrind). What is left per event
+//! (an idle cluster: about 645 instructions, from about 1,180, and since
+//! the timers left the queue about 108,000 events per 600 simulated s
+//! instead of 123,500; 81.4M instructions were about 5.9 ms, some
+//! 100,000× real time, on the 2-core AMD EPYC VM where this was
+//! measured) is spread thin: the
 //! queue, the network draws, the trace hash (a serial chain of
 //! multiplies), the drained `Ready` and Raft itself. At several
 //! instructions per cycle, time follows the instruction count. The
@@ -475,6 +480,10 @@ pub struct Simulation {
     /// The drained output of the node being processed, kept to reuse its
     /// buffers.
     ready: Option<Box<Ready<Command>>>,
+    /// The messages of a step that produced nothing else
+    /// ([`RaftNode::take_messages_only`]); empty between steps, its buffer
+    /// traded with the nodes'.
+    outbox: Vec<Message<Command>>,
     next_flight_id: u64,
     slots: Vec<Slot>,
     network: Network,
@@ -620,6 +629,7 @@ impl Simulation {
             raft_meta: Vec::new(),
             node_timers: NodeTimers::new(n),
             ready: Some(Box::default()),
+            outbox: Vec::new(),
             next_flight_id: 0,
             slots: Vec::with_capacity(n),
             clients: Vec::new(),
@@ -863,15 +873,9 @@ impl Simulation {
         };
         self.now = self.now.max(at);
         self.events_processed += 1;
-        if let Some(Event::Raft(_)) = self.queue.get_mut(slot) {
-            // Read where it waited, not copied out.
-            self.deliver_raft(slot);
-            // A heartbeat or an answer owns no heap memory: free its slot
-            // without the drop glue's call.
-            self.queue.release_with(slot, |e| match e {
-                Event::Raft(m) => m.rpc.owns_heap(),
-                _ => true,
-            });
+        // A message between nodes is read where it waited, not copied
+        // out, and its slot freed there.
+        if self.deliver_raft(slot) {
             return self.violation.is_none();
         }
         let Some(event) = self.queue.take(slot) else {
@@ -973,29 +977,43 @@ impl Simulation {
     }
 
     /// Drain a node's output and act on it in Raft's order: persist, send,
-    /// apply, answer. Most steps (a heartbeat, its answer) produce one
-    /// message or none and nothing else: those skip the [`Ready`]
-    /// ([`RaftNode::take_lone_message`]), with the same effects in the
-    /// same order as [`Simulation::process_ready`].
+    /// apply, answer. Most steps (a heartbeat, its answer, a leader's
+    /// round of heartbeats) produce messages and nothing else: those skip
+    /// the [`Ready`] ([`RaftNode::take_messages_only`], into the reused
+    /// `outbox`), with the same effects in the same order as
+    /// [`Simulation::process_ready`].
     #[cfg_attr(not(target_arch = "wasm32"), inline(always))]
     fn process_node(&mut self, id: NodeId) {
-        let Some(server) = self.slots[id.idx()].server.as_mut() else {
+        let Some(server) = self.slots.get_mut(id.idx()).and_then(|s| s.server.as_mut()) else {
             return;
         };
-        if server.confirmed_reads_waiting() == 0 {
-            if let Some(lone) = server.raft.take_lone_message() {
-                let commit_now = (server.raft.commit_index(), server.raft.term());
-                if self.checks {
-                    if let Err(v) = self.checker.on_commit(id, commit_now.0, commit_now.1) {
-                        self.fail(v);
-                    }
-                }
-                if let Some(m) = lone {
-                    self.send_raft(m);
-                }
-                self.schedule_node_timer(id);
-                return;
+        if server.confirmed_reads_waiting() == 0 && server.raft.take_messages_only(&mut self.outbox)
+        {
+            // The node's deadline, read while it is at hand: sending
+            // changes no node, so it is the deadline after the sends too
+            // (`schedule_node_timer`, without a second lookup).
+            let deadline = server.raft.next_deadline();
+            let checked = if self.checks {
+                self.checker
+                    .on_commit(id, server.raft.commit_index(), server.raft.term())
+            } else {
+                Ok(())
+            };
+            if let Err(v) = checked {
+                self.fail(v);
             }
+            // In order: reversed, then popped. Not a `Drain`, nor the
+            // buffer taken out of `self` for the loop: both leave an
+            // out-of-line drop call per step. `reverse` is a call too,
+            // made only for several messages (a leader's heartbeats).
+            if self.outbox.len() > 1 {
+                self.outbox.reverse();
+            }
+            while let Some(m) = self.outbox.pop() {
+                self.send_raft(m);
+            }
+            self.node_timers.set(id.idx(), deadline);
+            return;
         }
         self.process_ready(id);
     }
@@ -1493,32 +1511,56 @@ impl Simulation {
 
     /// [`Simulation::deliver`] for a message sent by
     /// [`Simulation::send_raft`], popped from the queue and still in its
-    /// `slot` there: the node reads it in place.
+    /// `slot` there: the node reads it in place, and the slot is freed.
+    /// Returns false, doing nothing, when the slot holds another event.
+    ///
+    /// The queued message, the receiving node and the trace are borrowed
+    /// side by side (they are different fields), so the slot and the node
+    /// are each looked up once per delivery, not again for every use (each
+    /// lookup a bounds check and an `Option` test). The slot is freed as
+    /// soon as the node has read the message, before the node's answer is
+    /// queued (which may then reuse it): slots only say where an event
+    /// waits, never when it runs, so this changes no order.
     #[cfg_attr(not(target_arch = "wasm32"), inline(always))]
-    fn deliver_raft(&mut self, slot: u32) {
-        let RaftMeta {
+    fn deliver_raft(&mut self, slot: u32) -> bool {
+        let Some(Event::Raft(msg)) = self.queue.get_mut(slot) else {
+            return false;
+        };
+        let Some(&RaftMeta {
             flight_id,
             to_incarnation,
             kind,
-        } = self.raft_meta[slot as usize];
-        let Some(Event::Raft(msg)) = self.queue.get_mut(slot) else {
-            return;
+        }) = self.raft_meta.get(slot as usize)
+        else {
+            return false;
         };
         let (n, from_node) = (msg.to, msg.from);
-        let flight = self.take_flight(flight_id);
+        let flight = if self.flights.is_empty() {
+            None
+        } else {
+            self.flights.remove(&flight_id)
+        };
         let (from, to) = (Endpoint::Node(from_node), Endpoint::Node(n));
         let now = self.now;
         let node = &mut self.slots[n.idx()];
-        match node.server.as_mut() {
+        let delivered = match node.server.as_mut() {
             Some(server) if node.incarnation == to_incarnation => {
                 self.trace.push_delivered(now, flight_id, from, to, kind);
-                if let Some(Event::Raft(msg)) = self.queue.get_mut(slot) {
-                    server.raft.handle_message_mut(now, msg);
-                }
-                self.process_node(n);
+                server.raft.handle_message_mut(now, msg);
+                true
             }
-            _ => self.drop_at_down_receiver(flight_id, from, to, kind, flight),
+            _ => false,
+        };
+        // A heartbeat or an answer owns no heap memory: free its slot
+        // without the drop glue's call.
+        let owns_heap = msg.rpc.owns_heap();
+        self.queue.release_with(slot, |_| owns_heap);
+        if delivered {
+            self.process_node(n);
+        } else {
+            self.drop_at_down_receiver(flight_id, from, to, kind, flight);
         }
+        true
     }
 
     fn deliver(
