@@ -315,7 +315,7 @@ pub struct Progress {
     /// True after a rejection until the next success: send one at a time.
     pub probing: bool,
     /// Whether a success arrived since the last heartbeat to this follower.
-    pub acked_since_tick: bool,
+    pub acked_since_heartbeat: bool,
     /// When this follower is owed a heartbeat if no other AppendEntries
     /// reaches it first: a whole interval after the last one sent to it.
     pub heartbeat_due: u64,
@@ -765,14 +765,14 @@ impl<C: Clone> RaftNode<C> {
             if pr.heartbeat_due > now {
                 continue;
             }
-            if !pr.inflight.is_empty() && !pr.acked_since_tick {
+            if !pr.inflight.is_empty() && !pr.acked_since_heartbeat {
                 // Nothing came back since the last heartbeat: assume the
                 // pipeline was lost and probe from the last known match.
                 pr.inflight.clear();
                 pr.next_index = pr.match_index.next();
                 pr.probing = true;
             }
-            pr.acked_since_tick = false;
+            pr.acked_since_heartbeat = false;
             if pr.next_index.max(LogIndex(1)) > last {
                 // Nothing new for it (the idle case): the empty
                 // AppendEntries `build_append` would send from `last`,
@@ -1310,7 +1310,7 @@ impl<C: Clone> RaftNode<C> {
         if success {
             let matched = match_index.min(last);
             pr.inflight.retain(|end| *end > matched);
-            pr.acked_since_tick = true;
+            pr.acked_since_heartbeat = true;
             let advanced = matched > pr.match_index;
             if advanced {
                 pr.match_index = matched;
