@@ -38,8 +38,9 @@
 //! swapped with the simulator's ([`RaftNode::take_messages_only`]),
 //! without a `Ready`. Other steps drain the node's `Ready` into reused
 //! buffers ([`RaftNode::take_ready_into`]);
-//! committed entries are applied straight from the node's log and
-//! log writes move into storage instead of being copied; the checker skips
+//! committed entries are applied straight from the node's log, and log
+//! writes are persisted from it too, without a copy of the entries in
+//! between ([`RaftNode::take_log_write_from`]); the checker skips
 //! a commit check that already passed for an unchanged node; and when the
 //! trace keeps no events, the frequent ones are hashed field by field
 //! without being built, a sent or delivered message as three packed words
