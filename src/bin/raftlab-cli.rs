@@ -212,38 +212,25 @@ mod native {
         Ok((a, b))
     }
 
-    /// The trace file (`raftlab-trace/1`): `{"events": […], "format": …,
+    /// The trace file (`raftlab-trace/2`): `{"events": […], "format": …,
     /// "hash": …, "seed": …}`.
     ///
-    /// Its objects have their keys in sorted order, at every level: it was
-    /// written through serde_json's `Value` (a sorted map), and is kept so.
-    /// Each event is the stamp (`seq`, `at_us`) with the event's fields
-    /// (see [`Stamped`]); the client events' own `seq` (the call's number)
-    /// replaces the stamp's, as it did in a `Value`.
+    /// Its objects have their keys in sorted order, at every level (it was
+    /// first written through serde_json's `Value`, a sorted map, and is
+    /// kept so). Each event is the stamp (`seq`, `at_us`) with the event's
+    /// fields (see [`Stamped`]). Version 2: a client event's call number is
+    /// its `call` field; in version 1 it was `seq` and replaced the stamp's.
     fn trace_file(seed: u64, hash: u64, events: &[&Stamped]) -> Result<String, String> {
         let mut out = JsonOut::new();
         out.begin_obj();
         out.key("events");
         out.begin_arr();
         for s in events {
-            let event = json::parse(&json::to_string(&s.event)).map_err(|e| e.to_string())?;
-            let Json::Obj(fields) = event else {
-                return Err("internal error: an event is not an object".into());
-            };
-            let mut all = vec![
-                ("seq".to_string(), Json::Num(s.seq.to_string().into())),
-                ("at_us".to_string(), Json::Num(s.at_us.to_string().into())),
-            ];
-            for (k, v) in fields {
-                match all.iter_mut().find(|(name, _)| *name == k) {
-                    Some(slot) => slot.1 = v,
-                    None => all.push((k, v)),
-                }
-            }
-            sort_keys(&mut Json::Obj(all)).write_json(&mut out);
+            let mut event = json::parse(&json::to_string(s)).map_err(|e| e.to_string())?;
+            sort_keys(&mut event).write_json(&mut out);
         }
         out.end_arr();
-        out.field("format", "raftlab-trace/1");
+        out.field("format", "raftlab-trace/2");
         out.field("hash", &format!("{hash:016x}"));
         out.field("seed", &seed.to_string());
         out.end_obj();
@@ -485,10 +472,9 @@ mod native {
         use super::*;
 
         #[test]
-        /// The trace file as serde_json's `Value` wrote it: keys sorted at
-        /// every level, a client event's own `seq` in place of the stamp's,
-        /// the stamp's kept otherwise.
-        fn trace_files_sort_keys_and_keep_the_events_seq() {
+        /// The trace file: keys sorted at every level, the stamp's `seq`
+        /// kept beside a client event's `call`.
+        fn trace_files_sort_keys_and_keep_both_numbers() {
             use raftlab::kv::{ClientId, Op};
             use raftlab::raft::NodeId;
             use raftlab::sim::trace::TraceEvent;
@@ -512,9 +498,9 @@ mod native {
             assert_eq!(
                 trace_file(7, 255, &[&invoke, &crash]).unwrap(),
                 concat!(
-                    r#"{"events":[{"at_us":5,"client":2,"op":{"key":"k","op":"put","value":"v"},"#,
-                    r#""seq":1,"type":"ClientInvoke"},{"at_us":6,"node":1,"seq":9,"type":"Crashed"}],"#,
-                    r#""format":"raftlab-trace/1","hash":"00000000000000ff","seed":"7"}"#
+                    r#"{"events":[{"at_us":5,"call":1,"client":2,"op":{"key":"k","op":"put","value":"v"},"#,
+                    r#""seq":8,"type":"ClientInvoke"},{"at_us":6,"node":1,"seq":9,"type":"Crashed"}],"#,
+                    r#""format":"raftlab-trace/2","hash":"00000000000000ff","seed":"7"}"#
                 )
             );
         }

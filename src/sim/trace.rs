@@ -447,7 +447,7 @@ impl TraceEvent {
             E::ClientInvoke { client, seq, op } => {
                 tag(out, "ClientInvoke");
                 out.field("client", client);
-                out.field("seq", seq);
+                out.field("call", seq);
                 out.field("op", op);
             }
             E::ClientSend {
@@ -458,7 +458,7 @@ impl TraceEvent {
             } => {
                 tag(out, "ClientSend");
                 out.field("client", client);
-                out.field("seq", seq);
+                out.field("call", seq);
                 out.field("to", to);
                 out.field("attempt", attempt);
             }
@@ -470,14 +470,14 @@ impl TraceEvent {
             } => {
                 tag(out, "ClientRedirect");
                 out.field("client", client);
-                out.field("seq", seq);
+                out.field("call", seq);
                 out.field("from", from);
                 out.field("leader_hint", leader_hint);
             }
             E::ClientTimeout { client, seq, node } => {
                 tag(out, "ClientTimeout");
                 out.field("client", client);
-                out.field("seq", seq);
+                out.field("call", seq);
                 out.field("node", node);
             }
             E::ClientReturn {
@@ -488,7 +488,7 @@ impl TraceEvent {
             } => {
                 tag(out, "ClientReturn");
                 out.field("client", client);
-                out.field("seq", seq);
+                out.field("call", seq);
                 out.field("result", result);
                 out.field("latency_us", latency_us);
             }
@@ -551,10 +551,9 @@ impl TraceEvent {
 }
 
 /// `{"seq": …, "at_us": …, "type": …, …}`: the event's fields inline,
-/// after the stamp's. The client events have a `seq` of their own (the
-/// client's call number), so those objects hold `seq` twice, as serde
-/// wrote them; the CLI's trace file keeps the event's (see
-/// `raftlab-cli`).
+/// after the stamp's. A client event's own sequence number (the client's
+/// call number) is its `call` field: it was once `seq` as well, which gave
+/// those objects the key `seq` twice, and readers kept one or the other.
 impl ToJson for Stamped {
     fn write_json(&self, out: &mut JsonOut) {
         out.begin_obj();
