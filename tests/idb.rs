@@ -371,7 +371,8 @@ fn sample() -> WriteSet {
                     op: Op::Put {
                         key: "k".into(),
                         value: "a".into(),
-                    },
+                    }
+                    .into(),
                     invoke_us: 5,
                     return_us: None,
                     outcome: None,

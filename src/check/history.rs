@@ -22,6 +22,7 @@
 
 use crate::json::{self, FromJson, Json, JsonError, JsonOut, ToJson};
 use crate::kv::{ClientId, Op, OpResult};
+use std::sync::Arc;
 
 /// One client call.
 ///
@@ -33,8 +34,10 @@ pub struct Call {
     pub id: u64,
     /// The client that made the call.
     pub client: ClientId,
-    /// The operation.
-    pub op: Op,
+    /// The operation: shared with the call's requests and the log
+    /// entries that carry it (a simulation records every call, and a copy
+    /// of its strings per call was two allocations of each operation).
+    pub op: Arc<Op>,
     /// When the client invoked it (virtual µs).
     pub invoke_us: u64,
     /// When the answer reached the client, or `None` if it never did.
@@ -49,7 +52,7 @@ impl FromJson for Call {
         Ok(Call {
             id: o.req("id")?,
             client: o.req("client")?,
-            op: Op::from_fields(&o)?,
+            op: Arc::new(Op::from_fields(&o)?),
             invoke_us: o.req("invoke_us")?,
             return_us: o.opt("return_us")?,
             outcome: o.opt("outcome")?,
@@ -82,7 +85,7 @@ pub const HISTORY_FORMAT: &str = "raftlab-history/1";
 
 impl History {
     /// Record an invocation; returns its id.
-    pub fn invoke(&mut self, client: ClientId, op: Op, now: u64) -> u64 {
+    pub fn invoke(&mut self, client: ClientId, op: Arc<Op>, now: u64) -> u64 {
         let id = self.calls.len() as u64;
         self.calls.push(Call {
             id,
@@ -152,7 +155,7 @@ impl Call {
         }
         if let Some(o) = &self.outcome {
             let fits = matches!(
-                (&self.op, o),
+                (&*self.op, o),
                 (Op::Get { .. }, OpResult::Value { .. })
                     | (Op::Put { .. }, OpResult::Ok)
                     | (Op::Append { .. }, OpResult::Ok | OpResult::TooLarge)

@@ -82,6 +82,7 @@ use rand_core::{RngCore, SeedableRng};
 use rand_xoshiro::Xoshiro256PlusPlus;
 use std::collections::{HashMap, HashSet};
 use std::fmt;
+use std::sync::Arc;
 
 /// The most calls (up to the failing cut, on one key) that the checker tries
 /// to shrink to a small core; above this it reports the failing call and the
@@ -228,7 +229,7 @@ pub fn generate_random_history(seed: u64, calls: usize, clients: usize, keys: us
         .map(|(i, s)| Call {
             id: i as u64,
             client: s.client,
-            op: s.op.unwrap_or_else(|| make_op(s.kind, &s.key, i, None)),
+            op: Arc::new(s.op.unwrap_or_else(|| make_op(s.kind, &s.key, i, None))),
             invoke_us: s.invoke_us,
             return_us: s.return_us,
             outcome: s.outcome,
@@ -431,7 +432,7 @@ impl<'a> Model<'a> {
             .iter()
             .map(|s| {
                 let out = s.call.outcome.as_ref();
-                match &s.call.op {
+                match &*s.call.op {
                     Op::Get { .. } => Step::Get {
                         seen: match out {
                             Some(OpResult::Value { value }) => Some(states.id(value.as_deref())),
@@ -536,7 +537,7 @@ fn unseen_values<'a>(specs: &[Spec<'a>]) -> HashSet<&'a [u8]> {
     let mut longest = 0usize;
     let mut appended = 0usize;
     for s in specs {
-        match &s.call.op {
+        match &*s.call.op {
             Op::Put { value, .. } | Op::Cas { value, .. } => {
                 longest = longest.max(value.len());
                 written.insert(value.as_bytes());
@@ -555,7 +556,7 @@ fn unseen_values<'a>(specs: &[Spec<'a>]) -> HashSet<&'a [u8]> {
     for s in specs {
         if let Op::Cas {
             expected: Some(e), ..
-        } = &s.call.op
+        } = &*s.call.op
         {
             seen.push(e);
         }
@@ -868,7 +869,7 @@ fn search(specs: &[Spec<'_>], budget: Option<u64>) -> Outcome {
             };
             let redundant = pending(i)
                 && (after == Some(state)
-                    || (matches!(specs[i].call.op, Op::Put { .. } | Op::Delete { .. })
+                    || (matches!(*specs[i].call.op, Op::Put { .. } | Op::Delete { .. })
                         && stack
                             .last()
                             .is_some_and(|&(e, _, _)| pending(events[e].2 as usize))));
@@ -967,7 +968,7 @@ fn cut<'a>(specs: &[Spec<'a>], t: u64) -> Vec<Spec<'a>> {
 /// Whether the call's recorded answer shows it changed nothing.
 fn changed_nothing(call: &Call) -> bool {
     matches!(
-        (&call.op, &call.outcome),
+        (&*call.op, &call.outcome),
         (Op::Get { .. }, _)
             | (_, Some(OpResult::Cas { ok: false, .. }))
             | (_, Some(OpResult::Deleted { existed: false }))
@@ -1349,7 +1350,7 @@ fn observed(call: &Call) -> Option<Option<&str>> {
 
 /// The value a call wrote outright (put, successful cas).
 fn written(call: &Call) -> Option<&str> {
-    match (&call.op, &call.outcome) {
+    match (&*call.op, &call.outcome) {
         (Op::Put { value, .. }, _)
         | (Op::Cas { value, .. }, Some(OpResult::Cas { ok: true, .. })) => Some(value),
         _ => None,
@@ -1373,7 +1374,7 @@ impl<'a> Producers<'a> {
             empty_append: false,
         };
         for c in calls {
-            match &c.op {
+            match &*c.op {
                 Op::Put { value, .. } | Op::Cas { value, .. } => {
                     p.starts.insert(value.as_bytes());
                 }
@@ -1528,7 +1529,7 @@ mod tests {
     fn history(calls: Vec<Row>) -> History {
         let mut h = History::default();
         for (client, op, inv, ret, out) in calls {
-            let id = h.invoke(ClientId(client), op, inv * 1000);
+            let id = h.invoke(ClientId(client), Arc::new(op), inv * 1000);
             if let (Some(r), Some(o)) = (ret, out) {
                 h.complete(id, r * 1000, o);
             }
@@ -1885,7 +1886,7 @@ mod tests {
             let call = Call {
                 id: 0,
                 client: ClientId(1),
-                op: op.clone(),
+                op: Arc::new(op.clone()),
                 invoke_us: 0,
                 return_us: Some(1),
                 outcome: Some(result.clone()),
@@ -2026,7 +2027,7 @@ mod tests {
                 Call {
                     id: id as u64,
                     client: ClientId(1 + id as u32 % 3),
-                    op,
+                    op: Arc::new(op),
                     invoke_us,
                     return_us: Some(ret),
                     outcome: None,
@@ -2158,16 +2159,16 @@ mod tests {
             }
             let w = h.calls[..g].iter().rev().find(|w| {
                 w.op.key() == c.op.key()
-                    && matches!(w.op, Op::Put { .. })
+                    && matches!(*w.op, Op::Put { .. })
                     && w.return_us.is_some_and(|r| r < c.invoke_us)
             })?;
-            let Op::Put { value: new, .. } = &w.op else {
+            let Op::Put { value: new, .. } = &*w.op else {
                 return None;
             };
             let earlier = h.calls[..w.id as usize]
                 .iter()
                 .rev()
-                .find_map(|p| match &p.op {
+                .find_map(|p| match &*p.op {
                     Op::Put { key, value }
                         if key == c.op.key()
                             && value != new

@@ -50,6 +50,7 @@ use crate::check::linearizability::check;
 use crate::kv::{ClientId, KvStore, Op, OpResult};
 use crate::rng::Rng;
 use std::fmt::Write as _;
+use std::sync::Arc;
 
 /// The most calls the oracle accepts (it tries up to `n!·e` orders).
 const MAX_CALLS: usize = 7;
@@ -285,7 +286,7 @@ fn case(seed: u64) -> Case {
             Call {
                 id: i as u64,
                 client: ClientId(i as u32 + 1),
-                op,
+                op: Arc::new(op),
                 invoke_us: s.invoke,
                 return_us: (!s.pending).then_some(s.ret),
                 outcome: if s.pending { None } else { s.outcome },
@@ -310,7 +311,7 @@ fn case(seed: u64) -> Case {
     let Some(v) = calls.get_mut(victim) else {
         return finish(seed, calls, perturbation);
     };
-    match (perturbation, &v.op, &mut v.outcome) {
+    match (perturbation, &*v.op, &mut v.outcome) {
         (Perturbation::OtherRead, Op::Get { .. }, Some(OpResult::Value { value })) => {
             let old = value.clone();
             while *value == old {
@@ -506,7 +507,7 @@ fn oracle_agrees_with_hand_checked_histories() {
             .map(|(i, (op, invoke_us, return_us, outcome))| Call {
                 id: i as u64,
                 client: ClientId(i as u32 + 1),
-                op,
+                op: Arc::new(op),
                 invoke_us,
                 return_us,
                 outcome,

@@ -1923,7 +1923,8 @@ impl Simulation {
         c.last_seq += 1;
         let seq = c.last_seq;
         let target = via.unwrap_or(c.leader_guess);
-        let hid = self.history.invoke(client, op.clone(), now);
+        let op = Arc::new(op);
+        let hid = self.history.invoke(client, Arc::clone(&op), now);
         if self.durability.enabled {
             if let Some(call) = self.history.calls.get(hid as usize).cloned() {
                 self.issue_durable(Endpoint::Client(client), DurableRecord::Call(call));
@@ -1936,7 +1937,7 @@ impl Simulation {
             .ok_or(SimError::NoSuchClient(client.0))?;
         let call = c.current.insert(PendingCall {
             seq,
-            op: Arc::new(op),
+            op,
             history_id: Some(hid),
             invoked_at: now,
             attempts: 0,

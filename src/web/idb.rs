@@ -790,7 +790,7 @@ mod tests {
         Call {
             id,
             client: ClientId(1),
-            op: Op::Get { key: "k".into() },
+            op: Op::Get { key: "k".into() }.into(),
             invoke_us: 5,
             return_us: None,
             outcome: None,
