@@ -13,9 +13,18 @@ use rand_xoshiro::Xoshiro256PlusPlus;
 #[derive(Clone, Debug)]
 pub struct Rng {
     inner: Xoshiro256PlusPlus,
-    /// The rejection zone of the last range drawn, `(n, zone)`: each
-    /// generator keeps drawing from the same one or two ranges (latencies,
-    /// election timeouts), and working the zone out is a 64-bit division.
+    /// The last range drawn, `(lo, hi)` with `lo < hi`, whose zone `zone`
+    /// holds: a draw from the same range then skips the checks for empty
+    /// and full ranges and the zone lookup (one comparison of the pair; a
+    /// latency or election timeout draw is one per message or heartbeat).
+    /// Before the first draw it is the full range `(0, u64::MAX)`, whose
+    /// `2^64` values `zone` gives as `n = 0` (`2^64` wrapped) with every
+    /// `x` accepted: `lo + x mod 2^64` is `x`, what a full range draws.
+    range: (u64, u64),
+    /// The rejection zone for `n` values, `(n, zone)`: each generator
+    /// keeps drawing from the same one or two ranges (latencies, election
+    /// timeouts), and working the zone out is a 64-bit division. It is
+    /// `range`'s zone, and is kept when a new range has as many values.
     zone: (u64, u64),
     /// The multiplier of [`fast_rem`] for the zone's `n`, worked out with
     /// it: natively, the remainder of each draw is then two multiplies
@@ -36,7 +45,8 @@ pub struct Rng {
 /// multiplier took four. Used natively, where the high half of a 64-bit
 /// product is one instruction; wasm32 (which has no 64x64->128 multiply,
 /// and a remainder instruction) keeps `%`. The outputs are the same
-/// (`tests::fast_rem_is_exact`).
+/// (`tests::fast_rem_is_exact`). With `n = 0`, standing for `2^64` (the
+/// full range, see `Rng::range`), `r` is `x` and stays: `x mod 2^64`.
 #[cfg_attr(not(target_arch = "wasm32"), inline(always))]
 #[cfg_attr(target_arch = "wasm32", allow(dead_code))]
 fn fast_rem(x: u64, m: u64, n: u64) -> u64 {
@@ -60,7 +70,9 @@ impl Rng {
     pub fn new(seed: u64) -> Rng {
         Rng {
             inner: Xoshiro256PlusPlus::seed_from_u64(seed),
-            zone: (0, 0),
+            // The full range, `n = 2^64` (see `range`).
+            range: (0, u64::MAX),
+            zone: (0, u64::MAX),
             rem_m: 0,
         }
     }
@@ -74,6 +86,16 @@ impl Rng {
     /// A uniform integer in `lo..=hi` (returns `lo` when `hi <= lo`).
     #[cfg_attr(not(target_arch = "wasm32"), inline(always))]
     pub fn range_inclusive(&mut self, lo: u64, hi: u64) -> u64 {
+        if (lo, hi) == self.range {
+            // `hi > lo` and the zone is this range's (see `range`).
+            return self.draw_below_zone(lo, self.zone.0, self.zone.1);
+        }
+        self.range_inclusive_new(lo, hi)
+    }
+
+    /// [`Rng::range_inclusive`] for a range other than the last one.
+    #[cfg_attr(not(target_arch = "wasm32"), inline(never))]
+    fn range_inclusive_new(&mut self, lo: u64, hi: u64) -> u64 {
         if hi <= lo {
             return lo;
         }
@@ -91,13 +113,22 @@ impl Rng {
             self.rem_m = rem_multiplier(n);
             zone
         };
+        self.range = (lo, hi);
+        self.draw_below_zone(lo, n, zone)
+    }
+
+    /// `lo` plus a uniform integer below `n` (the zone's `n`, with
+    /// `self.rem_m` its multiplier; `n = 0` stands for `2^64`, with `zone`
+    /// `u64::MAX`): rejection sampling, to avoid modulo bias.
+    #[cfg_attr(not(target_arch = "wasm32"), inline(always))]
+    fn draw_below_zone(&mut self, lo: u64, n: u64, zone: u64) -> u64 {
         loop {
             let x = self.next_u64();
             if x <= zone {
                 #[cfg(not(target_arch = "wasm32"))]
                 return lo + fast_rem(x, self.rem_m, n);
                 #[cfg(target_arch = "wasm32")]
-                return lo + x % n;
+                return lo + x.checked_rem(n).unwrap_or(x);
             }
         }
     }
@@ -284,6 +315,26 @@ mod tests {
 
     #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
     #[cfg_attr(not(target_arch = "wasm32"), test)]
+    fn full_range_draws_the_next_word() {
+        // Before and after other ranges: the first is drawn through the
+        // initial cached range (`n = 0`), the later ones afresh.
+        let mut r = Rng::new(5);
+        let mut reference = r.inner.clone();
+        for hi in [u64::MAX, 10, u64::MAX, u64::MAX] {
+            let got = r.range_inclusive(0, hi);
+            let x = reference.next_u64();
+            let want = if hi == u64::MAX {
+                x
+            } else {
+                assert!(x < u64::MAX - (u64::MAX % 11));
+                x % 11
+            };
+            assert_eq!(got, want);
+        }
+    }
+
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
     fn range_draws_match_plain_rejection_sampling() {
         // The draws as `range_inclusive` made them with `%`, alternating
         // ranges so the cached zone and multiplier are recomputed.
@@ -291,8 +342,12 @@ mod tests {
             (150, 300),
             (0, 999),
             (1_000, 2_000),
+            (1_000, 2_000),
+            (2_000, 3_000),
             (0, u64::MAX - 1),
             (3, 3),
+            (9, 2),
+            (150, 300),
         ];
         let mut r = Rng::new(11);
         let mut reference = r.inner.clone();

@@ -1412,12 +1412,14 @@ impl<C: Clone> RaftNode<C> {
     /// an idle cluster's instructions, with the `Ready` around them).
     #[cfg_attr(not(target_arch = "wasm32"), inline(always))]
     pub fn take_messages_only(&mut self, out: &mut Vec<Message<C>>) -> bool {
+        // One test of all six conditions, not six tests in turn: every
+        // call of a quiet step evaluates them all anyway (each is false),
+        // and `|` lets them be computed without a branch apiece.
+        let pending = self.out_reads.len() | self.out_failed_reads.len() | self.out_events.len();
         if self.hard_dirty
-            || self.log_dirty_from.is_some()
-            || self.commit_index > self.handed_out
-            || !self.out_reads.is_empty()
-            || !self.out_failed_reads.is_empty()
-            || !self.out_events.is_empty()
+            | self.log_dirty_from.is_some()
+            | (self.commit_index > self.handed_out)
+            | (pending != 0)
         {
             return false;
         }

@@ -111,9 +111,13 @@ impl<E> EventQueue<E> {
                 // Insert from the earliest end: a new event is usually
                 // later than the few messages in flight, so few keys
                 // move.
+                // `e` has the highest sequence number queued (`renumber`
+                // keeps that), so it goes after a key exactly when that
+                // key's time is not later: comparing the times alone (one
+                // `u64`, not the `u128` key) finds the same place.
                 let last = self.heap.len();
                 self.heap.push(e);
-                insert_descending(&mut self.heap, last);
+                insert_newest(&mut self.heap, last, at);
                 return;
             }
             // Too many for insertion: an ascending array is a valid heap.
@@ -301,6 +305,21 @@ fn insert_descending(keys: &mut [u128], j: usize) {
     let e = keys[j];
     let mut i = j;
     while i > 0 && keys[i - 1] < e {
+        keys[i] = keys[i - 1];
+        i -= 1;
+    }
+    keys[i] = e;
+}
+
+/// [`insert_descending`] for the key `keys[j]` pushed last, at time `at`:
+/// its sequence number is above every other key's, so the keys it moves
+/// past are those at times up to `at`, and comparing the times (one `u64`
+/// each) stands for comparing the whole `u128` keys.
+#[inline(always)]
+fn insert_newest(keys: &mut [u128], j: usize, at: u64) {
+    let e = keys[j];
+    let mut i = j;
+    while i > 0 && (keys[i - 1] >> 64) as u64 <= at {
         keys[i] = keys[i - 1];
         i -= 1;
     }
