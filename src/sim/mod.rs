@@ -1114,7 +1114,6 @@ impl Simulation {
                     entries: entries.to_vec(),
                 }),
             });
-            let written = log_from;
             if let Err(e) = slot.storage.write_parts(hard_state, log_write) {
                 self.fail(Violation {
                     property: "Durability".into(),
@@ -1128,7 +1127,7 @@ impl Simulation {
             if let Some(batch) = durable_copy {
                 self.issue_durable(Endpoint::Node(id), DurableRecord::Node { node: id, batch });
             }
-            if let Some(from) = written {
+            if let Some(from) = log_from {
                 // The entries just written, read back from storage.
                 let log = &self.slots[i].storage.durable().log;
                 let entries = log.get(from.0 as usize - 1..).unwrap_or(&[]);
@@ -1477,17 +1476,6 @@ impl Simulation {
         self.drops.push_back(Drop { flight, reason });
     }
 
-    /// The page's record of message `flight_id`, which is arriving or lost
-    /// (none when flights are not tracked).
-    #[cfg_attr(not(target_arch = "wasm32"), inline(always))]
-    fn take_flight(&mut self, flight_id: u64) -> Option<Flight> {
-        if self.flights.is_empty() {
-            None
-        } else {
-            self.flights.remove(&flight_id)
-        }
-    }
-
     /// A message arrived at a node that is down, or restarted since it was
     /// sent: it is dropped, in the trace and on the page.
     fn drop_at_down_receiver(
@@ -1536,11 +1524,8 @@ impl Simulation {
             return false;
         };
         let (n, from_node) = (msg.to, msg.from);
-        let flight = if self.flights.is_empty() {
-            None
-        } else {
-            self.flights.remove(&flight_id)
-        };
+        // The flights map, not `self`: `msg` still borrows the queue.
+        let flight = take_flight(&mut self.flights, flight_id);
         let (from, to) = (Endpoint::Node(from_node), Endpoint::Node(n));
         let now = self.now;
         let node = &mut self.slots[n.idx()];
@@ -1573,7 +1558,7 @@ impl Simulation {
         kind: MsgKind,
         packet: Packet,
     ) {
-        let flight = self.take_flight(flight_id);
+        let flight = take_flight(&mut self.flights, flight_id);
         match to {
             Endpoint::Node(n) => {
                 let slot = &self.slots[n.idx()];
@@ -2431,6 +2416,18 @@ pub const MAX_TIME_US: u64 = 1 << 52;
 
 /// Seeds in the cross-platform determinism fixture.
 pub const FIXTURE_SEEDS: u64 = 8;
+
+/// The page's record of message `flight_id`, which is arriving or lost
+/// (none when flights are not tracked). A function of the map alone, so a
+/// delivery can call it while it borrows the queued message.
+#[cfg_attr(not(target_arch = "wasm32"), inline(always))]
+fn take_flight(flights: &mut VecMap<u64, Flight>, flight_id: u64) -> Option<Flight> {
+    if flights.is_empty() {
+        None
+    } else {
+        flights.remove(&flight_id)
+    }
+}
 
 /// The trace hash of the determinism scenario for `seed`: five seconds of
 /// faults and clients on five nodes. The fixture written natively
