@@ -26,8 +26,10 @@ pub struct PendingCall {
     pub target: NodeId,
     /// For a stale read: the node whose local copy is read.
     pub stale_node: Option<NodeId>,
-    /// Generation of the retry timer, to ignore stale timers.
-    pub timer_gen: u64,
+    /// When the call is sent again if no answer has come (virtual µs):
+    /// after the client timeout, or after the backoff that follows a
+    /// redirect with no leader known.
+    pub retry_at: u64,
 }
 
 /// What random operations an automatic client makes.
@@ -68,6 +70,13 @@ pub struct Clerk {
     pub completed: u64,
     /// The last answer: sequence number, result, latency in µs.
     pub last_return: Option<(u64, crate::kv::OpResult, u64)>,
+    /// When the client's live retry timer fires (`u64::MAX`: none queued).
+    /// A client has at most one live timer; the simulator re-arms it
+    /// lazily (see `Simulation::arm_retry`).
+    pub timer_at: u64,
+    /// Generation of the live retry timer: a queued timer of another
+    /// generation was superseded by an earlier one and does nothing.
+    pub timer_gen: u64,
 }
 
 impl Clerk {
@@ -81,6 +90,8 @@ impl Clerk {
             auto: None,
             completed: 0,
             last_return: None,
+            timer_at: u64::MAX,
+            timer_gen: 0,
         }
     }
 

@@ -294,6 +294,12 @@ impl<E> EventQueue<E> {
     pub fn is_empty(&self) -> bool {
         self.heap.is_empty()
     }
+
+    /// The queued events, in no particular order (for tests).
+    #[cfg(test)]
+    pub fn events(&self) -> impl Iterator<Item = &E> {
+        self.slots.iter().flatten()
+    }
 }
 
 /// Move `keys[j]` towards the front past every key smaller than it, so
