@@ -14,6 +14,7 @@ fn main() {
 mod native {
     use clap::{Args, Parser, Subcommand};
     use indicatif::{ProgressBar, ProgressStyle};
+    use raftlab::check::linearizability::{check_bounded, CheckError, Limits};
     use raftlab::json::{self, Json, JsonOut, ToJson};
     use raftlab::sim::fuzz::{self, FuzzOptions, Outcome};
     use raftlab::sim::trace::Stamped;
@@ -159,15 +160,25 @@ mod native {
         Check {
             /// The history file (JSON, format "raftlab-history/1").
             history: std::path::PathBuf,
+            /// Search steps allowed per key before the check gives up as
+            /// undecided (exit code 3); 0: no limit (a history with many
+            /// concurrent calls on one key may then take very long).
+            #[arg(long, default_value_t = Limits::default().steps)]
+            steps: u64,
+            /// Memory allowed per key for the search, in MiB, before it gives
+            /// up as undecided (exit code 3); 0: no limit.
+            #[arg(long, default_value_t = Limits::default().bytes >> 20)]
+            memory_mb: u64,
         },
         /// Print the seed → trace-hash fixture checked by the browser tests.
         Fixture,
     }
 
-    /// Read and check a history file: `Ok(true)` if linearizable, `Ok(false)`
-    /// (with the explanation printed) if not, `Err` for a file that cannot
-    /// be read or is not a valid history.
-    fn check_file(path: &std::path::Path) -> Result<bool, String> {
+    /// Read and check a history file within `limits` per key: exit code 0
+    /// if linearizable, 1 (with the explanation printed) if not, 3 if the
+    /// search gave up undecided; `Err` for a file that cannot be read or is
+    /// not a valid history.
+    fn check_file(path: &std::path::Path, limits: Limits) -> Result<i32, String> {
         let text = std::fs::read_to_string(path)
             .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
         let history = raftlab::check::history::History::from_json(&text)
@@ -175,7 +186,7 @@ mod native {
         let keys: std::collections::BTreeSet<&str> =
             history.calls.iter().map(|c| c.op.key()).collect();
         let started = std::time::Instant::now();
-        let verdict = raftlab::check::linearizability::check(&history);
+        let verdict = check_bounded(&history, limits);
         let took = started.elapsed();
         match verdict {
             Ok(()) => {
@@ -185,11 +196,18 @@ mod native {
                     keys.len(),
                     took.as_secs_f64() * 1e3
                 );
-                Ok(true)
+                Ok(0)
             }
-            Err(v) => {
+            Err(CheckError::Violation(v)) => {
                 println!("NOT linearizable:\n{v}");
-                Ok(false)
+                Ok(1)
+            }
+            Err(CheckError::Undecided(u)) => {
+                println!(
+                    "UNDECIDED after {:.1} s: {u}\nRaise --steps or --memory-mb (0: no limit) to search further.",
+                    took.as_secs_f64()
+                );
+                Ok(3)
             }
         }
     }
@@ -453,7 +471,21 @@ mod native {
                 }
                 Ok(0)
             }
-            Command::Check { history } => Ok(if check_file(&history)? { 0 } else { 1 }),
+            Command::Check {
+                history,
+                steps,
+                memory_mb,
+            } => {
+                let limits = Limits {
+                    steps: if steps == 0 { u64::MAX } else { steps },
+                    bytes: if memory_mb == 0 {
+                        u64::MAX
+                    } else {
+                        memory_mb.saturating_mul(1 << 20)
+                    },
+                };
+                check_file(&history, limits)
+            }
             Command::Fixture => {
                 let hashes: Vec<(String, String)> = (0..raftlab::sim::FIXTURE_SEEDS)
                     .map(|seed| {
@@ -558,19 +590,27 @@ mod native {
             assert!(o.failure.is_none(), "{:?}", o.failure);
             assert!(!sim.history().calls.is_empty());
             let p = temp("good.json", &sim.history().to_json());
-            assert_eq!(check_file(&p), Ok(true));
+            assert_eq!(check_file(&p, Limits::default()), Ok(0));
+            // Too few steps to decide: exit code 3, not a verdict.
+            let tight = Limits {
+                steps: 3,
+                bytes: u64::MAX,
+            };
+            assert_eq!(check_file(&p, tight), Ok(3));
             let _ = std::fs::remove_file(p);
         }
 
         #[test]
         fn check_refuses_bad_files_with_a_message() {
             let missing = std::env::temp_dir().join("raftlab-cli-no-such-file.json");
-            assert!(check_file(&missing).unwrap_err().contains("cannot read"));
+            assert!(check_file(&missing, Limits::default())
+                .unwrap_err()
+                .contains("cannot read"));
             let p = temp(
                 "bad.json",
                 "{\"format\": \"raftlab-history/1\", \"calls\": [1, 2]}",
             );
-            let e = check_file(&p).unwrap_err();
+            let e = check_file(&p, Limits::default()).unwrap_err();
             assert!(e.contains("not a history file"), "{e}");
             let _ = std::fs::remove_file(p);
         }

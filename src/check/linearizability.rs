@@ -43,7 +43,14 @@
 //!   invocation time.
 //!
 //! The verdict is always exact; checking is NP-complete in general, so
-//! adversarial histories can take long. Measured in release mode on the
+//! adversarial histories can take long, and memory: the memo grows with the
+//! search. [`check`] searches without limit. [`check_bounded`], which the
+//! command-line tool, the fuzzer and the page use, gives each key
+//! [`Limits`] of steps and memory and answers [`CheckError::Undecided`]
+//! (nothing wrong found, nothing proven) when they run out, as Porcupine's
+//! timeout answers "unknown": 12 clients appending to one key at once took
+//! over a minute and 4.5 GB unbounded, and 20 clients calling back to back
+//! on one key for two seconds over two minutes and 5 GB. Measured in release mode on the
 //! project's 2-core machine: 10,000 calls from 10 clients on 100 keys in
 //! about 20 ms; one key with 2,000 calls from 4 clients (11 unreturned) in
 //! about 10 ms, and a stale read planted in it refuted and explained in
@@ -129,16 +136,168 @@ impl std::error::Error for Violation {}
 
 /// Check that `history` is linearizable with respect to the key-value model.
 ///
-/// Returns the first failing key (in key order) as a [`Violation`].
+/// Returns the first failing key (in key order) as a [`Violation`]. The
+/// search is exhaustive and unbounded: a history with many concurrent
+/// calls on one key can take exponential time and memory. Anything that
+/// checks histories it did not make itself (the command-line tool, the
+/// page, the fuzzer) uses [`check_bounded`] instead.
 pub fn check(history: &History) -> Result<(), Violation> {
-    for (key, calls) in partition(history) {
-        let specs = base_specs(&calls);
-        let found = decide(&specs, None);
-        if found.verdict == Verdict::NotLinearizable {
-            return Err(explain(key, &calls, &specs, found));
+    match check_keys(history, Limits::NONE) {
+        Ok(()) => Ok(()),
+        Err(CheckError::Violation(v)) => Err(v),
+        // Never without a budget.
+        Err(CheckError::Undecided(_)) => Ok(()),
+    }
+}
+
+/// How far [`check_bounded`] searches each key before it gives up as
+/// undecided.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Limits {
+    /// Search steps per key. A step tries to linearize one call or
+    /// backtracks; on the project's 2-core machine the search makes one to
+    /// ten million steps per second.
+    pub steps: u64,
+    /// Memory per key for the memo of explored configurations and the
+    /// interned values, estimated, in bytes. Concurrent appends make a new
+    /// value for every order, so their memory grows fastest (about 70 bytes
+    /// per step, against 10 for the simulator's usual loads).
+    pub bytes: u64,
+}
+
+impl Limits {
+    /// No limit: the exact, unbounded search of [`check`].
+    pub const NONE: Limits = Limits {
+        steps: u64::MAX,
+        bytes: u64::MAX,
+    };
+}
+
+impl Default for Limits {
+    /// 20 million steps and 256 MiB per key: a few seconds at most.
+    /// Histories of the simulator's usual loads (a few clients per key)
+    /// take thousands of steps per key; 15 clients calling on one key
+    /// back to back for two seconds (269 calls, up to 15 at once) about
+    /// ten million.
+    fn default() -> Self {
+        Limits {
+            steps: 20_000_000,
+            bytes: 256 << 20,
         }
     }
-    Ok(())
+}
+
+/// [`check`] within `limits` for each key.
+///
+/// Every key is checked; the result is the first violation in key order
+/// if any key has one, else the first key the search could not decide
+/// within its limits ([`CheckError::Undecided`]: nothing wrong was found,
+/// and nothing proven), else `Ok`.
+pub fn check_bounded(history: &History, limits: Limits) -> Result<(), CheckError> {
+    check_keys(history, limits)
+}
+
+fn check_keys(history: &History, limits: Limits) -> Result<(), CheckError> {
+    let mut undecided = None;
+    for (key, calls) in partition(history) {
+        let specs = base_specs(&calls);
+        let found = decide(&specs, limits);
+        match found.verdict {
+            Verdict::NotLinearizable => {
+                return Err(CheckError::Violation(explain(key, &calls, &specs, found)))
+            }
+            Verdict::GaveUp if undecided.is_none() => {
+                undecided = Some(Undecided {
+                    key: key.to_string(),
+                    calls: calls.len(),
+                    most_concurrent: most_concurrent(&specs),
+                    steps: found.steps,
+                    bytes: found.bytes,
+                });
+            }
+            Verdict::GaveUp | Verdict::Linearizable => {}
+        }
+    }
+    match undecided {
+        Some(u) => Err(CheckError::Undecided(u)),
+        None => Ok(()),
+    }
+}
+
+/// The most calls on one key that are in progress at the same moment
+/// (unreturned calls count as in progress to the end).
+fn most_concurrent(specs: &[Spec<'_>]) -> usize {
+    let mut edges: Vec<(u64, bool)> = Vec::with_capacity(2 * specs.len());
+    for s in specs {
+        edges.push((s.call.invoke_us, false));
+        edges.push((s.ret, true));
+    }
+    // Invocations before returns at the same µs, as the search orders them.
+    crate::sort::sort(&mut edges);
+    let (mut now, mut most) = (0usize, 0usize);
+    for (_, is_return) in edges {
+        if is_return {
+            now = now.saturating_sub(1);
+        } else {
+            now += 1;
+            most = most.max(now);
+        }
+    }
+    most
+}
+
+/// Why a bounded check ([`check_bounded`]) did not pass.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum CheckError {
+    /// The history is not linearizable.
+    Violation(Violation),
+    /// The search ran out of steps on a key before deciding it.
+    Undecided(Undecided),
+}
+
+impl fmt::Display for CheckError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            CheckError::Violation(v) => v.fmt(f),
+            CheckError::Undecided(u) => u.fmt(f),
+        }
+    }
+}
+
+impl std::error::Error for CheckError {}
+
+/// A key whose calls the search could not decide within its step budget.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Undecided {
+    /// The key.
+    pub key: String,
+    /// Its calls in the history.
+    pub calls: usize,
+    /// The most of them in progress at one moment.
+    pub most_concurrent: usize,
+    /// The steps searched before giving up.
+    pub steps: u64,
+    /// The memory the search held then, estimated, in bytes.
+    pub bytes: u64,
+}
+
+impl fmt::Display for Undecided {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "linearizability undecided on key {:?}: the search gave up after {} steps \
+             and about {} MB ({} calls on the key, up to {} at once). Nothing wrong was found before \
+             then, but nothing was proven either: checking is NP-complete, and many \
+             concurrent calls on one key (concurrent appends above all: every order \
+             gives another value) can need exponential time. Fewer clients per key \
+             keep histories checkable.",
+            self.key,
+            self.steps,
+            self.bytes.div_ceil(1 << 20),
+            self.calls,
+            self.most_concurrent
+        )
+    }
 }
 
 /// Simulate a linearizable history, for tests and benchmarks.
@@ -348,6 +507,8 @@ const NIL: u32 = u32::MAX;
 struct States {
     ids: HashMap<String, u32>,
     values: Vec<Option<String>>,
+    /// Heap bytes held, estimated (for [`Limits::bytes`]).
+    bytes: u64,
 }
 
 impl States {
@@ -355,6 +516,7 @@ impl States {
         States {
             ids: HashMap::new(),
             values: vec![None, None],
+            bytes: 0,
         }
     }
 
@@ -366,6 +528,8 @@ impl States {
         let id = self.values.len() as u32;
         self.values.push(Some(v.to_string()));
         self.ids.insert(v.to_string(), id);
+        // Two copies of the text, a slot and a map entry.
+        self.bytes += 2 * v.len() as u64 + STATE_OVERHEAD;
         id
     }
 
@@ -582,6 +746,9 @@ struct Outcome {
     verdict: Verdict,
     /// Search steps used.
     steps: u64,
+    /// Memory held by the memo and the interned values at the end,
+    /// estimated, in bytes.
+    bytes: u64,
     /// The latest time `t` such that some configuration reached had every
     /// call returning before `t` linearized: every cut before it is
     /// linearizable (see [`explain`]).
@@ -591,15 +758,16 @@ struct Outcome {
 /// Whether `specs` are linearizable, with an optional step budget. A read
 /// of a value that no call could have produced refutes at once; otherwise
 /// [`search`] decides.
-fn decide(specs: &[Spec<'_>], budget: Option<u64>) -> Outcome {
+fn decide(specs: &[Spec<'_>], limits: Limits) -> Outcome {
     if impossible_read(specs) {
         return Outcome {
             verdict: Verdict::NotLinearizable,
             steps: 0,
+            bytes: 0,
             frontier: 0,
         };
     }
-    search(specs, budget)
+    search(specs, limits)
 }
 
 /// A fast hasher for the search's word-array keys (FxHash's mixing step).
@@ -632,6 +800,13 @@ impl std::hash::Hasher for WordHasher {
 type WordBuild = std::hash::BuildHasherDefault<WordHasher>;
 /// A memo key, or part of one (see [`Linearized::key`]).
 type Key = Box<[u32]>;
+
+/// Estimated bytes a memo entry holds beside its words: the box's
+/// allocation header and the hash table's slot.
+const KEY_OVERHEAD: u64 = 40;
+/// Estimated bytes an interned value holds beside its two copies of the
+/// text: the allocation headers, the slot and the map entry.
+const STATE_OVERHEAD: u64 = 96;
 
 /// The set of linearized calls, numbered by the rank of their return event
 /// (unreturned calls last), so that its memo key stays small: every rank
@@ -746,11 +921,12 @@ fn is_subset(a: &[u32], b: &[u32]) -> bool {
 ///
 /// Every move lifts a call, so the search space has no cycles and the memo
 /// and the failure records are exact.
-fn search(specs: &[Spec<'_>], budget: Option<u64>) -> Outcome {
+fn search(specs: &[Spec<'_>], limits: Limits) -> Outcome {
     let n = specs.len();
     let mut outcome = Outcome {
         verdict: Verdict::Linearizable,
         steps: 0,
+        bytes: 0,
         frontier: u64::MAX,
     };
     if n == 0 {
@@ -846,12 +1022,17 @@ fn search(specs: &[Spec<'_>], budget: Option<u64>) -> Outcome {
     let mut remaining = specs.iter().filter(|s| s.role != Role::Pending).count();
     // Candidates are tried in two passes: returned calls, then unreturned.
     let mut second_pass = false;
+    // Memo keys' heap bytes, estimated.
+    let mut key_bytes = 0u64;
     while remaining > 0 {
-        outcome.steps += 1;
-        if budget.is_some_and(|b| outcome.steps > b) {
+        if outcome.steps & 1023 == 0 {
+            outcome.bytes = key_bytes + model.states.bytes;
+        }
+        if outcome.steps >= limits.steps || outcome.bytes > limits.bytes {
             outcome.verdict = Verdict::GaveUp;
             return outcome;
         }
+        outcome.steps += 1;
         let (time, is_return, call) = events[entry];
         let i = call as usize;
         if !is_return {
@@ -882,6 +1063,7 @@ fn search(specs: &[Spec<'_>], budget: Option<u64>) -> Outcome {
                         .get(&key[..split])
                         .is_some_and(|sets| sets.iter().any(|f| is_subset(f, &key[split..])));
                 if !dominated && !memo.contains(&key[..]) {
+                    key_bytes += 4 * key.len() as u64 + KEY_OVERHEAD;
                     memo.insert(key.as_slice().into());
                     stack.push((entry, skip, state));
                     state = new_state;
@@ -918,6 +1100,7 @@ fn search(specs: &[Spec<'_>], budget: Option<u64>) -> Outcome {
             if any_pending {
                 // Every move from this configuration has been tried.
                 let split = linearized.key(state, &mut key);
+                key_bytes += 4 * key.len() as u64 + 2 * KEY_OVERHEAD;
                 failed
                     .entry(key[..split].into())
                     .or_default()
@@ -989,7 +1172,10 @@ fn explain(key: &str, all: &[&Call], base: &[Spec<'_>], found: Outcome) -> Viola
         .collect();
     crate::sort::sort(&mut cuts);
     cuts.dedup();
-    let budget = Some(found.steps.max(100_000).saturating_mul(2));
+    let budget = Limits {
+        steps: found.steps.max(100_000).saturating_mul(2),
+        bytes: u64::MAX,
+    };
     let mut lo = cuts.partition_point(|&t| t < found.frontier);
     let mut known_good = lo.checked_sub(1);
     let mut hi = cuts.len();
@@ -1079,7 +1265,14 @@ fn explain(key: &str, all: &[&Call], base: &[Spec<'_>], found: Outcome) -> Viola
         } else {
             trial[pos].role = Role::Context;
         }
-        let result = decide(&trial, Some(TRIAL_BUDGET.min(SHRINK_BUDGET - spent)));
+        let steps = TRIAL_BUDGET.min(SHRINK_BUDGET - spent);
+        let result = decide(
+            &trial,
+            Limits {
+                steps,
+                bytes: u64::MAX,
+            },
+        );
         spent += result.steps;
         if result.verdict == Verdict::NotLinearizable {
             specs = trial;
@@ -1834,6 +2027,100 @@ mod tests {
         assert!(v.calls.iter().all(|c| c.op.key() == "b"));
     }
 
+    /// `n` clients append to "x" all at once, and a get after them all sees
+    /// the appends in reverse client order: linearizable, but the search
+    /// (which tries calls in order) must wade through the orders of the
+    /// appends (every order gives another value) before it finds the one
+    /// that fits.
+    fn concurrent_appends(n: u32) -> History {
+        let mut rows: Vec<Row> = (1..=n)
+            .map(|c| {
+                (
+                    c,
+                    append("x", &format!("[{c}]")),
+                    0,
+                    Some(10),
+                    Some(OpResult::Ok),
+                )
+            })
+            .collect();
+        let all: String = (1..=n).rev().map(|c| format!("[{c}]")).collect();
+        rows.push((n + 1, get("x"), 20, Some(30), Some(value(Some(&all)))));
+        history(rows)
+    }
+
+    /// [`check_bounded`] gives up on a key when its steps or its memory run
+    /// out, says which key and how far it got, and still reports a
+    /// violation on another key first; without limits it decides.
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    fn bounded_check_gives_up_undecided() {
+        let h = concurrent_appends(7);
+        assert_eq!(check(&h), Ok(()));
+        assert_eq!(check_bounded(&h, Limits::default()), Ok(()));
+        assert_eq!(check_bounded(&h, Limits::NONE), Ok(()));
+        let steps = Limits {
+            steps: 50,
+            bytes: u64::MAX,
+        };
+        let Err(CheckError::Undecided(u)) = check_bounded(&h, steps) else {
+            panic!("50 steps decided 7 concurrent appends")
+        };
+        assert_eq!((u.key.as_str(), u.calls, u.steps), ("x", 8, 50));
+        assert_eq!(u.most_concurrent, 7);
+        let text = CheckError::Undecided(u).to_string();
+        assert!(
+            text.starts_with("linearizability undecided on key \"x\""),
+            "{text}"
+        );
+        assert!(
+            text.contains("after 50 steps") && text.contains("up to 7 at once"),
+            "{text}"
+        );
+        let memory = Limits {
+            steps: u64::MAX,
+            bytes: 1,
+        };
+        let Err(CheckError::Undecided(u)) = check_bounded(&h, memory) else {
+            panic!("decided within a byte")
+        };
+        assert!(u.bytes > 1, "{u:?}");
+        // A violation on another key wins over an undecided key, whatever
+        // the key order.
+        let mut bad = concurrent_appends(7);
+        let put = bad.invoke(ClientId(9), Arc::new(put("a", "1")), 0);
+        bad.complete(put, 1_000, OpResult::Ok);
+        let get = bad.invoke(ClientId(9), Arc::new(get("a")), 2_000);
+        bad.complete(get, 3_000, value(None));
+        match check_bounded(&bad, steps) {
+            Err(CheckError::Violation(v)) => assert_eq!(v.key, "a"),
+            other => panic!("{other:?}"),
+        }
+        let renamed = History {
+            calls: bad
+                .calls
+                .iter()
+                .map(|c| {
+                    let mut c = c.clone();
+                    if c.op.key() == "a" {
+                        c.op = Arc::new(match &*c.op {
+                            Op::Put { value, .. } => Op::Put {
+                                key: "z".into(),
+                                value: value.clone(),
+                            },
+                            _ => Op::Get { key: "z".into() },
+                        });
+                    }
+                    c
+                })
+                .collect(),
+        };
+        match check_bounded(&renamed, steps) {
+            Err(CheckError::Violation(v)) => assert_eq!(v.key, "z"),
+            other => panic!("{other:?}"),
+        }
+    }
+
     #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
     #[cfg_attr(not(target_arch = "wasm32"), test)]
     fn display_is_readable() {
@@ -2087,12 +2374,12 @@ mod tests {
                 Verdict::NotLinearizable
             };
             assert_eq!(
-                search(&specs, None).verdict,
+                search(&specs, Limits::NONE).verdict,
                 want,
                 "case {case} search: {specs:#?}"
             );
             assert_eq!(
-                decide(&specs, None).verdict,
+                decide(&specs, Limits::NONE).verdict,
                 want,
                 "case {case} decide: {specs:#?}"
             );

@@ -9,17 +9,22 @@ pub mod linearizability;
 mod linearizability_oracle;
 
 /// Check a history in the JSON format of [`history::History::to_json`]
-/// (the README's "History format") for linearizability: `Ok(None)` when it
-/// is linearizable, `Ok(Some(why))` with the explanation when it is not, and
-/// `Err` when the text is not such a history.
+/// (the README's "History format") for linearizability, within the
+/// default [`linearizability::Limits`]: `Ok(None)` when it is
+/// linearizable, `Ok(Some(why))` with the explanation when it is not, and
+/// `Err` when the text is not such a history or the search could not
+/// decide within its limits (the page shows "could not check: …" and
+/// stays responsive, rather than searching for minutes).
 ///
 /// This is what the page's separately loaded checker module exports
 /// (`checkHistoryLinearizable`, in `src/web/check_module.rs`).
 pub fn check_history_json(text: &str) -> Result<Option<String>, String> {
     let history = history::History::from_json(text)?;
-    Ok(linearizability::check(&history)
-        .err()
-        .map(|v| v.to_string()))
+    match linearizability::check_bounded(&history, linearizability::Limits::default()) {
+        Ok(()) => Ok(None),
+        Err(linearizability::CheckError::Violation(v)) => Ok(Some(v.to_string())),
+        Err(linearizability::CheckError::Undecided(u)) => Err(u.to_string()),
+    }
 }
 
 #[cfg(test)]

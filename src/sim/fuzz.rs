@@ -12,7 +12,7 @@
 use super::client::Workload;
 use super::network::LinkParams;
 use super::{SimConfig, Simulation};
-use crate::check::linearizability;
+use crate::check::linearizability::{self, Limits};
 use crate::raft::NodeId;
 use crate::rng::Rng;
 use std::fmt;
@@ -300,7 +300,7 @@ pub fn run_seed(
         };
         return fail(sim, faults, FailureKind::Liveness, msg);
     }
-    if let Err(v) = linearizability::check(sim.history()) {
+    if let Err(v) = linearizability::check_bounded(sim.history(), Limits::default()) {
         return fail(sim, faults, FailureKind::Linearizability, v.to_string());
     }
     Outcome {
