@@ -481,6 +481,11 @@ impl Json {
 pub struct Obj<'a>(&'a [(String, Json)]);
 
 impl<'a> Obj<'a> {
+    /// The fields' names, in the order written.
+    pub fn names(&self) -> impl Iterator<Item = &'a str> {
+        self.0.iter().map(|(n, _)| n.as_str())
+    }
+
     /// The field `name`, if present.
     pub fn get(&self, name: &str) -> Option<&'a Json> {
         self.0.iter().find(|(n, _)| n == name).map(|(_, v)| v)
