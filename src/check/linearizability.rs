@@ -72,9 +72,9 @@
 //! 2. **Greedy core** (only when the cut has at most [`MINIMIZE_LIMIT`]
 //!    calls, with a step budget). Runs of returned calls, then single ones
 //!    (delta debugging's halving: half the calls, then quarters, … then
-//!    one at a time), are dropped if the rest still fails: a call whose answer shows it changed nothing (a
-//!    get, a failed cas, a delete of an absent key, a refused append) is
-//!    removed outright; any other becomes *context*: it may or may not take
+//!    one at a time), are dropped if the rest still fails: a call whose
+//!    answer shows it changed nothing (a get, a failed cas, a delete of an
+//!    absent key, a refused append) is removed outright; any other becomes *context*: it may or may not take
 //!    effect, at some moment while it ran, and its answer is ignored. The
 //!    calls left are the core; the explanation says the others were taken
 //!    into account that way. (Simply deleting writes would be unsound: drop
