@@ -194,6 +194,17 @@ mod native {
         }
     }
 
+    /// Claim the next seed below `end` from the workers' shared counter,
+    /// or `None` once every seed is claimed. The counter never moves past
+    /// `end`, so it cannot wrap around: with `fetch_add`, a range ending at
+    /// `u64::MAX` sent a worker back to seed 0 and the run never ended.
+    fn claim_seed(next: &AtomicU64, end: u64) -> Option<u64> {
+        next.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |s| {
+            (s < end).then(|| s + 1)
+        })
+        .ok()
+    }
+
     fn parse_range(s: &str) -> Result<(u64, u64), String> {
         let (a, b) = s
             .split_once("..")
@@ -374,24 +385,22 @@ mod native {
                             bar.clone(),
                             opts.clone(),
                         );
-                        s.spawn(move || loop {
-                            let seed = next.fetch_add(1, Ordering::SeqCst);
-                            if seed >= b {
-                                break;
-                            }
-                            let o = fuzz::fuzz_one(seed, &opts);
-                            if let Ok(mut st) = stats.lock() {
-                                st.0 += o.events;
-                                st.1 += o.completed;
-                                st.2 += o.faults;
-                            }
-                            if o.failure.is_some() {
-                                bar.suspend(|| eprintln!("{}", summary(&o)));
-                                if let Ok(mut f) = failures.lock() {
-                                    f.push(o);
+                        s.spawn(move || {
+                            while let Some(seed) = claim_seed(&next, b) {
+                                let o = fuzz::fuzz_one(seed, &opts);
+                                if let Ok(mut st) = stats.lock() {
+                                    st.0 += o.events;
+                                    st.1 += o.completed;
+                                    st.2 += o.faults;
                                 }
+                                if o.failure.is_some() {
+                                    bar.suspend(|| eprintln!("{}", summary(&o)));
+                                    if let Ok(mut f) = failures.lock() {
+                                        f.push(o);
+                                    }
+                                }
+                                bar.inc(1);
                             }
-                            bar.inc(1);
                         });
                     }
                 });
@@ -524,6 +533,23 @@ mod native {
             assert!(parse_range("x..3").unwrap_err().contains("start"));
             assert!(parse_range("3..y").unwrap_err().contains("end"));
             assert!(parse_range("9..9").unwrap_err().contains("empty"));
+        }
+
+        #[test]
+        /// Seeds are claimed once each, in order, up to the end of the
+        /// range, and the counter stays there even at `u64::MAX`.
+        fn seeds_are_claimed_once_without_wrapping() {
+            let next = AtomicU64::new(u64::MAX - 2);
+            assert_eq!(claim_seed(&next, u64::MAX), Some(u64::MAX - 2));
+            assert_eq!(claim_seed(&next, u64::MAX), Some(u64::MAX - 1));
+            for _ in 0..3 {
+                assert_eq!(claim_seed(&next, u64::MAX), None);
+            }
+            assert_eq!(next.load(Ordering::SeqCst), u64::MAX);
+            let next = AtomicU64::new(3);
+            let claimed: Vec<_> = std::iter::from_fn(|| claim_seed(&next, 6)).collect();
+            assert_eq!(claimed, [3, 4, 5]);
+            assert_eq!(claim_seed(&next, 6), None);
         }
 
         #[test]
