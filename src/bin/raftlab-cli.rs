@@ -32,47 +32,99 @@ mod native {
         command: Command,
     }
 
+    /// Most concurrent clients in a run: the clients' calls all go through
+    /// the linearizability check at the end, whose work grows quickly with
+    /// the number of calls that overlap.
+    const MAX_CLIENTS: usize = 1000;
+    /// Most worker threads `fuzz` starts.
+    const MAX_JOBS: usize = 1024;
+    /// The longest run, and the longest liveness bound, in simulated seconds.
+    const MAX_SECONDS: f64 = 1e6;
+
+    /// A whole-number argument. Clap, left alone, reads `-1` as an unknown
+    /// flag; these arguments accept it (`allow_negative_numbers`) and come
+    /// here, which says what is wrong with it.
+    fn whole<T>(s: &str) -> Result<T, String>
+    where
+        T: std::str::FromStr<Err = std::num::ParseIntError>,
+    {
+        let t = s.trim();
+        if t.starts_with('-') {
+            return Err("must not be negative".into());
+        }
+        t.parse()
+            .map_err(|e| format!("must be a whole number ({e})"))
+    }
+
+    /// A number of seconds: finite and not negative (the upper limits are
+    /// checked in [`RunArgs::options`]).
+    fn seconds(s: &str) -> Result<f64, String> {
+        let v: f64 = s
+            .trim()
+            .parse()
+            .map_err(|_| "must be a number of seconds".to_string())?;
+        if v.is_nan() || v.is_infinite() {
+            return Err("must be a finite number of seconds".into());
+        }
+        if v < 0.0 {
+            return Err("must not be negative".into());
+        }
+        Ok(v)
+    }
+
     #[derive(Args, Clone)]
     struct RunArgs {
-        /// Simulated seconds of faults and client load.
-        #[arg(long, default_value_t = 60.0)]
+        /// Simulated seconds of faults and client load (0 to 1000000).
+        #[arg(long, default_value_t = 60.0, allow_negative_numbers = true, value_parser = seconds)]
         duration: f64,
         /// Nodes in the cluster (1 to 9).
-        #[arg(long, default_value_t = 5)]
+        #[arg(long, default_value_t = 5, allow_negative_numbers = true, value_parser = whole::<usize>)]
         nodes: usize,
-        /// Concurrent clients.
-        #[arg(long, default_value_t = 5)]
+        /// Concurrent clients (0 to 1000).
+        #[arg(long, default_value_t = 5, allow_negative_numbers = true, value_parser = whole::<usize>)]
         clients: usize,
-        /// Keys the clients use.
-        #[arg(long, default_value_t = 5)]
+        /// Keys the clients use (at least 1).
+        #[arg(long, default_value_t = 5, allow_negative_numbers = true, value_parser = whole::<u32>)]
         keys: u32,
         /// Run without faults.
         #[arg(long)]
         no_faults: bool,
-        /// Seconds allowed, after faults heal, for a leader and every pending call.
-        #[arg(long, default_value_t = 10.0)]
+        /// Seconds allowed, after faults heal, for a leader and every pending
+        /// call (0.000001 to 1000000).
+        #[arg(long, default_value_t = 10.0, allow_negative_numbers = true, value_parser = seconds)]
         liveness_bound: f64,
     }
 
     impl RunArgs {
         fn options(&self) -> Result<FuzzOptions, String> {
-            if !(self.duration.is_finite() && self.duration >= 0.0 && self.duration <= 1e6) {
+            if self.duration > MAX_SECONDS {
                 return Err(format!(
-                    "--duration must be between 0 and 1000000 seconds, got {}",
+                    "--duration must be at most {MAX_SECONDS} seconds, got {}",
                     self.duration
                 ));
             }
-            if !(self.liveness_bound.is_finite()
-                && self.liveness_bound > 0.0
-                && self.liveness_bound <= 1e6)
-            {
-                return Err("--liveness-bound must be positive".into());
+            // Whole µs, rounded: 0.05 s is 50 000 µs, not 49 999.
+            let liveness_bound_us = (self.liveness_bound * 1e6).round() as u64;
+            if !(liveness_bound_us >= 1 && self.liveness_bound <= MAX_SECONDS) {
+                return Err(format!(
+                    "--liveness-bound must be from 0.000001 to {MAX_SECONDS} seconds, got {}",
+                    self.liveness_bound
+                ));
+            }
+            if self.clients > MAX_CLIENTS {
+                return Err(format!(
+                    "--clients must be at most {MAX_CLIENTS}, got {}",
+                    self.clients
+                ));
+            }
+            if self.keys == 0 {
+                return Err("--keys must be at least 1".into());
             }
             Ok(FuzzOptions {
                 nodes: self.nodes,
                 clients: self.clients,
-                duration_us: (self.duration * 1e6) as u64,
-                liveness_bound_us: (self.liveness_bound * 1e6) as u64,
+                duration_us: (self.duration * 1e6).round() as u64,
+                liveness_bound_us,
                 faults: !self.no_faults,
                 keys: self.keys,
             })
@@ -115,7 +167,7 @@ mod native {
         /// Run one seed and print a summary.
         Run {
             /// The seed.
-            #[arg(long)]
+            #[arg(long, allow_negative_numbers = true, value_parser = whole::<u64>)]
             seed: u64,
             #[command(flatten)]
             args: RunArgs,
@@ -129,10 +181,11 @@ mod native {
         /// Run many seeds, each with its own fault schedule; exit non-zero on any failure.
         Fuzz {
             /// Seeds as A..B (B excluded), e.g. 0..1000.
-            #[arg(long, default_value = "0..100")]
+            #[arg(long, default_value = "0..100", allow_hyphen_values = true)]
             seeds: String,
-            /// Worker threads (default: all cores).
-            #[arg(long)]
+            /// Worker threads, 1 to 1024 (default: all cores); never more
+            /// than there are seeds.
+            #[arg(long, allow_negative_numbers = true, value_parser = whole::<usize>)]
             jobs: Option<usize>,
             #[command(flatten)]
             args: RunArgs,
@@ -143,12 +196,12 @@ mod native {
         /// Re-run a seed, printing its faults and, on failure, the events that led to it.
         Replay {
             /// The seed.
-            #[arg(long)]
+            #[arg(long, allow_negative_numbers = true, value_parser = whole::<u64>)]
             seed: u64,
             #[command(flatten)]
             args: RunArgs,
             /// How many events before the failure to print.
-            #[arg(long, default_value_t = 40)]
+            #[arg(long, default_value_t = 40, allow_negative_numbers = true, value_parser = whole::<usize>)]
             context: usize,
             /// Include message sends and deliveries in the printed events.
             #[arg(long)]
@@ -205,10 +258,27 @@ mod native {
         .ok()
     }
 
+    /// Worker threads for `fuzz`: as `requested` (default: `cores`), but
+    /// never more than there are `seeds`.
+    fn worker_count(requested: Option<usize>, seeds: u64, cores: usize) -> Result<usize, String> {
+        let jobs = match requested {
+            Some(0) => return Err("--jobs must be at least 1".into()),
+            Some(j) if j > MAX_JOBS => {
+                return Err(format!("--jobs must be at most {MAX_JOBS}, got {j}"))
+            }
+            Some(j) => j,
+            None => cores.max(1),
+        };
+        Ok(jobs.min(usize::try_from(seeds).unwrap_or(usize::MAX)))
+    }
+
     fn parse_range(s: &str) -> Result<(u64, u64), String> {
         let (a, b) = s
             .split_once("..")
             .ok_or_else(|| format!("--seeds must look like A..B, got {s:?}"))?;
+        if a.trim().starts_with('-') || b.trim().starts_with('-') {
+            return Err(format!("--seeds must not be negative, got {s:?}"));
+        }
         let a: u64 = a
             .trim()
             .parse()
@@ -352,14 +422,9 @@ mod native {
             } => {
                 let (a, b) = parse_range(&seeds)?;
                 let opts = args.options()?;
-                let jobs = jobs
-                    .unwrap_or_else(|| {
-                        std::thread::available_parallelism()
-                            .map(|n| n.get())
-                            .unwrap_or(1)
-                    })
-                    .max(1);
                 let total = b - a;
+                let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+                let jobs = worker_count(jobs, total, cores)?;
                 let bar = if quiet || !std::io::IsTerminal::is_terminal(&std::io::stderr()) {
                     ProgressBar::hidden()
                 } else {
@@ -563,6 +628,92 @@ mod native {
             assert!(
                 Cli::try_parse_from(["raftlab", "fuzz", "--seeds", "0..10", "--jobs", "2"]).is_ok()
             );
+        }
+
+        /// The options of `run --seed 1` with `extra` arguments, or the
+        /// message that refuses them.
+        fn run_options(extra: &[&str]) -> Result<FuzzOptions, String> {
+            let argv = ["raftlab", "run", "--seed", "1"].iter().chain(extra);
+            let cli = Cli::try_parse_from(argv).map_err(|e| e.to_string())?;
+            let Command::Run { args, .. } = cli.command else {
+                panic!("not a run command")
+            };
+            args.options()
+        }
+
+        #[test]
+        /// Negative numbers are refused as negative, not taken for flags.
+        fn negative_numbers_are_refused_as_negative() {
+            for (flag, value) in [
+                ("--duration", "-1"),
+                ("--liveness-bound", "-0.5"),
+                ("--nodes", "-1"),
+                ("--clients", "-2"),
+                ("--keys", "-3"),
+            ] {
+                let e = run_options(&[flag, value]).unwrap_err();
+                assert!(e.contains("must not be negative"), "{flag} {value}: {e}");
+            }
+            for argv in [
+                &["raftlab", "run", "--seed", "-1"][..],
+                &["raftlab", "fuzz", "--jobs", "-1"],
+                &["raftlab", "replay", "--seed", "2", "--context", "-4"],
+            ] {
+                let e = Cli::try_parse_from(argv).err().map(|e| e.to_string());
+                assert!(
+                    e.as_deref()
+                        .is_some_and(|e| e.contains("must not be negative")),
+                    "{argv:?}: {e:?}"
+                );
+            }
+            let cli = Cli::try_parse_from(["raftlab", "fuzz", "--seeds", "-1..3"])
+                .unwrap_or_else(|e| panic!("{e}"));
+            let Command::Fuzz { seeds, .. } = cli.command else {
+                panic!("not a fuzz command")
+            };
+            assert!(parse_range(&seeds)
+                .unwrap_err()
+                .contains("must not be negative"));
+            let e = run_options(&["--duration", "x"]).unwrap_err();
+            assert!(e.contains("must be a number of seconds"), "{e}");
+        }
+
+        #[test]
+        /// Values that would exhaust memory or be silently changed are
+        /// refused, naming the limit.
+        fn out_of_range_values_name_their_limits() {
+            let e = run_options(&["--clients", "100000000000"]).unwrap_err();
+            assert!(e.contains("at most 1000"), "{e}");
+            assert_eq!(
+                run_options(&["--clients", "1000"]).map(|o| o.clients),
+                Ok(1000)
+            );
+            let e = run_options(&["--keys", "0"]).unwrap_err();
+            assert!(e.contains("--keys must be at least 1"), "{e}");
+            let e = run_options(&["--liveness-bound", "1e9"]).unwrap_err();
+            assert!(e.contains("from 0.000001 to 1000000 seconds"), "{e}");
+            let e = run_options(&["--liveness-bound", "0"]).unwrap_err();
+            assert!(e.contains("from 0.000001"), "{e}");
+            let e = run_options(&["--duration", "1000001"]).unwrap_err();
+            assert!(e.contains("at most 1000000 seconds"), "{e}");
+            let o = run_options(&["--liveness-bound", "1.001", "--duration", "1.003"]);
+            assert_eq!(
+                o.map(|o| (o.liveness_bound_us, o.duration_us)),
+                Ok((1_001_000, 1_003_000))
+            );
+            assert!(worker_count(Some(0), 10, 2)
+                .unwrap_err()
+                .contains("at least 1"));
+            let e = worker_count(Some(200_000), 1_000_000, 2).unwrap_err();
+            assert!(e.contains("at most 1024"), "{e}");
+            assert_eq!(
+                worker_count(Some(1024), 2, 2),
+                Ok(2),
+                "one per seed at most"
+            );
+            assert_eq!(worker_count(None, 100, 4), Ok(4));
+            assert_eq!(worker_count(None, 100, 0), Ok(1));
+            assert_eq!(worker_count(Some(3), u64::MAX, 4), Ok(3));
         }
 
         fn temp(name: &str, text: &str) -> std::path::PathBuf {
