@@ -80,7 +80,8 @@ mod native {
         /// Nodes in the cluster (1 to 9).
         #[arg(long, default_value_t = 5, allow_negative_numbers = true, value_parser = whole::<usize>)]
         nodes: usize,
-        /// Concurrent clients (0 to 1000).
+        /// Concurrent clients (0 to 1000). Beyond a few dozen, the
+        /// linearizability check at the end of a run can take minutes.
         #[arg(long, default_value_t = 5, allow_negative_numbers = true, value_parser = whole::<usize>)]
         clients: usize,
         /// Keys the clients use (at least 1).
@@ -369,6 +370,25 @@ mod native {
         )
     }
 
+    /// A progress bar over a run's simulated seconds, on stderr when it is
+    /// a terminal (hidden otherwise), as `fuzz` has: its length is the
+    /// faulty part and the most that healing may take, so a run usually
+    /// ends before the bar's end.
+    fn run_bar(opts: &FuzzOptions) -> ProgressBar {
+        if !std::io::IsTerminal::is_terminal(&std::io::stderr()) {
+            return ProgressBar::hidden();
+        }
+        let most = opts.duration_us.saturating_add(opts.liveness_bound_us);
+        let pb = ProgressBar::new(most.div_ceil(1_000_000));
+        pb.set_style(
+            ProgressStyle::with_template(
+                "{bar:40} {pos}/{len} s simulated (at most), {elapsed} elapsed",
+            )
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+        );
+        pb
+    }
+
     pub fn main() -> i32 {
         let cli = Cli::parse();
         match run(cli) {
@@ -394,7 +414,14 @@ mod native {
                     &opts,
                     if trace_out.is_some() { usize::MAX } else { 0 },
                 )?;
-                let o = fuzz::run_seed(&mut sim, &opts, |_, _| {});
+                let bar = run_bar(&opts);
+                let o = fuzz::run_seed_observed(
+                    &mut sim,
+                    &opts,
+                    |_, _| {},
+                    |s| bar.set_position(s.now() / 1_000_000),
+                );
+                bar.finish_and_clear();
                 println!("{}", summary(&o));
                 if let Some(p) = trace_out {
                     let events: Vec<_> = sim.trace().events().collect();
@@ -507,9 +534,14 @@ mod native {
             } => {
                 let opts = args.options()?;
                 let mut sim = fuzz::build(seed, &opts, usize::MAX)?;
-                let o = fuzz::run_seed(&mut sim, &opts, |at, f| {
-                    println!("{:>10.3} s  fault: {f}", at as f64 / 1e6)
-                });
+                let bar = run_bar(&opts);
+                let o = fuzz::run_seed_observed(
+                    &mut sim,
+                    &opts,
+                    |at, f| bar.suspend(|| println!("{:>10.3} s  fault: {f}", at as f64 / 1e6)),
+                    |s| bar.set_position(s.now() / 1_000_000),
+                );
+                bar.finish_and_clear();
                 println!("{}", summary(&o));
                 if let Some(f) = &o.failure {
                     println!("\nThe last {context} events before the failure:");

@@ -221,12 +221,31 @@ pub fn build(seed: u64, opts: &FuzzOptions, trace_keep: usize) -> Result<Simulat
     Simulation::new(seed, cfg).map_err(|e| e.to_string())
 }
 
+/// Simulator events between two calls of [`run_seed_observed`]'s
+/// `on_progress`.
+pub const PROGRESS_EVENTS: u64 = 1024;
+
 /// Run one seed to the end (or its first failure). `on_fault` sees each
 /// fault as it is applied.
 pub fn run_seed(
     sim: &mut Simulation,
     opts: &FuzzOptions,
+    on_fault: impl FnMut(u64, &Fault),
+) -> Outcome {
+    run_seed_observed(sim, opts, on_fault, |_| {})
+}
+
+/// [`run_seed`], showing the simulation to `on_progress` every
+/// [`PROGRESS_EVENTS`] simulator events or more often (not after the last:
+/// the caller has the simulation then). The run is the same, event for
+/// event: a driver can follow the clock for a progress bar, or read the
+/// newest trace events as they come from a trace that keeps only the
+/// latest few (a simulator event makes about three trace events).
+pub fn run_seed_observed(
+    sim: &mut Simulation,
+    opts: &FuzzOptions,
     mut on_fault: impl FnMut(u64, &Fault),
+    mut on_progress: impl FnMut(&Simulation),
 ) -> Outcome {
     let seed = sim.seed();
     let mut rng = Rng::new(Rng::derive(seed, 3));
@@ -256,7 +275,11 @@ pub fn run_seed(
     let end = sim.now() + opts.duration_us;
     while sim.now() < end {
         let pause = rng.range_inclusive(100_000, 1_500_000);
-        sim.run_until((sim.now() + pause).min(end));
+        let until = (sim.now() + pause).min(end);
+        while sim.run_until_bounded(until, PROGRESS_EVENTS) {
+            on_progress(sim);
+        }
+        on_progress(sim);
         if let Some(v) = sim.violation() {
             let m = v.to_string();
             return fail(sim, faults, FailureKind::Safety, m);
@@ -277,7 +300,12 @@ pub fn run_seed(
     }
     let _ = sim.set_link_params(LinkParams::default());
     let healed_at = sim.now();
+    let mut steps = 0u64;
     let live = sim.run_until_pred(opts.liveness_bound_us, |s| {
+        steps += 1;
+        if steps.is_multiple_of(PROGRESS_EVENTS) {
+            on_progress(s);
+        }
         s.leader().is_some() && s.pending_calls() == 0
     });
     if let Some(v) = sim.violation() {
@@ -333,5 +361,38 @@ pub fn fuzz_one(seed: u64, opts: &FuzzOptions) -> Outcome {
             trace_hash: 0,
             end_us: 0,
         },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Observing a run does not change it, and the observer sees it at
+    /// least every [`PROGRESS_EVENTS`] events, the clock never going back.
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    fn observing_a_run_leaves_it_unchanged() {
+        let opts = FuzzOptions {
+            duration_us: 20_000_000,
+            ..FuzzOptions::default()
+        };
+        let plain = fuzz_one(11, &opts);
+        let mut sim = build(11, &opts, 0).expect("builds");
+        let (mut seen, mut last_events, mut last_now) = (0u64, 0u64, 0u64);
+        let observed = run_seed_observed(
+            &mut sim,
+            &opts,
+            |_, _| {},
+            |s| {
+                assert!(s.events_processed() - last_events <= PROGRESS_EVENTS);
+                assert!(s.now() >= last_now);
+                (last_events, last_now) = (s.events_processed(), s.now());
+                seen += 1;
+            },
+        );
+        assert_eq!(observed, plain);
+        assert!(seen >= plain.events / PROGRESS_EVENTS, "{seen} looks");
+        assert!(plain.events - last_events <= PROGRESS_EVENTS);
     }
 }
