@@ -17,7 +17,9 @@ mod native {
     use raftlab::json::{self, Json, JsonOut, ToJson};
     use raftlab::sim::fuzz::{self, FuzzOptions, Outcome};
     use raftlab::sim::trace::Stamped;
-    use raftlab::sim::view::narrate;
+    use raftlab::sim::view::{narrate, narrate_kind};
+    use raftlab::sim::Simulation;
+    use std::collections::VecDeque;
     use std::sync::atomic::{AtomicU64, Ordering};
     use std::sync::{Arc, Mutex};
 
@@ -40,6 +42,17 @@ mod native {
     const MAX_JOBS: usize = 1024;
     /// The longest run, and the longest liveness bound, in simulated seconds.
     const MAX_SECONDS: f64 = 1e6;
+    /// Most trace events `run --trace-out` keeps and writes: of a longer
+    /// run, the last ones (a run of 1000000 simulated seconds makes
+    /// hundreds of millions). At most about 320 MB of memory and a 130 MB
+    /// file; 60 simulated seconds of the default run make about 50 000.
+    const TRACE_OUT_KEEP: usize = 1_000_000;
+    /// Trace events `replay` keeps in memory (the newest, a ring): it reads
+    /// them as the run goes, every [`fuzz::PROGRESS_EVENTS`] simulator
+    /// events, which make a few thousand.
+    const REPLAY_RING: usize = 1 << 17;
+    /// Most events `replay --context` prints.
+    const MAX_CONTEXT: usize = 10_000;
 
     /// A whole-number argument. Clap, left alone, reads `-1` as an unknown
     /// flag; these arguments accept it (`allow_negative_numbers`) and come
@@ -172,7 +185,9 @@ mod native {
             seed: u64,
             #[command(flatten)]
             args: RunArgs,
-            /// Write the trace (every event) as JSON to this file.
+            /// Write the trace as JSON to this file: every event, or of a
+            /// run with more than 1000000 trace events, the last 1000000
+            /// (the file's hash still identifies the whole run).
             #[arg(long)]
             trace_out: Option<std::path::PathBuf>,
             /// Write the clients' history as JSON to this file.
@@ -201,7 +216,7 @@ mod native {
             seed: u64,
             #[command(flatten)]
             args: RunArgs,
-            /// How many events before the failure to print.
+            /// How many events before the failure to print (at most 10000).
             #[arg(long, default_value_t = 40, allow_negative_numbers = true, value_parser = whole::<usize>)]
             context: usize,
             /// Include message sends and deliveries in the printed events.
@@ -389,6 +404,96 @@ mod native {
         pb
     }
 
+    /// How many trace events a file holds, of how many the run made.
+    fn trace_count(written: usize, total: u64) -> String {
+        if written as u64 == total {
+            format!("{written} trace events")
+        } else {
+            format!("the last {written} of {total} trace events")
+        }
+    }
+
+    /// Reads a simulation's trace events as the run makes them, each once
+    /// and in order, from a trace that keeps only the newest: read often
+    /// enough (see [`REPLAY_RING`]), it loses none; `missed` counts any
+    /// that were gone before they were read.
+    #[derive(Default)]
+    struct TraceReader {
+        /// The sequence number of the next event to read.
+        next: u64,
+        /// Events dropped from the trace before they were read.
+        missed: u64,
+    }
+
+    impl TraceReader {
+        /// The events made since the last read.
+        fn read<'a>(&mut self, sim: &'a Simulation) -> impl Iterator<Item = &'a Stamped> {
+            let trace = sim.trace();
+            // Kept events have consecutive numbers: the oldest is `first`.
+            let first = trace.events().next().map_or(trace.len(), |s| s.seq);
+            if first > self.next {
+                self.missed += first - self.next;
+                self.next = first;
+            }
+            let skip = usize::try_from(self.next - first).unwrap_or(usize::MAX);
+            self.next = trace.len();
+            trace.events().skip(skip)
+        }
+    }
+
+    /// A seed run again for `replay`.
+    struct Replayed {
+        /// How it went.
+        outcome: Outcome,
+        /// The last events (at most `context`), read as the run went;
+        /// without `messages`, none of the message traffic.
+        last: VecDeque<Stamped>,
+        /// Trace events lost before they could be read (none, unless the
+        /// ring is too small).
+        missed: u64,
+    }
+
+    /// Run `seed` as `replay` does: print each fault (through `bar`) as it
+    /// comes, and keep the last `context` events, with a trace that holds
+    /// only the newest `ring` events.
+    fn replay_run(
+        seed: u64,
+        opts: &FuzzOptions,
+        ring: usize,
+        context: usize,
+        messages: bool,
+        bar: &ProgressBar,
+    ) -> Result<Replayed, String> {
+        let mut sim = fuzz::build(seed, opts, ring)?;
+        let mut reader = TraceReader::default();
+        let mut last = VecDeque::new();
+        let mut keep = |sim: &Simulation, reader: &mut TraceReader| {
+            for s in reader.read(sim) {
+                if context > 0 && (messages || narrate_kind(&s.event) != "message") {
+                    if last.len() == context {
+                        last.pop_front();
+                    }
+                    last.push_back(s.clone());
+                }
+            }
+        };
+        let outcome = fuzz::run_seed_observed(
+            &mut sim,
+            opts,
+            |at, f| bar.suspend(|| println!("{:>10.3} s  fault: {f}", at as f64 / 1e6)),
+            |s| {
+                bar.set_position(s.now() / 1_000_000);
+                keep(s, &mut reader);
+            },
+        );
+        keep(&sim, &mut reader);
+        Ok(Replayed {
+            outcome,
+            last,
+            missed: reader.missed,
+        })
+    }
+
     pub fn main() -> i32 {
         let cli = Cli::parse();
         match run(cli) {
@@ -409,11 +514,12 @@ mod native {
                 history_out,
             } => {
                 let opts = args.options()?;
-                let mut sim = fuzz::build(
-                    seed,
-                    &opts,
-                    if trace_out.is_some() { usize::MAX } else { 0 },
-                )?;
+                let keep = if trace_out.is_some() {
+                    TRACE_OUT_KEEP
+                } else {
+                    0
+                };
+                let mut sim = fuzz::build(seed, &opts, keep)?;
                 let bar = run_bar(&opts);
                 let o = fuzz::run_seed_observed(
                     &mut sim,
@@ -428,7 +534,11 @@ mod native {
                     let text = trace_file(seed, sim.trace_hash(), &events)?;
                     std::fs::write(&p, text)
                         .map_err(|e| format!("cannot write {}: {e}", p.display()))?;
-                    println!("trace: {} events written to {}", events.len(), p.display());
+                    println!(
+                        "trace: {} written to {}",
+                        trace_count(events.len(), sim.trace().len()),
+                        p.display()
+                    );
                 }
                 if let Some(p) = history_out {
                     std::fs::write(&p, sim.history().to_json())
@@ -533,26 +643,22 @@ mod native {
                 messages,
             } => {
                 let opts = args.options()?;
-                let mut sim = fuzz::build(seed, &opts, usize::MAX)?;
+                if context > MAX_CONTEXT {
+                    return Err(format!(
+                        "--context must be at most {MAX_CONTEXT}, got {context}"
+                    ));
+                }
                 let bar = run_bar(&opts);
-                let o = fuzz::run_seed_observed(
-                    &mut sim,
-                    &opts,
-                    |at, f| bar.suspend(|| println!("{:>10.3} s  fault: {f}", at as f64 / 1e6)),
-                    |s| bar.set_position(s.now() / 1_000_000),
-                );
+                let r = replay_run(seed, &opts, REPLAY_RING, context, messages, &bar)?;
                 bar.finish_and_clear();
-                println!("{}", summary(&o));
-                if let Some(f) = &o.failure {
-                    println!("\nThe last {context} events before the failure:");
-                    let lines: Vec<_> = sim
-                        .trace()
-                        .events()
-                        .map(narrate)
-                        .filter(|l| messages || l.kind != "message")
-                        .collect();
-                    for l in &lines[lines.len().saturating_sub(context)..] {
+                println!("{}", summary(&r.outcome));
+                if let Some(f) = &r.outcome.failure {
+                    println!("\nThe last {} events before the failure:", r.last.len());
+                    for l in r.last.iter().map(narrate) {
                         println!("{:>10.3} s  {}", l.at_ms / 1000.0, l.text);
+                    }
+                    if r.missed > 0 {
+                        println!("({} trace events could not be kept)", r.missed);
                     }
                     println!("\n{f}");
                     return Ok(1);
@@ -746,6 +852,44 @@ mod native {
             assert_eq!(worker_count(None, 100, 4), Ok(4));
             assert_eq!(worker_count(None, 100, 0), Ok(1));
             assert_eq!(worker_count(Some(3), u64::MAX, 4), Ok(3));
+        }
+
+        #[test]
+        /// `replay` keeps a bounded ring of trace events, reading them as
+        /// the run goes, and still finds the same last events as a run
+        /// that keeps them all.
+        fn replay_keeps_a_bounded_trace() {
+            let opts = FuzzOptions {
+                duration_us: 30_000_000,
+                ..FuzzOptions::default()
+            };
+            let mut full = fuzz::build(4, &opts, usize::MAX).expect("builds");
+            fuzz::run_seed(&mut full, &opts, |_, _| {});
+            for messages in [false, true] {
+                let ring = 10_000;
+                let r =
+                    replay_run(4, &opts, ring, 25, messages, &ProgressBar::hidden()).expect("runs");
+                assert_eq!(r.outcome.trace_hash, full.trace_hash());
+                assert!((ring as u64) < full.trace().len());
+                assert_eq!(r.missed, 0);
+                let all: Vec<&Stamped> = full
+                    .trace()
+                    .events()
+                    .filter(|s| messages || narrate_kind(&s.event) != "message")
+                    .collect();
+                let last: Vec<&Stamped> = r.last.iter().collect();
+                assert_eq!(last, all[all.len() - 25..]);
+            }
+            // The ring is all it keeps: one too small to hold what a
+            // progress step makes loses events, and says so.
+            let r = replay_run(4, &opts, 100, 25, false, &ProgressBar::hidden()).expect("runs");
+            assert!(r.missed > 0);
+        }
+
+        #[test]
+        fn trace_files_say_when_they_hold_the_last_events_only() {
+            assert_eq!(trace_count(3, 3), "3 trace events");
+            assert_eq!(trace_count(2, 5), "the last 2 of 5 trace events");
         }
 
         fn temp(name: &str, text: &str) -> std::path::PathBuf {
