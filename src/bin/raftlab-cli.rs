@@ -14,12 +14,14 @@ fn main() {
 mod native {
     use clap::{Args, Parser, Subcommand};
     use indicatif::{ProgressBar, ProgressStyle};
+    use raftlab::check::linearizability::Violation;
     use raftlab::json::{self, Json, JsonOut, ToJson};
-    use raftlab::sim::fuzz::{self, FuzzOptions, Outcome};
+    use raftlab::kv::ClientId;
+    use raftlab::sim::fuzz::{self, Failure, FuzzOptions, Outcome};
     use raftlab::sim::trace::Stamped;
     use raftlab::sim::view::{narrate, narrate_kind};
     use raftlab::sim::Simulation;
-    use std::collections::VecDeque;
+    use std::collections::{BTreeMap, BTreeSet, BinaryHeap, VecDeque};
     use std::sync::atomic::{AtomicU64, Ordering};
     use std::sync::{Arc, Mutex};
 
@@ -216,7 +218,9 @@ mod native {
             seed: u64,
             #[command(flatten)]
             args: RunArgs,
-            /// How many events before the failure to print (at most 10000).
+            /// How many events before the failure to print, at most 10000.
+            /// For a linearizability failure: how many besides those of the
+            /// calls it names, in the time those calls span.
             #[arg(long, default_value_t = 40, allow_negative_numbers = true, value_parser = whole::<usize>)]
             context: usize,
             /// Include message sends and deliveries in the printed events.
@@ -397,7 +401,7 @@ mod native {
         let pb = ProgressBar::new(most.div_ceil(1_000_000));
         pb.set_style(
             ProgressStyle::with_template(
-                "{bar:40} {pos}/{len} s simulated (at most), {elapsed} elapsed",
+                "{bar:40} {pos}/{len} s simulated (at most), {elapsed} elapsed {msg}",
             )
             .unwrap_or_else(|_| ProgressStyle::default_bar()),
         );
@@ -492,6 +496,270 @@ mod native {
             last,
             missed: reader.missed,
         })
+    }
+
+    /// What an event in a [`Window`] is to the violation.
+    #[derive(Clone, Copy, PartialEq, Eq, Debug)]
+    enum Part {
+        /// An invocation, answer, read or application of a call the
+        /// violation names: always shown.
+        Named,
+        /// Context: shown if among the nearest in time to the named calls.
+        Context,
+    }
+
+    /// An event of the context, ordered by distance in time to the named
+    /// calls, then by position.
+    struct Near {
+        distance: u64,
+        position: u64,
+        event: Stamped,
+    }
+
+    impl PartialEq for Near {
+        fn eq(&self, other: &Near) -> bool {
+            self.cmp(other) == std::cmp::Ordering::Equal
+        }
+    }
+    impl Eq for Near {}
+    impl PartialOrd for Near {
+        fn partial_cmp(&self, other: &Near) -> Option<std::cmp::Ordering> {
+            Some(self.cmp(other))
+        }
+    }
+    impl Ord for Near {
+        fn cmp(&self, other: &Near) -> std::cmp::Ordering {
+            (self.distance, self.position).cmp(&(other.distance, other.position))
+        }
+    }
+
+    /// The events `replay` shows for a linearizability failure, which is
+    /// found when the run is over, so the last events of the run say
+    /// nothing about it: those from the first invocation to the last
+    /// answer among the calls the violation names. Every invocation,
+    /// answer, served read and application of those calls is shown; of
+    /// the context (the key's other calls, retries, elections, faults,
+    /// truncated logs, and message traffic with `--messages`; not other
+    /// keys' calls, nor log appends and commits), the `context` events
+    /// nearest in time to the named calls' invocations and answers. It
+    /// keeps only what it shows.
+    struct Window {
+        from_us: u64,
+        to_us: u64,
+        key: String,
+        /// The named calls, by client and invocation time.
+        invoked: BTreeSet<(ClientId, u64)>,
+        /// The named calls by client and call number, once invoked.
+        named: BTreeSet<(ClientId, u64)>,
+        /// The key's other calls by client and call number.
+        on_key: BTreeSet<(ClientId, u64)>,
+        /// Each client's latest call number.
+        current: BTreeMap<ClientId, u64>,
+        /// The named calls' invocations and answers, in time order.
+        anchors: Vec<u64>,
+        context: usize,
+        messages: bool,
+        /// The named calls' events, with their positions.
+        shown: Vec<(u64, Stamped)>,
+        /// The context nearest to the named calls (a max-heap of `context`).
+        nearest: BinaryHeap<Near>,
+        /// Events of the window seen so far, shown or not.
+        seen: u64,
+    }
+
+    impl Window {
+        fn new(v: &Violation, context: usize, messages: bool) -> Window {
+            let from_us = v.calls.iter().map(|c| c.invoke_us).min().unwrap_or(0);
+            let to_us = Failure::linearizability(v.clone()).at_us.max(from_us);
+            let mut anchors: Vec<u64> = v
+                .calls
+                .iter()
+                .flat_map(|c| [Some(c.invoke_us), c.return_us])
+                .flatten()
+                .collect();
+            anchors.sort_unstable();
+            Window {
+                from_us,
+                to_us,
+                key: v.key.clone(),
+                invoked: v.calls.iter().map(|c| (c.client, c.invoke_us)).collect(),
+                named: BTreeSet::new(),
+                on_key: BTreeSet::new(),
+                current: BTreeMap::new(),
+                anchors,
+                context,
+                messages,
+                shown: Vec::new(),
+                nearest: BinaryHeap::new(),
+                seen: 0,
+            }
+        }
+
+        /// What a call's event is to the violation.
+        fn call_part(&self, client: ClientId, seq: u64) -> Option<Part> {
+            if self.named.contains(&(client, seq)) {
+                Some(Part::Named)
+            } else if self.on_key.contains(&(client, seq)) {
+                Some(Part::Context)
+            } else {
+                None
+            }
+        }
+
+        /// What `s` is to the violation, if anything.
+        fn part(&mut self, s: &Stamped) -> Option<Part> {
+            use raftlab::sim::trace::TraceEvent as E;
+            if s.at_us < self.from_us || s.at_us > self.to_us {
+                return None;
+            }
+            match &s.event {
+                E::ClientInvoke { client, seq, op } => {
+                    self.current.insert(*client, *seq);
+                    if self.invoked.contains(&(*client, s.at_us)) {
+                        self.named.insert((*client, *seq));
+                        Some(Part::Named)
+                    } else if op.key() == self.key {
+                        self.on_key.insert((*client, *seq));
+                        Some(Part::Context)
+                    } else {
+                        None
+                    }
+                }
+                E::ClientReturn { client, seq, .. } => self.call_part(*client, *seq),
+                E::ClientSend { client, seq, .. }
+                | E::ClientRedirect { client, seq, .. }
+                | E::ClientTimeout { client, seq, .. } => {
+                    self.call_part(*client, *seq).map(|_| Part::Context)
+                }
+                E::ReadServed { client, .. } => {
+                    let seq = *self.current.get(client)?;
+                    self.call_part(*client, seq)
+                }
+                E::StaleRead { key, .. } => (*key == self.key).then_some(Part::Context),
+                // "C4 #17: put …", as `write_applied_text` writes it.
+                E::Applied { what, .. } => {
+                    let (client, rest) = what.strip_prefix('C')?.split_once(" #")?;
+                    let (seq, _) = rest.split_once(": ")?;
+                    self.call_part(ClientId(client.parse().ok()?), seq.parse().ok()?)
+                }
+                E::Appended { .. } | E::Committed { .. } => None,
+                e if narrate_kind(e) == "message" => self.messages.then_some(Part::Context),
+                _ => Some(Part::Context),
+            }
+        }
+
+        /// How far `at_us` is from the nearest invocation or answer of a
+        /// named call.
+        fn distance(&self, at_us: u64) -> u64 {
+            let i = self.anchors.partition_point(|&a| a < at_us);
+            let after = self.anchors.get(i).map(|&a| a - at_us);
+            let before = i.checked_sub(1).map(|j| at_us - self.anchors[j]);
+            after.into_iter().chain(before).min().unwrap_or(0)
+        }
+
+        /// Look at the next event of the run.
+        fn feed(&mut self, s: &Stamped) {
+            let Some(part) = self.part(s) else {
+                return;
+            };
+            let position = self.seen;
+            self.seen += 1;
+            if part == Part::Named {
+                self.shown.push((position, s.clone()));
+                return;
+            }
+            let distance = self.distance(s.at_us);
+            if self.context == 0
+                || self.nearest.len() == self.context
+                    && self.nearest.peek().is_some_and(|n| n.distance <= distance)
+            {
+                return;
+            }
+            self.nearest.push(Near {
+                distance,
+                position,
+                event: s.clone(),
+            });
+            if self.nearest.len() > self.context {
+                self.nearest.pop();
+            }
+        }
+
+        /// The heading and the lines to print, in order, with a line
+        /// saying how many were left out wherever some were.
+        fn lines(self) -> Vec<String> {
+            let mut shown = self.shown;
+            let named = shown.len();
+            shown.extend(self.nearest.into_iter().map(|n| (n.position, n.event)));
+            shown.sort_by_key(|(position, _)| *position);
+            let mut lines = vec![
+                format!(
+                    "The events from {:.3} s (the first invocation among the calls below) to \
+                     {:.3} s (their last answer):",
+                    self.from_us as f64 / 1e6,
+                    self.to_us as f64 / 1e6,
+                ),
+                format!(
+                    "{} of {} shown: every event of those calls and the {} others nearest to \
+                     them in time (--context sets how many{}).",
+                    shown.len(),
+                    self.seen,
+                    shown.len() - named,
+                    if self.messages {
+                        ""
+                    } else {
+                        "; --messages adds message traffic"
+                    },
+                ),
+            ];
+            let left_out = |n: u64| format!("{:>12}  … {n} more", "");
+            let mut next = 0;
+            for (position, s) in &shown {
+                if *position > next {
+                    lines.push(left_out(position - next));
+                }
+                next = position + 1;
+                let l = narrate(s);
+                lines.push(format!("{:>10.3} s  {}", l.at_ms / 1000.0, l.text));
+            }
+            if self.seen > next {
+                lines.push(left_out(self.seen - next));
+            }
+            lines
+        }
+    }
+
+    /// Run `seed` again to find the events around a linearizability
+    /// violation (see [`Window`]).
+    fn window_run(
+        seed: u64,
+        opts: &FuzzOptions,
+        v: &Violation,
+        context: usize,
+        messages: bool,
+        bar: &ProgressBar,
+    ) -> Result<Vec<String>, String> {
+        let mut sim = fuzz::build(seed, opts, REPLAY_RING)?;
+        let mut reader = TraceReader::default();
+        let mut window = Window::new(v, context, messages);
+        fuzz::run_seed_observed(
+            &mut sim,
+            opts,
+            |_, _| {},
+            |s| {
+                bar.set_position(s.now() / 1_000_000);
+                reader.read(s).for_each(|e| window.feed(e));
+            },
+        );
+        reader.read(&sim).for_each(|e| window.feed(e));
+        let mut lines = window.lines();
+        if reader.missed > 0 {
+            lines.push(format!(
+                "({} trace events could not be kept)",
+                reader.missed
+            ));
+        }
+        Ok(lines)
     }
 
     pub fn main() -> i32 {
@@ -652,6 +920,23 @@ mod native {
                 let r = replay_run(seed, &opts, REPLAY_RING, context, messages, &bar)?;
                 bar.finish_and_clear();
                 println!("{}", summary(&r.outcome));
+                if let Some(
+                    f @ Failure {
+                        violation: Some(v), ..
+                    },
+                ) = &r.outcome.failure
+                {
+                    let bar = run_bar(&opts);
+                    bar.set_message("finding the events of those calls");
+                    let lines = window_run(seed, &opts, v, context, messages, &bar)?;
+                    bar.finish_and_clear();
+                    println!();
+                    for l in lines {
+                        println!("{l}");
+                    }
+                    println!("\n{}", f);
+                    return Ok(1);
+                }
                 if let Some(f) = &r.outcome.failure {
                     println!("\nThe last {} events before the failure:", r.last.len());
                     for l in r.last.iter().map(narrate) {
@@ -890,6 +1175,212 @@ mod native {
         fn trace_files_say_when_they_hold_the_last_events_only() {
             assert_eq!(trace_count(3, 3), "3 trace events");
             assert_eq!(trace_count(2, 5), "the last 2 of 5 trace events");
+        }
+
+        #[test]
+        /// For a linearizability failure, `replay` shows the events of the
+        /// calls that cannot be ordered, and the context nearest to them,
+        /// in the time they span; not other keys' calls, not messages
+        /// (unless asked), not what came before or after.
+        fn replay_shows_the_events_of_a_linearizability_violation() {
+            use raftlab::check::history::Call;
+            use raftlab::kv::{Op, OpResult};
+            use raftlab::raft::{NodeId, Term};
+            use raftlab::sim::trace::{Endpoint, MsgKind, TraceEvent as E};
+            use std::sync::Arc;
+            let (c1, c2, c3) = (ClientId(1), ClientId(2), ClientId(3));
+            let put = |key: &str| Op::Put {
+                key: key.into(),
+                value: "v".into(),
+            };
+            let get = Op::Get { key: "k1".into() };
+            let v = Violation {
+                key: "k1".into(),
+                calls: vec![
+                    Call {
+                        id: 4,
+                        client: c1,
+                        op: Arc::new(put("k1")),
+                        invoke_us: 1_000,
+                        return_us: Some(2_000),
+                        outcome: Some(OpResult::Ok),
+                    },
+                    Call {
+                        id: 5,
+                        client: c2,
+                        op: Arc::new(get.clone()),
+                        invoke_us: 1_500,
+                        return_us: Some(3_000),
+                        outcome: Some(OpResult::Value { value: None }),
+                    },
+                ],
+                explanation: "the get missed the put".into(),
+            };
+            let n1 = NodeId(1);
+            let mut events = vec![
+                (
+                    500,
+                    E::ClientInvoke {
+                        client: c3,
+                        seq: 1,
+                        op: put("k1"),
+                    },
+                ),
+                (
+                    1_000,
+                    E::ClientInvoke {
+                        client: c1,
+                        seq: 7,
+                        op: put("k1"),
+                    },
+                ),
+                (
+                    1_100,
+                    E::ClientInvoke {
+                        client: c3,
+                        seq: 2,
+                        op: put("k2"),
+                    },
+                ),
+                (
+                    1_200,
+                    E::Sent {
+                        id: 1,
+                        from: Endpoint::Node(n1),
+                        to: Endpoint::Node(NodeId(2)),
+                        kind: MsgKind::AppendEntries,
+                        duplicate: false,
+                    },
+                ),
+                (1_300, E::Crashed { node: NodeId(5) }),
+                (
+                    1_400,
+                    E::Applied {
+                        node: n1,
+                        index: raftlab::raft::LogIndex(3),
+                        term: Term(1),
+                        what: "C1 #7: put k1".into(),
+                    },
+                ),
+                (
+                    1_500,
+                    E::ClientInvoke {
+                        client: c2,
+                        seq: 3,
+                        op: get,
+                    },
+                ),
+            ];
+            for i in 0..30 {
+                events.push((
+                    2_400 + i,
+                    E::ElectionTimeout {
+                        node: n1,
+                        term: Term(i),
+                    },
+                ));
+            }
+            events.extend([
+                (
+                    2_000,
+                    E::ClientReturn {
+                        client: c1,
+                        seq: 7,
+                        result: OpResult::Ok,
+                        latency_us: 1_000,
+                    },
+                ),
+                (
+                    3_000,
+                    E::ClientReturn {
+                        client: c2,
+                        seq: 3,
+                        result: OpResult::Value { value: None },
+                        latency_us: 1_500,
+                    },
+                ),
+                (3_500, E::Crashed { node: n1 }),
+            ]);
+            events.sort_by_key(|(at, _)| *at);
+            let lines = |context, messages| {
+                let mut w = Window::new(&v, context, messages);
+                for (seq, (at_us, event)) in events.iter().enumerate() {
+                    let s = Stamped {
+                        seq: seq as u64,
+                        at_us: *at_us,
+                        event: event.clone(),
+                    };
+                    w.feed(&s);
+                }
+                w.lines()
+            };
+            let l = lines(3, false);
+            let text = l.join("\n");
+            assert!(
+                l[0].starts_with("The events from 0.001 s (the first invocation"),
+                "{text}"
+            );
+            assert!(l[1].starts_with("8 of 36 shown"), "{text}");
+            // The 3 nearest others: the crash (200 µs from C2's call),
+            // the first two timeouts (400 and 401 µs from C1's answer).
+            for seen in [
+                "C1 called #7",
+                "S1 applied entry 3: C1 #7",
+                "C2 called #3",
+                "C1 #7 returned",
+                "C2 #3 returned",
+                "S5 crashed",
+                "term 0\n",
+                "term 1\n",
+                "… 28 more",
+            ] {
+                assert!(text.contains(seen), "{seen:?} not in\n{text}");
+            }
+            for unseen in ["#1", "#2", "AppendEntries", "S1 crashed", "term 2\n"] {
+                assert!(!text.contains(unseen), "{unseen:?} in\n{text}");
+            }
+            let with_messages = lines(3, true).join("\n");
+            assert!(with_messages.contains("AppendEntries"), "{with_messages}");
+            let all = lines(100, false);
+            assert!(!all.join("\n").contains("more"));
+            assert_eq!(all.len(), 2 + 36);
+        }
+
+        #[test]
+        /// On a real run, the window finds the calls a violation names in
+        /// the trace: their invocations, answers and applications.
+        fn replay_finds_a_violations_calls_in_a_run() {
+            let opts = FuzzOptions {
+                duration_us: 10_000_000,
+                ..FuzzOptions::default()
+            };
+            let mut sim = fuzz::build(3, &opts, 0).expect("builds");
+            fuzz::run_seed(&mut sim, &opts, |_, _| {});
+            let calls: Vec<_> = sim
+                .history()
+                .calls
+                .iter()
+                .filter(|c| c.op.key() == "k1" && c.return_us.is_some())
+                .skip(10)
+                .take(2)
+                .cloned()
+                .collect();
+            assert_eq!(calls.len(), 2);
+            let v = Violation {
+                key: "k1".into(),
+                calls: calls.clone(),
+                explanation: String::new(),
+            };
+            let lines = window_run(3, &opts, &v, 10, false, &ProgressBar::hidden())
+                .expect("runs")
+                .join("\n");
+            for c in &calls {
+                let called = format!("s  {} called #", c.client);
+                assert_eq!(lines.matches(&called).count(), 1, "{called}\n{lines}");
+                let applied = format!(": {} #", c.client);
+                assert!(lines.matches(&applied).count() >= 3, "{applied}\n{lines}");
+            }
+            assert_eq!(lines.matches(" returned ").count(), 2, "{lines}");
         }
 
         fn temp(name: &str, text: &str) -> std::path::PathBuf {

@@ -12,7 +12,7 @@
 use super::client::Workload;
 use super::network::LinkParams;
 use super::{SimConfig, Simulation};
-use crate::check::linearizability;
+use crate::check::linearizability::{self, Violation};
 use crate::raft::NodeId;
 use crate::rng::Rng;
 use std::fmt;
@@ -65,15 +65,41 @@ pub struct Failure {
     pub kind: FailureKind,
     /// What, in words.
     pub message: String,
-    /// Virtual time of the failure, µs.
+    /// Virtual time of the failure, µs: for a linearizability failure
+    /// (found when the run is over), when the last of the calls that cannot
+    /// be ordered returned.
     pub at_us: u64,
+    /// For a linearizability failure, the calls that cannot be ordered.
+    pub violation: Option<Violation>,
+}
+
+impl Failure {
+    /// A linearizability failure: the violation, timed at the last answer
+    /// among its calls (at the last invocation if none was answered).
+    pub fn linearizability(v: Violation) -> Failure {
+        let returned = v.calls.iter().filter_map(|c| c.return_us).max();
+        let invoked = v.calls.iter().map(|c| c.invoke_us).max();
+        Failure {
+            kind: FailureKind::Linearizability,
+            message: v.to_string(),
+            at_us: returned.or(invoked).unwrap_or(0),
+            violation: Some(v),
+        }
+    }
 }
 
 impl fmt::Display for Failure {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let when = match &self.violation {
+            Some(v) if v.calls.iter().any(|c| c.return_us.is_some()) => {
+                " (when the last of these calls returned)"
+            }
+            Some(_) => " (when the last of these calls was invoked)",
+            None => "",
+        };
         write!(
             f,
-            "{:?} failure at {:.3} s: {}",
+            "{:?} failure at {:.3} s{when}: {}",
             self.kind,
             self.at_us as f64 / 1e6,
             self.message
@@ -258,13 +284,15 @@ pub fn run_seed_observed(
             get_percent: 30,
         },
     );
-    let fail = |sim: &Simulation, faults: u64, kind, message: String| Outcome {
+    let failure_now = |sim: &Simulation, kind, message| Failure {
+        kind,
+        message,
+        at_us: sim.now(),
+        violation: None,
+    };
+    let fail = |sim: &Simulation, faults: u64, failure: Failure| Outcome {
         seed,
-        failure: Some(Failure {
-            kind,
-            message,
-            at_us: sim.now(),
-        }),
+        failure: Some(failure),
         events: sim.events_processed(),
         calls: sim.history().calls.len() as u64,
         completed: sim.clients().iter().map(|c| c.completed).sum(),
@@ -282,7 +310,7 @@ pub fn run_seed_observed(
         on_progress(sim);
         if let Some(v) = sim.violation() {
             let m = v.to_string();
-            return fail(sim, faults, FailureKind::Safety, m);
+            return fail(sim, faults, failure_now(sim, FailureKind::Safety, m));
         }
         if opts.faults && sim.now() < end {
             if let Some(f) = draw_fault(sim, &mut rng) {
@@ -310,7 +338,7 @@ pub fn run_seed_observed(
     });
     if let Some(v) = sim.violation() {
         let m = v.to_string();
-        return fail(sim, faults, FailureKind::Safety, m);
+        return fail(sim, faults, failure_now(sim, FailureKind::Safety, m));
     }
     if !live {
         let msg = if sim.leader().is_none() {
@@ -326,10 +354,10 @@ pub fn run_seed_observed(
                 healed_at as f64 / 1e6
             )
         };
-        return fail(sim, faults, FailureKind::Liveness, msg);
+        return fail(sim, faults, failure_now(sim, FailureKind::Liveness, msg));
     }
     if let Err(v) = linearizability::check(sim.history()) {
-        return fail(sim, faults, FailureKind::Linearizability, v.to_string());
+        return fail(sim, faults, Failure::linearizability(v));
     }
     Outcome {
         seed,
@@ -353,6 +381,7 @@ pub fn fuzz_one(seed: u64, opts: &FuzzOptions) -> Outcome {
                 kind: FailureKind::Safety,
                 message: e,
                 at_us: 0,
+                violation: None,
             }),
             events: 0,
             calls: 0,
@@ -367,6 +396,44 @@ pub fn fuzz_one(seed: u64, opts: &FuzzOptions) -> Outcome {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A linearizability failure is timed at the last answer among the
+    /// calls that cannot be ordered, not at the end of the run, and says so.
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    fn linearizability_failures_are_timed_at_their_calls() {
+        use crate::check::history::Call;
+        use crate::kv::{ClientId, Op, OpResult};
+        use std::sync::Arc;
+        let call = |id, invoke_us, return_us| Call {
+            id,
+            client: ClientId(id as u32 + 1),
+            op: Arc::new(Op::Get { key: "k".into() }),
+            invoke_us,
+            return_us,
+            outcome: return_us.map(|_| OpResult::Value { value: None }),
+        };
+        let v = Violation {
+            key: "k".into(),
+            calls: vec![
+                call(0, 1_000_000, Some(4_500_000)),
+                call(1, 2_000_000, Some(3_000_000)),
+                call(2, 5_000_000, None),
+            ],
+            explanation: "why".into(),
+        };
+        let f = Failure::linearizability(v.clone());
+        assert_eq!(f.at_us, 4_500_000);
+        assert_eq!(f.violation.as_ref(), Some(&v));
+        assert!(f.to_string().starts_with(
+            "Linearizability failure at 4.500 s (when the last of these calls returned): "
+        ));
+        let pending = Violation {
+            calls: vec![call(2, 5_000_000, None)],
+            ..v
+        };
+        assert_eq!(Failure::linearizability(pending).at_us, 5_000_000);
+    }
 
     /// Observing a run does not change it, and the observer sees it at
     /// least every [`PROGRESS_EVENTS`] events, the clock never going back.
