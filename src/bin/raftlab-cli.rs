@@ -372,21 +372,32 @@ mod native {
         format!("{{\n{}\n}}", lines.join(",\n"))
     }
 
+    /// One line about a run: ok or FAILED, and what it did. Simulator
+    /// events are what the simulator processed (a delivery, a timeout, a
+    /// client step); trace events, what it recorded (a trace file's
+    /// events): one simulator event records none to several.
     fn summary(o: &Outcome) -> String {
         format!(
-            "seed {}: {} — {:.1} s simulated, {} events, {} faults, {}/{} calls answered, trace {:016x}",
+            "seed {}: {} — {:.1} s simulated, {} simulator events ({} trace events), {} faults, \
+             {}/{} calls answered, trace {:016x}",
             o.seed,
-            match &o.failure {
-                None => "ok".to_string(),
-                Some(f) => format!("FAILED ({f})"),
-            },
+            if o.failure.is_some() { "FAILED" } else { "ok" },
             o.end_us as f64 / 1e6,
             o.events,
+            o.trace_events,
             o.faults,
             o.completed,
             o.calls,
             o.trace_hash
         )
+    }
+
+    /// [`summary`], then the failure, if any, indented below it.
+    fn report(o: &Outcome) -> String {
+        match &o.failure {
+            None => summary(o),
+            Some(f) => format!("{}\n  {}", summary(o), f.to_string().replace('\n', "\n  ")),
+        }
     }
 
     /// A progress bar over a run's simulated seconds, on stderr when it is
@@ -796,7 +807,7 @@ mod native {
                     |s| bar.set_position(s.now() / 1_000_000),
                 );
                 bar.finish_and_clear();
-                println!("{}", summary(&o));
+                println!("{}", report(&o));
                 if let Some(p) = trace_out {
                     let events: Vec<_> = sim.trace().events().collect();
                     let text = trace_file(seed, sim.trace_hash(), &events)?;
@@ -864,7 +875,7 @@ mod native {
                                     st.2 += o.faults;
                                 }
                                 if o.failure.is_some() {
-                                    bar.suspend(|| eprintln!("{}", summary(&o)));
+                                    bar.suspend(|| eprintln!("{}", report(&o)));
                                     if let Ok(mut f) = failures.lock() {
                                         f.push(o);
                                     }
@@ -880,7 +891,7 @@ mod native {
                 let (events, completed, faults) = stats.lock().map(|s| *s).unwrap_or_default();
                 let secs = started.elapsed().as_secs_f64();
                 println!(
-                    "fuzz: {} seeds × {:.0} s simulated in {:.1} s ({} jobs): {} events, {} faults, {} calls answered",
+                    "fuzz: {} seeds × {:.0} s simulated in {:.1} s ({} jobs): {} simulator events, {} faults, {} calls answered",
                     total,
                     opts.duration_us as f64 / 1e6,
                     secs,
@@ -890,7 +901,7 @@ mod native {
                     completed
                 );
                 for o in &failures {
-                    println!("FAILED {}", summary(o));
+                    println!("{}", report(o));
                     println!(
                         "  replay: cargo run --release --bin raftlab-cli -- replay --seed {}{}",
                         o.seed,
@@ -1381,6 +1392,40 @@ mod native {
                 assert!(lines.matches(&applied).count() >= 3, "{applied}\n{lines}");
             }
             assert_eq!(lines.matches(" returned ").count(), 2, "{lines}");
+        }
+
+        #[test]
+        /// A failed run says FAILED once, its failure below; simulator and
+        /// trace events are told apart, and the trace file has as many as
+        /// the summary says.
+        fn summaries_say_failed_once_and_name_their_counts() {
+            let opts = FuzzOptions {
+                duration_us: 5_000_000,
+                ..FuzzOptions::default()
+            };
+            let mut sim = fuzz::build(3, &opts, TRACE_OUT_KEEP).expect("builds");
+            let mut o = fuzz::run_seed(&mut sim, &opts, |_, _| {});
+            assert_eq!(o.trace_events, sim.trace().events().count() as u64);
+            let line = report(&o);
+            assert!(line.starts_with("seed 3: ok — "), "{line}");
+            let counts = format!(
+                "{} simulator events ({} trace events)",
+                o.events, o.trace_events
+            );
+            assert!(line.contains(&counts), "{line}");
+            o.failure = Some(Failure {
+                kind: fuzz::FailureKind::Liveness,
+                message: "no leader\nat all".into(),
+                at_us: 7_000_000,
+                violation: None,
+            });
+            let text = report(&o);
+            assert_eq!(text.matches("FAILED").count(), 1, "{text}");
+            assert!(text.starts_with("seed 3: FAILED — "), "{text}");
+            assert!(
+                text.ends_with("\n  Liveness failure at 7.000 s: no leader\n  at all"),
+                "{text}"
+            );
         }
 
         fn temp(name: &str, text: &str) -> std::path::PathBuf {

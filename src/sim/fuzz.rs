@@ -114,8 +114,10 @@ pub struct Outcome {
     pub seed: u64,
     /// The failure, if any.
     pub failure: Option<Failure>,
-    /// Events processed.
+    /// Simulator events processed (deliveries, timeouts, client steps).
     pub events: u64,
+    /// Trace events recorded: a simulator event records none to several.
+    pub trace_events: u64,
     /// Client calls made.
     pub calls: u64,
     /// Client calls answered.
@@ -236,6 +238,16 @@ fn apply(sim: &mut Simulation, f: &Fault) {
     };
 }
 
+/// `us` exactly, in ms below a second, else in seconds: "50 ms",
+/// "0.001 ms", "10 s", "1.5 s" (`{:.1}` wrote 0.05 s as "0.1 s").
+fn duration_text(us: u64) -> String {
+    if us < 1_000_000 {
+        format!("{} ms", us as f64 / 1e3)
+    } else {
+        format!("{} s", us as f64 / 1e6)
+    }
+}
+
 /// The simulation a fuzz seed runs on.
 pub fn build(seed: u64, opts: &FuzzOptions, trace_keep: usize) -> Result<Simulation, String> {
     let cfg = SimConfig {
@@ -294,6 +306,7 @@ pub fn run_seed_observed(
         seed,
         failure: Some(failure),
         events: sim.events_processed(),
+        trace_events: sim.trace().len(),
         calls: sim.history().calls.len() as u64,
         completed: sim.clients().iter().map(|c| c.completed).sum(),
         faults,
@@ -343,14 +356,14 @@ pub fn run_seed_observed(
     if !live {
         let msg = if sim.leader().is_none() {
             format!(
-                "no leader {:.1} s after faults healed",
-                opts.liveness_bound_us as f64 / 1e6
+                "no leader {} after faults healed",
+                duration_text(opts.liveness_bound_us)
             )
         } else {
             format!(
-                "{} client calls still pending {:.1} s after faults healed (at {:.3} s)",
+                "{} client calls still pending {} after faults healed (at {:.3} s)",
                 sim.pending_calls(),
-                opts.liveness_bound_us as f64 / 1e6,
+                duration_text(opts.liveness_bound_us),
                 healed_at as f64 / 1e6
             )
         };
@@ -363,6 +376,7 @@ pub fn run_seed_observed(
         seed,
         failure: None,
         events: sim.events_processed(),
+        trace_events: sim.trace().len(),
         calls: sim.history().calls.len() as u64,
         completed: sim.clients().iter().map(|c| c.completed).sum(),
         faults,
@@ -384,6 +398,7 @@ pub fn fuzz_one(seed: u64, opts: &FuzzOptions) -> Outcome {
                 violation: None,
             }),
             events: 0,
+            trace_events: 0,
             calls: 0,
             completed: 0,
             faults: 0,
@@ -396,6 +411,34 @@ pub fn fuzz_one(seed: u64, opts: &FuzzOptions) -> Outcome {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A liveness failure names its bound as given, not rounded.
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    fn liveness_failures_name_their_bound_exactly() {
+        assert_eq!(duration_text(50_000), "50 ms");
+        assert_eq!(duration_text(1), "0.001 ms");
+        assert_eq!(duration_text(1_000_000), "1 s");
+        assert_eq!(duration_text(1_234_567), "1.234567 s");
+        assert_eq!(duration_text(10_000_000), "10 s");
+        // Calls still pending 1 µs after healing, with a leader already
+        // (no faults, so the leader stays).
+        let opts = FuzzOptions {
+            duration_us: 1_000_000,
+            liveness_bound_us: 1,
+            faults: false,
+            ..FuzzOptions::default()
+        };
+        let failure = (0..20)
+            .find_map(|seed| fuzz_one(seed, &opts).failure)
+            .expect("a seed with calls pending");
+        assert_eq!(failure.kind, FailureKind::Liveness);
+        assert!(
+            failure.message.contains(" 0.001 ms after faults healed"),
+            "{}",
+            failure.message
+        );
+    }
 
     /// A linearizability failure is timed at the last answer among the
     /// calls that cannot be ordered, not at the end of the run, and says so.
