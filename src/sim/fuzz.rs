@@ -194,17 +194,14 @@ fn draw_fault(sim: &Simulation, rng: &mut Rng) -> Option<Fault> {
             }
         }
         3 => (!down.is_empty()).then(|| Fault::Restart(down[rng.index(down.len())])),
-        4 | 5 => {
-            let (mut a, mut b) = (Vec::new(), Vec::new());
-            for id in ids {
-                if rng.chance(0.5) {
-                    a.push(id)
-                } else {
-                    b.push(id)
-                }
+        // Each node on a side by a coin, drawn again until neither side
+        // is empty (one empty side cut nothing).
+        4 | 5 => (n >= 2).then(|| loop {
+            let (a, b): (Vec<NodeId>, Vec<NodeId>) = ids.iter().partition(|_| rng.chance(0.5));
+            if !a.is_empty() && !b.is_empty() {
+                break Fault::Partition(a, b);
             }
-            Some(Fault::Partition(a, b))
-        }
+        }),
         6 => {
             let x = rng.index(n);
             let y = (x + 1 + rng.index(n.max(2) - 1)) % n;
@@ -411,6 +408,39 @@ pub fn fuzz_one(seed: u64, opts: &FuzzOptions) -> Outcome {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Every partition drawn cuts something: both sides have nodes, and
+    /// together all of them; a one-node cluster draws none.
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    fn partitions_have_two_sides() {
+        for nodes in 1..=9 {
+            let sim = build(
+                nodes as u64,
+                &FuzzOptions {
+                    nodes,
+                    ..FuzzOptions::default()
+                },
+                0,
+            )
+            .expect("builds");
+            let mut rng = Rng::new(nodes as u64);
+            let mut partitions = 0;
+            for _ in 0..2_000 {
+                if let Some(Fault::Partition(a, b)) = draw_fault(&sim, &mut rng) {
+                    assert!(
+                        !a.is_empty() && !b.is_empty(),
+                        "{nodes} nodes: {a:?} | {b:?}"
+                    );
+                    let mut all: Vec<NodeId> = a.iter().chain(&b).copied().collect();
+                    all.sort();
+                    assert_eq!(all, sim.node_ids());
+                    partitions += 1;
+                }
+            }
+            assert_eq!(partitions > 0, nodes >= 2, "{nodes} nodes");
+        }
+    }
 
     /// A liveness failure names its bound as given, not rounded.
     #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
