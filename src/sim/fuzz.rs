@@ -12,7 +12,7 @@
 use super::client::Workload;
 use super::network::LinkParams;
 use super::{SimConfig, Simulation};
-use crate::check::linearizability::{self, Limits};
+use crate::check::linearizability::{self, CheckError, Limits, Violation};
 use crate::raft::NodeId;
 use crate::rng::Rng;
 use std::fmt;
@@ -65,15 +65,41 @@ pub struct Failure {
     pub kind: FailureKind,
     /// What, in words.
     pub message: String,
-    /// Virtual time of the failure, µs.
+    /// Virtual time of the failure, µs: for a linearizability failure
+    /// (found when the run is over), when the last of the calls that cannot
+    /// be ordered returned.
     pub at_us: u64,
+    /// For a linearizability failure, the calls that cannot be ordered.
+    pub violation: Option<Violation>,
+}
+
+impl Failure {
+    /// A linearizability failure: the violation, timed at the last answer
+    /// among its calls (at the last invocation if none was answered).
+    pub fn linearizability(v: Violation) -> Failure {
+        let returned = v.calls.iter().filter_map(|c| c.return_us).max();
+        let invoked = v.calls.iter().map(|c| c.invoke_us).max();
+        Failure {
+            kind: FailureKind::Linearizability,
+            message: v.to_string(),
+            at_us: returned.or(invoked).unwrap_or(0),
+            violation: Some(v),
+        }
+    }
 }
 
 impl fmt::Display for Failure {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let when = match &self.violation {
+            Some(v) if v.calls.iter().any(|c| c.return_us.is_some()) => {
+                " (when the last of these calls returned)"
+            }
+            Some(_) => " (when the last of these calls was invoked)",
+            None => "",
+        };
         write!(
             f,
-            "{:?} failure at {:.3} s: {}",
+            "{:?} failure at {:.3} s{when}: {}",
             self.kind,
             self.at_us as f64 / 1e6,
             self.message
@@ -88,8 +114,10 @@ pub struct Outcome {
     pub seed: u64,
     /// The failure, if any.
     pub failure: Option<Failure>,
-    /// Events processed.
+    /// Simulator events processed (deliveries, timeouts, client steps).
     pub events: u64,
+    /// Trace events recorded: a simulator event records none to several.
+    pub trace_events: u64,
     /// Client calls made.
     pub calls: u64,
     /// Client calls answered.
@@ -166,17 +194,14 @@ fn draw_fault(sim: &Simulation, rng: &mut Rng) -> Option<Fault> {
             }
         }
         3 => (!down.is_empty()).then(|| Fault::Restart(down[rng.index(down.len())])),
-        4 | 5 => {
-            let (mut a, mut b) = (Vec::new(), Vec::new());
-            for id in ids {
-                if rng.chance(0.5) {
-                    a.push(id)
-                } else {
-                    b.push(id)
-                }
+        // Each node on a side by a coin, drawn again until neither side
+        // is empty (one empty side cut nothing).
+        4 | 5 => (n >= 2).then(|| loop {
+            let (a, b): (Vec<NodeId>, Vec<NodeId>) = ids.iter().partition(|_| rng.chance(0.5));
+            if !a.is_empty() && !b.is_empty() {
+                break Fault::Partition(a, b);
             }
-            Some(Fault::Partition(a, b))
-        }
+        }),
         6 => {
             let x = rng.index(n);
             let y = (x + 1 + rng.index(n.max(2) - 1)) % n;
@@ -210,6 +235,16 @@ fn apply(sim: &mut Simulation, f: &Fault) {
     };
 }
 
+/// `us` exactly, in ms below a second, else in seconds: "50 ms",
+/// "0.001 ms", "10 s", "1.5 s" (`{:.1}` wrote 0.05 s as "0.1 s").
+fn duration_text(us: u64) -> String {
+    if us < 1_000_000 {
+        format!("{} ms", us as f64 / 1e3)
+    } else {
+        format!("{} s", us as f64 / 1e6)
+    }
+}
+
 /// The simulation a fuzz seed runs on.
 pub fn build(seed: u64, opts: &FuzzOptions, trace_keep: usize) -> Result<Simulation, String> {
     let cfg = SimConfig {
@@ -221,12 +256,31 @@ pub fn build(seed: u64, opts: &FuzzOptions, trace_keep: usize) -> Result<Simulat
     Simulation::new(seed, cfg).map_err(|e| e.to_string())
 }
 
+/// Simulator events between two calls of [`run_seed_observed`]'s
+/// `on_progress`.
+pub const PROGRESS_EVENTS: u64 = 1024;
+
 /// Run one seed to the end (or its first failure). `on_fault` sees each
 /// fault as it is applied.
 pub fn run_seed(
     sim: &mut Simulation,
     opts: &FuzzOptions,
+    on_fault: impl FnMut(u64, &Fault),
+) -> Outcome {
+    run_seed_observed(sim, opts, on_fault, |_| {})
+}
+
+/// [`run_seed`], showing the simulation to `on_progress` every
+/// [`PROGRESS_EVENTS`] simulator events or more often (not after the last:
+/// the caller has the simulation then). The run is the same, event for
+/// event: a driver can follow the clock for a progress bar, or read the
+/// newest trace events as they come from a trace that keeps only the
+/// latest few (a simulator event makes about three trace events).
+pub fn run_seed_observed(
+    sim: &mut Simulation,
+    opts: &FuzzOptions,
     mut on_fault: impl FnMut(u64, &Fault),
+    mut on_progress: impl FnMut(&Simulation),
 ) -> Outcome {
     let seed = sim.seed();
     let mut rng = Rng::new(Rng::derive(seed, 3));
@@ -239,14 +293,17 @@ pub fn run_seed(
             get_percent: 30,
         },
     );
-    let fail = |sim: &Simulation, faults: u64, kind, message: String| Outcome {
+    let failure_now = |sim: &Simulation, kind, message| Failure {
+        kind,
+        message,
+        at_us: sim.now(),
+        violation: None,
+    };
+    let fail = |sim: &Simulation, faults: u64, failure: Failure| Outcome {
         seed,
-        failure: Some(Failure {
-            kind,
-            message,
-            at_us: sim.now(),
-        }),
+        failure: Some(failure),
         events: sim.events_processed(),
+        trace_events: sim.trace().len(),
         calls: sim.history().calls.len() as u64,
         completed: sim.clients().iter().map(|c| c.completed).sum(),
         faults,
@@ -256,10 +313,14 @@ pub fn run_seed(
     let end = sim.now() + opts.duration_us;
     while sim.now() < end {
         let pause = rng.range_inclusive(100_000, 1_500_000);
-        sim.run_until((sim.now() + pause).min(end));
+        let until = (sim.now() + pause).min(end);
+        while sim.run_until_bounded(until, PROGRESS_EVENTS) {
+            on_progress(sim);
+        }
+        on_progress(sim);
         if let Some(v) = sim.violation() {
             let m = v.to_string();
-            return fail(sim, faults, FailureKind::Safety, m);
+            return fail(sim, faults, failure_now(sim, FailureKind::Safety, m));
         }
         if opts.faults && sim.now() < end {
             if let Some(f) = draw_fault(sim, &mut rng) {
@@ -277,36 +338,53 @@ pub fn run_seed(
     }
     let _ = sim.set_link_params(LinkParams::default());
     let healed_at = sim.now();
+    let mut steps = 0u64;
     let live = sim.run_until_pred(opts.liveness_bound_us, |s| {
+        steps += 1;
+        if steps.is_multiple_of(PROGRESS_EVENTS) {
+            on_progress(s);
+        }
         s.leader().is_some() && s.pending_calls() == 0
     });
     if let Some(v) = sim.violation() {
         let m = v.to_string();
-        return fail(sim, faults, FailureKind::Safety, m);
+        return fail(sim, faults, failure_now(sim, FailureKind::Safety, m));
     }
     if !live {
         let msg = if sim.leader().is_none() {
             format!(
-                "no leader {:.1} s after faults healed",
-                opts.liveness_bound_us as f64 / 1e6
+                "no leader {} after faults healed",
+                duration_text(opts.liveness_bound_us)
             )
         } else {
             format!(
-                "{} client calls still pending {:.1} s after faults healed (at {:.3} s)",
+                "{} client calls still pending {} after faults healed (at {:.3} s)",
                 sim.pending_calls(),
-                opts.liveness_bound_us as f64 / 1e6,
+                duration_text(opts.liveness_bound_us),
                 healed_at as f64 / 1e6
             )
         };
-        return fail(sim, faults, FailureKind::Liveness, msg);
+        return fail(sim, faults, failure_now(sim, FailureKind::Liveness, msg));
     }
-    if let Err(v) = linearizability::check_bounded(sim.history(), Limits::default()) {
-        return fail(sim, faults, FailureKind::Linearizability, v.to_string());
+    match linearizability::check_bounded(sim.history(), Limits::default()) {
+        Ok(()) => {}
+        Err(CheckError::Violation(v)) => return fail(sim, faults, Failure::linearizability(v)),
+        // Not proven wrong, but not checked either: a failure of the run,
+        // timed at its end (the search gave up on the whole key).
+        Err(CheckError::Undecided(u)) => {
+            let m = u.to_string();
+            return fail(
+                sim,
+                faults,
+                failure_now(sim, FailureKind::Linearizability, m),
+            );
+        }
     }
     Outcome {
         seed,
         failure: None,
         events: sim.events_processed(),
+        trace_events: sim.trace().len(),
         calls: sim.history().calls.len() as u64,
         completed: sim.clients().iter().map(|c| c.completed).sum(),
         faults,
@@ -325,13 +403,147 @@ pub fn fuzz_one(seed: u64, opts: &FuzzOptions) -> Outcome {
                 kind: FailureKind::Safety,
                 message: e,
                 at_us: 0,
+                violation: None,
             }),
             events: 0,
+            trace_events: 0,
             calls: 0,
             completed: 0,
             faults: 0,
             trace_hash: 0,
             end_us: 0,
         },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every partition drawn cuts something: both sides have nodes, and
+    /// together all of them; a one-node cluster draws none.
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    fn partitions_have_two_sides() {
+        for nodes in 1..=9 {
+            let sim = build(
+                nodes as u64,
+                &FuzzOptions {
+                    nodes,
+                    ..FuzzOptions::default()
+                },
+                0,
+            )
+            .expect("builds");
+            let mut rng = Rng::new(nodes as u64);
+            let mut partitions = 0;
+            for _ in 0..2_000 {
+                if let Some(Fault::Partition(a, b)) = draw_fault(&sim, &mut rng) {
+                    assert!(
+                        !a.is_empty() && !b.is_empty(),
+                        "{nodes} nodes: {a:?} | {b:?}"
+                    );
+                    let mut all: Vec<NodeId> = a.iter().chain(&b).copied().collect();
+                    all.sort();
+                    assert_eq!(all, sim.node_ids());
+                    partitions += 1;
+                }
+            }
+            assert_eq!(partitions > 0, nodes >= 2, "{nodes} nodes");
+        }
+    }
+
+    /// A liveness failure names its bound as given, not rounded.
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    fn liveness_failures_name_their_bound_exactly() {
+        assert_eq!(duration_text(50_000), "50 ms");
+        assert_eq!(duration_text(1), "0.001 ms");
+        assert_eq!(duration_text(1_000_000), "1 s");
+        assert_eq!(duration_text(1_234_567), "1.234567 s");
+        assert_eq!(duration_text(10_000_000), "10 s");
+        // Calls still pending 1 µs after healing, with a leader already
+        // (no faults, so the leader stays).
+        let opts = FuzzOptions {
+            duration_us: 1_000_000,
+            liveness_bound_us: 1,
+            faults: false,
+            ..FuzzOptions::default()
+        };
+        let failure = (0..20)
+            .find_map(|seed| fuzz_one(seed, &opts).failure)
+            .expect("a seed with calls pending");
+        assert_eq!(failure.kind, FailureKind::Liveness);
+        assert!(
+            failure.message.contains(" 0.001 ms after faults healed"),
+            "{}",
+            failure.message
+        );
+    }
+
+    /// A linearizability failure is timed at the last answer among the
+    /// calls that cannot be ordered, not at the end of the run, and says so.
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    fn linearizability_failures_are_timed_at_their_calls() {
+        use crate::check::history::Call;
+        use crate::kv::{ClientId, Op, OpResult};
+        use std::sync::Arc;
+        let call = |id, invoke_us, return_us| Call {
+            id,
+            client: ClientId(id as u32 + 1),
+            op: Arc::new(Op::Get { key: "k".into() }),
+            invoke_us,
+            return_us,
+            outcome: return_us.map(|_| OpResult::Value { value: None }),
+        };
+        let v = Violation {
+            key: "k".into(),
+            calls: vec![
+                call(0, 1_000_000, Some(4_500_000)),
+                call(1, 2_000_000, Some(3_000_000)),
+                call(2, 5_000_000, None),
+            ],
+            explanation: "why".into(),
+        };
+        let f = Failure::linearizability(v.clone());
+        assert_eq!(f.at_us, 4_500_000);
+        assert_eq!(f.violation.as_ref(), Some(&v));
+        assert!(f.to_string().starts_with(
+            "Linearizability failure at 4.500 s (when the last of these calls returned): "
+        ));
+        let pending = Violation {
+            calls: vec![call(2, 5_000_000, None)],
+            ..v
+        };
+        assert_eq!(Failure::linearizability(pending).at_us, 5_000_000);
+    }
+
+    /// Observing a run does not change it, and the observer sees it at
+    /// least every [`PROGRESS_EVENTS`] events, the clock never going back.
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    fn observing_a_run_leaves_it_unchanged() {
+        let opts = FuzzOptions {
+            duration_us: 20_000_000,
+            ..FuzzOptions::default()
+        };
+        let plain = fuzz_one(11, &opts);
+        let mut sim = build(11, &opts, 0).expect("builds");
+        let (mut seen, mut last_events, mut last_now) = (0u64, 0u64, 0u64);
+        let observed = run_seed_observed(
+            &mut sim,
+            &opts,
+            |_, _| {},
+            |s| {
+                assert!(s.events_processed() - last_events <= PROGRESS_EVENTS);
+                assert!(s.now() >= last_now);
+                (last_events, last_now) = (s.events_processed(), s.now());
+                seen += 1;
+            },
+        );
+        assert_eq!(observed, plain);
+        assert!(seen >= plain.events / PROGRESS_EVENTS, "{seen} looks");
+        assert!(plain.events - last_events <= PROGRESS_EVENTS);
     }
 }

@@ -915,6 +915,24 @@ impl Simulation {
         }
     }
 
+    /// [`Simulation::run_until`] in steps: run at most `max_events` of the
+    /// events up to `t`, and return true if it stopped there with some
+    /// perhaps left (the clock then stays at the last event's time). Called
+    /// until it returns false, it runs exactly what `run_until(t)` runs, so
+    /// a driver can look at the simulation (a progress bar, the newest
+    /// trace events) between steps without changing the run.
+    pub fn run_until_bounded(&mut self, t: u64, max_events: u64) -> bool {
+        for _ in 0..max_events {
+            if !self.step_due(t) {
+                if self.violation.is_none() {
+                    self.now = self.now.max(t);
+                }
+                return false;
+            }
+        }
+        true
+    }
+
     /// Run for `d` µs of virtual time.
     pub fn run_for(&mut self, d: u64) {
         let t = self.now.saturating_add(d);
