@@ -427,11 +427,11 @@ test("a failing write (quota used up) stalls the cluster until the person choose
   assert.match(await page.textContent("#storage-status"), /saving failed/);
   // Stalled: with the barrier on and no write confirmed, writes and
   // messages wait, and once the answers already on their way have
-  // arrived, no call is answered.
-  await page.waitForFunction(() => {
-    const r = window.raftlab.storageReport();
-    return r.unconfirmed_writes > 0 && r.held_messages > 0;
-  });
+  // arrived, no call is answered. (Not also "a message is held": when the
+  // failed batch held only a client's finished call, nothing depends on
+  // it yet, so nothing is held: the wait then timed out, once in a
+  // clean-clone CI run; 11 runs of the test alone passed.)
+  await page.waitForFunction(() => window.raftlab.storageReport().unconfirmed_writes > 0);
   await page.waitForTimeout(300);
   const stalled = (await acknowledged(page)).length;
   await page.waitForTimeout(700);
