@@ -47,7 +47,10 @@ pub struct Rng {
 /// and a remainder instruction) keeps `%`. The outputs are the same
 /// (`tests::fast_rem_is_exact`). With `n = 0`, standing for `2^64` (the
 /// full range, see `Rng::range`), `r` is `x` and stays: `x mod 2^64`.
-#[cfg_attr(not(target_arch = "wasm32"), inline(always))]
+#[cfg_attr(
+    any(not(target_arch = "wasm32"), feature = "wasm-bench"),
+    inline(always)
+)]
 #[cfg_attr(target_arch = "wasm32", allow(dead_code))]
 fn fast_rem(x: u64, m: u64, n: u64) -> u64 {
     let q = ((u128::from(x) * u128::from(m)) >> 64) as u64;
@@ -78,13 +81,19 @@ impl Rng {
     }
 
     /// The next 64 random bits.
-    #[cfg_attr(not(target_arch = "wasm32"), inline(always))]
+    #[cfg_attr(
+        any(not(target_arch = "wasm32"), feature = "wasm-bench"),
+        inline(always)
+    )]
     pub fn next_u64(&mut self) -> u64 {
         self.inner.next_u64()
     }
 
     /// A uniform integer in `lo..=hi` (returns `lo` when `hi <= lo`).
-    #[cfg_attr(not(target_arch = "wasm32"), inline(always))]
+    #[cfg_attr(
+        any(not(target_arch = "wasm32"), feature = "wasm-bench"),
+        inline(always)
+    )]
     pub fn range_inclusive(&mut self, lo: u64, hi: u64) -> u64 {
         if (lo, hi) == self.range {
             // `hi > lo` and the zone is this range's (see `range`).
@@ -120,7 +129,10 @@ impl Rng {
     /// `lo` plus a uniform integer below `n` (the zone's `n`, with
     /// `self.rem_m` its multiplier; `n = 0` stands for `2^64`, with `zone`
     /// `u64::MAX`): rejection sampling, to avoid modulo bias.
-    #[cfg_attr(not(target_arch = "wasm32"), inline(always))]
+    #[cfg_attr(
+        any(not(target_arch = "wasm32"), feature = "wasm-bench"),
+        inline(always)
+    )]
     fn draw_below_zone(&mut self, lo: u64, n: u64, zone: u64) -> u64 {
         loop {
             let x = self.next_u64();
@@ -142,13 +154,19 @@ impl Rng {
     }
 
     /// A uniform float in `[0, 1)`.
-    #[cfg_attr(not(target_arch = "wasm32"), inline(always))]
+    #[cfg_attr(
+        any(not(target_arch = "wasm32"), feature = "wasm-bench"),
+        inline(always)
+    )]
     pub fn unit(&mut self) -> f64 {
         (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
     }
 
     /// True with probability `p` (clamped to `[0, 1]`).
-    #[cfg_attr(not(target_arch = "wasm32"), inline(always))]
+    #[cfg_attr(
+        any(not(target_arch = "wasm32"), feature = "wasm-bench"),
+        inline(always)
+    )]
     pub fn chance(&mut self, p: f64) -> bool {
         if p <= 0.0 {
             return false;

@@ -206,7 +206,10 @@ impl InvariantChecker {
     /// it commits first, for Leader Completeness).
     /// The usual step changes nothing here and returns at once (inlined
     /// natively: the call cost more than the check).
-    #[cfg_attr(not(target_arch = "wasm32"), inline(always))]
+    #[cfg_attr(
+        any(not(target_arch = "wasm32"), feature = "wasm-bench"),
+        inline(always)
+    )]
     pub fn on_commit(&mut self, node: NodeId, to: LogIndex, term: Term) -> Result<(), Violation> {
         if self.commit_passed.get(node.idx()) == Some(&Some(to)) {
             return Ok(());

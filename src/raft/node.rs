@@ -1410,7 +1410,10 @@ impl<C: Clone> RaftNode<C> {
     /// leader's four heartbeats through the `Ready` were reversed, popped
     /// and copied twice each on the way to the network (about a tenth of
     /// an idle cluster's instructions, with the `Ready` around them).
-    #[cfg_attr(not(target_arch = "wasm32"), inline(always))]
+    #[cfg_attr(
+        any(not(target_arch = "wasm32"), feature = "wasm-bench"),
+        inline(always)
+    )]
     pub fn take_messages_only(&mut self, out: &mut Vec<Message<C>>) -> bool {
         // One test of all six conditions, not six tests in turn: every
         // call of a quiet step evaluates them all anyway (each is false),

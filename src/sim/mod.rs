@@ -802,12 +802,18 @@ impl Simulation {
 
     // ----- Running -----------------------------------------------------------
 
-    #[cfg_attr(not(target_arch = "wasm32"), inline(always))]
+    #[cfg_attr(
+        any(not(target_arch = "wasm32"), feature = "wasm-bench"),
+        inline(always)
+    )]
     fn schedule(&mut self, at: u64, event: Event) {
         self.queue.push(at, event);
     }
 
-    #[cfg_attr(not(target_arch = "wasm32"), inline(always))]
+    #[cfg_attr(
+        any(not(target_arch = "wasm32"), feature = "wasm-bench"),
+        inline(always)
+    )]
     fn schedule_delivery(&mut self, at: u64, d: Delivery) {
         let slot = match self.free_deliveries.pop() {
             Some(i) => {
@@ -845,7 +851,10 @@ impl Simulation {
     /// [`Simulation::next_event_at`] times it); returns false, doing
     /// nothing, if it is later. [`Simulation::run_until`]'s loop, which
     /// so finds the next event once per step rather than twice.
-    #[cfg_attr(not(target_arch = "wasm32"), inline(always))]
+    #[cfg_attr(
+        any(not(target_arch = "wasm32"), feature = "wasm-bench"),
+        inline(always)
+    )]
     fn step_due(&mut self, t: u64) -> bool {
         if self.violation.is_some() {
             return false;
@@ -967,7 +976,10 @@ impl Simulation {
     /// Set node `id`'s timer to its next deadline (none while it is
     /// down). Called after every step of the node, so the table always
     /// holds the exact deadline, earlier or later than before.
-    #[cfg_attr(not(target_arch = "wasm32"), inline(always))]
+    #[cfg_attr(
+        any(not(target_arch = "wasm32"), feature = "wasm-bench"),
+        inline(always)
+    )]
     fn schedule_node_timer(&mut self, id: NodeId) {
         let at = self
             .slots
@@ -1001,7 +1013,10 @@ impl Simulation {
     /// the [`Ready`] ([`RaftNode::take_messages_only`], into the reused
     /// `outbox`), with the same effects in the same order as
     /// [`Simulation::process_ready`].
-    #[cfg_attr(not(target_arch = "wasm32"), inline(always))]
+    #[cfg_attr(
+        any(not(target_arch = "wasm32"), feature = "wasm-bench"),
+        inline(always)
+    )]
     fn process_node(&mut self, id: NodeId) {
         let Some(server) = self.slots.get_mut(id.idx()).and_then(|s| s.server.as_mut()) else {
             return;
@@ -1055,7 +1070,10 @@ impl Simulation {
         self.schedule_node_timer(id);
     }
 
-    #[cfg_attr(not(target_arch = "wasm32"), inline(always))]
+    #[cfg_attr(
+        any(not(target_arch = "wasm32"), feature = "wasm-bench"),
+        inline(always)
+    )]
     fn act_on_ready(
         &mut self,
         id: NodeId,
@@ -1305,7 +1323,10 @@ impl Simulation {
     /// network delivers one copy) queues the message itself, without a
     /// [`Packet`] around it; every other case takes the general path.
     /// Either way the same things happen in the same order.
-    #[cfg_attr(not(target_arch = "wasm32"), inline(always))]
+    #[cfg_attr(
+        any(not(target_arch = "wasm32"), feature = "wasm-bench"),
+        inline(always)
+    )]
     fn send_raft(&mut self, m: Message<Command>) {
         let (from, to) = (Endpoint::Node(m.from), Endpoint::Node(m.to));
         if self.durability.enabled || self.config.track_flights {
@@ -1345,7 +1366,10 @@ impl Simulation {
         meta.kind = kind;
     }
 
-    #[cfg_attr(not(target_arch = "wasm32"), inline(always))]
+    #[cfg_attr(
+        any(not(target_arch = "wasm32"), feature = "wasm-bench"),
+        inline(always)
+    )]
     fn send(&mut self, from: Endpoint, to: Endpoint, packet: Packet) {
         if self.durability.enabled {
             let issued = self.durability.last_issued.get(&from).copied();
@@ -1363,7 +1387,10 @@ impl Simulation {
         self.route(from, to, packet);
     }
 
-    #[cfg_attr(not(target_arch = "wasm32"), inline(always))]
+    #[cfg_attr(
+        any(not(target_arch = "wasm32"), feature = "wasm-bench"),
+        inline(always)
+    )]
     fn route(&mut self, from: Endpoint, to: Endpoint, packet: Packet) {
         let kind = packet.kind();
         self.rpc_counts[kind as usize] += 1;
@@ -1377,7 +1404,10 @@ impl Simulation {
     }
 
     /// The rest of [`Simulation::route`], once the network decided `fate`.
-    #[cfg_attr(not(target_arch = "wasm32"), inline(always))]
+    #[cfg_attr(
+        any(not(target_arch = "wasm32"), feature = "wasm-bench"),
+        inline(always)
+    )]
     fn route_fate(
         &mut self,
         from: Endpoint,
@@ -1432,7 +1462,10 @@ impl Simulation {
 
     /// Put one copy of a message on its way.
     #[allow(clippy::too_many_arguments)]
-    #[cfg_attr(not(target_arch = "wasm32"), inline(always))]
+    #[cfg_attr(
+        any(not(target_arch = "wasm32"), feature = "wasm-bench"),
+        inline(always)
+    )]
     fn dispatch(
         &mut self,
         from: Endpoint,
@@ -1528,7 +1561,10 @@ impl Simulation {
     /// soon as the node has read the message, before the node's answer is
     /// queued (which may then reuse it): slots only say where an event
     /// waits, never when it runs, so this changes no order.
-    #[cfg_attr(not(target_arch = "wasm32"), inline(always))]
+    #[cfg_attr(
+        any(not(target_arch = "wasm32"), feature = "wasm-bench"),
+        inline(always)
+    )]
     fn deliver_raft(&mut self, slot: u32) -> bool {
         let Some(Event::Raft(msg)) = self.queue.get_mut(slot) else {
             return false;
@@ -2483,7 +2519,10 @@ pub const FIXTURE_SEEDS: u64 = 8;
 /// The page's record of message `flight_id`, which is arriving or lost
 /// (none when flights are not tracked). A function of the map alone, so a
 /// delivery can call it while it borrows the queued message.
-#[cfg_attr(not(target_arch = "wasm32"), inline(always))]
+#[cfg_attr(
+    any(not(target_arch = "wasm32"), feature = "wasm-bench"),
+    inline(always)
+)]
 fn take_flight(flights: &mut VecMap<u64, Flight>, flight_id: u64) -> Option<Flight> {
     if flights.is_empty() {
         None

@@ -188,7 +188,10 @@ impl Network {
     }
 
     /// Decide what happens to a message sent at `now` (µs).
-    #[cfg_attr(not(target_arch = "wasm32"), inline(always))]
+    #[cfg_attr(
+        any(not(target_arch = "wasm32"), feature = "wasm-bench"),
+        inline(always)
+    )]
     pub fn route(&mut self, now: u64, from: Endpoint, to: Endpoint) -> Fate {
         if !self.cuts.is_empty() && self.is_cut(from, to) {
             return Fate::Cut;
@@ -226,7 +229,10 @@ impl Network {
 }
 
 /// A latency for one copy, and whether the reorder fault held it back.
-#[cfg_attr(not(target_arch = "wasm32"), inline(always))]
+#[cfg_attr(
+    any(not(target_arch = "wasm32"), feature = "wasm-bench"),
+    inline(always)
+)]
 fn draw_delay(rng: &mut Rng, p: &LinkParams) -> (u64, bool) {
     let mut d = rng.range_inclusive(p.latency_min_us, p.latency_max_us);
     let reordered = rng.chance(p.reorder);

@@ -751,7 +751,10 @@ impl Trace {
     /// Record [`TraceEvent::Sent`] (the most frequent event, with
     /// `Delivered`): hashed packed (`Trace::hash_message`), built only
     /// when kept.
-    #[cfg_attr(not(target_arch = "wasm32"), inline(always))]
+    #[cfg_attr(
+        any(not(target_arch = "wasm32"), feature = "wasm-bench"),
+        inline(always)
+    )]
     pub fn push_sent(
         &mut self,
         at_us: u64,
@@ -777,7 +780,10 @@ impl Trace {
     }
 
     /// Record [`TraceEvent::Delivered`], as [`Trace::push_sent`].
-    #[cfg_attr(not(target_arch = "wasm32"), inline(always))]
+    #[cfg_attr(
+        any(not(target_arch = "wasm32"), feature = "wasm-bench"),
+        inline(always)
+    )]
     pub fn push_delivered(
         &mut self,
         at_us: u64,
