@@ -599,7 +599,7 @@ mod native {
     impl Window {
         fn new(v: &Violation, context: usize, messages: bool) -> Window {
             let from_us = v.calls.iter().map(|c| c.invoke_us).min().unwrap_or(0);
-            let to_us = Failure::linearizability(v.clone()).at_us.max(from_us);
+            let to_us = Failure::violation_time(v).0.max(from_us);
             let mut anchors: Vec<u64> = v
                 .calls
                 .iter()

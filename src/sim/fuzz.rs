@@ -77,24 +77,33 @@ impl Failure {
     /// A linearizability failure: the violation, timed at the last answer
     /// among its calls (at the last invocation if none was answered).
     pub fn linearizability(v: Violation) -> Failure {
-        let returned = v.calls.iter().filter_map(|c| c.return_us).max();
-        let invoked = v.calls.iter().map(|c| c.invoke_us).max();
         Failure {
             kind: FailureKind::Linearizability,
             message: v.to_string(),
-            at_us: returned.or(invoked).unwrap_or(0),
+            at_us: Failure::violation_time(&v).0,
             violation: Some(v),
+        }
+    }
+
+    /// When violation `v` happened: the last answer among its calls, and
+    /// `true`; or, if none was answered, their last invocation, and
+    /// `false`.
+    pub fn violation_time(v: &Violation) -> (u64, bool) {
+        match v.calls.iter().filter_map(|c| c.return_us).max() {
+            Some(returned) => (returned, true),
+            None => (
+                v.calls.iter().map(|c| c.invoke_us).max().unwrap_or(0),
+                false,
+            ),
         }
     }
 }
 
 impl fmt::Display for Failure {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let when = match &self.violation {
-            Some(v) if v.calls.iter().any(|c| c.return_us.is_some()) => {
-                " (when the last of these calls returned)"
-            }
-            Some(_) => " (when the last of these calls was invoked)",
+        let when = match self.violation.as_ref().map(Failure::violation_time) {
+            Some((_, true)) => " (when the last of these calls returned)",
+            Some((_, false)) => " (when the last of these calls was invoked)",
             None => "",
         };
         write!(
