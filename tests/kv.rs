@@ -242,6 +242,89 @@ fn retried_append_applies_once() {
     assert_linearizable(&sim);
 }
 
+/// A crashed client's call is never answered, and may or may not take
+/// effect: a request that reached the leader before the crash is still
+/// committed and applied on every node (the history keeps the call with no
+/// return, and the checker places it after its invocation); one that never
+/// left has no effect. The crashed client makes no more calls, nothing is
+/// sent for it after the crash (its retry timer finds no call), and the
+/// answer that reaches it is dropped.
+#[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+#[cfg_attr(not(target_arch = "wasm32"), test)]
+fn crashed_client_call_may_still_take_effect() {
+    let mut sim = cluster(36, 5);
+    let leader = wait_leader(&mut sim, SEC);
+    let put = |key: &str, value: &str| Op::Put {
+        key: key.into(),
+        value: value.into(),
+    };
+    // Sent, then the client crashes before any answer could come back.
+    let a = sim.add_client();
+    let seq = sim.invoke(a, put("k", "sent"), Some(leader)).unwrap();
+    sim.run_for(MS);
+    assert_eq!(sim.crash_client(a), Ok(Some(seq)));
+    assert!(sim.client(a).unwrap().crashed);
+    assert_eq!(sim.pending_calls(), 0);
+    // Never sent: every link from the client is cut.
+    let b = sim.add_client();
+    for n in sim.node_ids() {
+        sim.set_client_cut(b, n, true).unwrap();
+    }
+    sim.invoke(b, put("j", "lost"), None).unwrap();
+    sim.run_for(MS);
+    assert_eq!(sim.crash_client(b), Ok(Some(1)));
+    let crashed_at = sim.now();
+    sim.run_for(3 * SEC);
+    // The first took effect on every node; the second nowhere.
+    for n in sim.node_ids() {
+        let kv = &sim.server(n).expect("up").kv;
+        assert_eq!(kv.get("k").map(String::as_str), Some("sent"), "{n}");
+        assert_eq!(kv.get("j"), None, "{n}");
+    }
+    assert_eq!(get(&mut sim, "k"), Some("sent".into()));
+    assert_eq!(get(&mut sim, "j"), None);
+    // Both calls stay in the history unanswered.
+    let unanswered: Vec<_> = sim
+        .history()
+        .calls
+        .iter()
+        .filter(|c| c.return_us.is_none())
+        .map(|c| c.client)
+        .collect();
+    assert_eq!(unanswered, vec![a, b]);
+    assert_linearizable(&sim);
+    // Nothing was sent for them after the crash, and the leader's answer
+    // to `a` did not finish its call.
+    let after: Vec<_> = sim
+        .trace()
+        .events()
+        .filter(|e| e.at_us > crashed_at)
+        .filter(|e| matches!(&e.event, TraceEvent::ClientSend { client, .. } | TraceEvent::ClientTimeout { client, .. } | TraceEvent::ClientReturn { client, .. } if *client == a || *client == b))
+        .collect();
+    assert!(after.is_empty(), "{after:?}");
+    let crashes = sim
+        .trace()
+        .events()
+        .filter(|e| matches!(e.event, TraceEvent::ClientCrashed { seq: Some(1), .. }))
+        .count();
+    assert_eq!(crashes, 2);
+    assert_eq!(sim.client(a).unwrap().completed, 0);
+    // A crashed client makes no more calls, and cannot crash again.
+    assert_eq!(
+        sim.invoke(a, Op::Get { key: "k".into() }, None),
+        Err(SimError::ClientCrashed(a))
+    );
+    assert_eq!(
+        sim.set_client_auto(a, Some(Workload::default())),
+        Err(SimError::ClientCrashed(a))
+    );
+    assert_eq!(sim.crash_client(a), Err(SimError::ClientCrashed(a)));
+    assert_eq!(
+        sim.crash_client(ClientId(999)),
+        Err(SimError::NoSuchClient(999))
+    );
+}
+
 /// Dissertation §6.4: a leader cut off from the majority does not answer
 /// reads from its possibly stale copy; a stale read (labelled) does.
 #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]

@@ -77,6 +77,9 @@ pub struct Clerk {
     /// Generation of the live retry timer: a queued timer of another
     /// generation was superseded by an earlier one and does nothing.
     pub timer_gen: u64,
+    /// Crashed ([`super::Simulation::crash_client`]): it makes no more
+    /// calls, and its call in progress was abandoned.
+    pub crashed: bool,
 }
 
 impl Clerk {
@@ -92,6 +95,7 @@ impl Clerk {
             last_return: None,
             timer_at: u64::MAX,
             timer_gen: 0,
+            crashed: false,
         }
     }
 

@@ -324,10 +324,17 @@ fn raft_kind(rpc: &Rpc<Command>) -> MsgKind {
 
 /// The text of [`TraceEvent::Applied`]: what the entry did, as
 /// `format!("{} #{}: {}", c.client, c.seq, c.op)` (plus a note for a
-/// duplicate) would write it.
-fn write_applied_text(out: &mut String, payload: &Payload<Command>, duplicate: bool) {
+/// duplicate) would write it; returns the client call, if any.
+fn write_applied_text(
+    out: &mut String,
+    payload: &Payload<Command>,
+    duplicate: bool,
+) -> Option<(ClientId, u64)> {
     match payload {
-        Payload::Noop => out.push_str("no-op"),
+        Payload::Noop => {
+            out.push_str("no-op");
+            None
+        }
         Payload::Command(c) => {
             // As `ClientId`'s Display. Writing to a String cannot fail.
             out.push('C');
@@ -339,6 +346,7 @@ fn write_applied_text(out: &mut String, payload: &Payload<Command>, duplicate: b
             if duplicate {
                 out.push_str(" (duplicate, not applied again)");
             }
+            Some((c.client, c.seq))
         }
     }
 }
@@ -446,6 +454,8 @@ pub enum SimError {
     Invalid(KvError),
     /// The configuration is invalid.
     BadConfig(String),
+    /// The client has crashed: it makes no more calls.
+    ClientCrashed(ClientId),
 }
 
 impl std::fmt::Display for SimError {
@@ -456,6 +466,7 @@ impl std::fmt::Display for SimError {
             SimError::ClientBusy(c) => write!(f, "{c} is still waiting for its previous call"),
             SimError::Invalid(e) => write!(f, "{e}"),
             SimError::BadConfig(e) => write!(f, "bad configuration: {e}"),
+            SimError::ClientCrashed(c) => write!(f, "{c} has crashed and makes no more calls"),
         }
     }
 }
@@ -1920,12 +1931,39 @@ impl Simulation {
             .clients
             .get_mut(client.0.wrapping_sub(self.client_base + 1) as usize)
             .ok_or(SimError::NoSuchClient(client.0))?;
+        if c.crashed {
+            return Err(SimError::ClientCrashed(client));
+        }
         let was_idle_auto = c.auto.is_none() && c.current.is_none();
         c.auto = workload;
         if was_idle_auto && c.auto.is_some() {
             self.schedule(self.now, Event::ClientNext { client });
         }
         Ok(())
+    }
+
+    /// Crash a client process: it forgets its call in progress, which
+    /// stays in the history with no answer (it may or may not have taken
+    /// effect: a request already sent can still be applied, and the
+    /// linearizability checker allows either), and it makes no more calls.
+    /// Its requests and their copies already in the network stay there; the
+    /// answers that reach it are dropped. A crashed client's session is
+    /// never reused (its sequence numbers are lost with its memory, and a
+    /// restarted process numbering from 1 again would have its calls taken
+    /// for duplicates, dissertation §6.3): a restarted client is a new
+    /// client ([`Simulation::add_client`]). Returns the abandoned call's
+    /// sequence number, if a call was in progress.
+    pub fn crash_client(&mut self, client: ClientId) -> Result<Option<u64>, SimError> {
+        let c = self.clerk_mut(client)?;
+        if c.crashed {
+            return Err(SimError::ClientCrashed(client));
+        }
+        c.crashed = true;
+        c.auto = None;
+        // A queued retry timer finds no call and does nothing.
+        let seq = c.current.take().map(|call| call.seq);
+        self.record(TraceEvent::ClientCrashed { client, seq });
+        Ok(seq)
     }
 
     /// Stop every automatic client (calls in progress still complete).
@@ -1956,6 +1994,9 @@ impl Simulation {
         }
         let now = self.now;
         let c = self.clerk_mut(client)?;
+        if c.crashed {
+            return Err(SimError::ClientCrashed(client));
+        }
         if c.current.is_some() {
             return Err(SimError::ClientBusy(client));
         }
@@ -2002,6 +2043,9 @@ impl Simulation {
         self.check_node(node)?;
         let now = self.now;
         let c = self.clerk_mut(client)?;
+        if c.crashed {
+            return Err(SimError::ClientCrashed(client));
+        }
         if c.current.is_some() {
             return Err(SimError::ClientBusy(client));
         }

@@ -152,11 +152,13 @@ pub enum TraceEvent {
         from: LogIndex,
         to: LogIndex,
     },
-    /// A node applied an entry to its state machine.
+    /// A node applied an entry to its state machine: client `call`'s
+    /// command (`None` for a no-op), described in `what`.
     Applied {
         node: NodeId,
         index: LogIndex,
         term: Term,
+        call: Option<(ClientId, u64)>,
         what: String,
     },
     /// A node ignored a message.
@@ -247,6 +249,10 @@ pub enum TraceEvent {
     Action { what: String },
     /// A safety invariant broke; the run stops.
     Violation { message: String },
+    /// A client crashed ([`super::Simulation::crash_client`]), abandoning
+    /// call `seq` if one was in progress. (Last, so that the variants
+    /// before it keep their discriminants, which the hash covers.)
+    ClientCrashed { client: ClientId, seq: Option<u64> },
 }
 
 // Positions of the variants [`Trace`] hashes without building them, hashed
@@ -389,12 +395,15 @@ impl TraceEvent {
                 node,
                 index,
                 term,
+                call,
                 what,
             } => {
                 tag(out, "Applied");
                 out.field("node", node);
                 out.field("index", index);
                 out.field("term", term);
+                out.field("client", &call.map(|(c, _)| c));
+                out.field("call", &call.map(|(_, seq)| seq));
                 out.field("what", what);
             }
             E::Ignored {
@@ -546,6 +555,11 @@ impl TraceEvent {
                 tag(out, "Violation");
                 out.field("message", message);
             }
+            E::ClientCrashed { client, seq } => {
+                tag(out, "ClientCrashed");
+                out.field("client", client);
+                out.field("call", seq);
+            }
         }
     }
 }
@@ -659,7 +673,8 @@ impl Trace {
 
     /// Record [`TraceEvent::Applied`]: `node` applied entry `index` of
     /// `term`, whose content is `source` (the entry's payload and whether it
-    /// was a duplicate) and whose text `write_what` writes.
+    /// was a duplicate); `describe` writes its text and returns the client
+    /// call it carries, called only when the event is kept.
     ///
     /// The hash covers `source` itself, not the text: the text is a function
     /// of it, and writing it out for every applied entry on every node was
@@ -673,7 +688,7 @@ impl Trace {
         index: LogIndex,
         term: Term,
         source: &impl Hash,
-        write_what: impl FnOnce(&mut String),
+        describe: impl FnOnce(&mut String) -> Option<(ClientId, u64)>,
     ) {
         let seq = self.count;
         let h = self.hash_head(at_us, APPLIED_DISCRIMINANT);
@@ -683,7 +698,7 @@ impl Trace {
         source.hash(h);
         if self.keep > 0 {
             let mut what = String::new();
-            write_what(&mut what);
+            let call = describe(&mut what);
             self.keep_event(Stamped {
                 seq,
                 at_us,
@@ -691,6 +706,7 @@ impl Trace {
                     node,
                     index,
                     term,
+                    call,
                     what,
                 },
             });
@@ -923,18 +939,23 @@ mod tests {
             kept.push(3, TraceEvent::Crashed { node });
             hashed.push(3, TraceEvent::Crashed { node });
             let at = 1_000 + i as u64;
-            kept.push_applied(at, node, index, term, what, |s| s.push_str(what));
-            hashed.push_applied(at, node, index, term, what, |s| s.push_str(what));
+            let call = (i > 0).then_some((ClientId(1), 2));
+            let describe = |s: &mut String| {
+                s.push_str(what);
+                call
+            };
+            kept.push_applied(at, node, index, term, what, describe);
+            hashed.push_applied(at, node, index, term, what, describe);
             assert_eq!(kept.hash(), hashed.hash(), "{what:?}");
             assert!(matches!(
                 kept.events().last().map(|s| &s.event),
-                Some(TraceEvent::Applied { what: w, .. }) if w == what
+                Some(TraceEvent::Applied { what: w, call: c, .. }) if w == what && *c == call
             ));
         }
         // An applied entry's source is in the hash.
         let (mut one, mut other) = (Trace::new(0), Trace::new(0));
-        one.push_applied(1, NodeId(1), LogIndex(1), Term(1), &"a", |_| ());
-        other.push_applied(1, NodeId(1), LogIndex(1), Term(1), &"b", |_| ());
+        one.push_applied(1, NodeId(1), LogIndex(1), Term(1), &"a", |_| None);
+        other.push_applied(1, NodeId(1), LogIndex(1), Term(1), &"b", |_| None);
         assert_ne!(one.hash(), other.hash());
         let op = Op::Put {
             key: "k1".into(),

@@ -852,6 +852,16 @@ pub fn narrate(s: &Stamped) -> Line {
         E::NetworkChanged { what } => ("fault", vec![], format!("network: {what}")),
         E::Action { what } => ("fault", vec![], what.clone()),
         E::Violation { message } => ("violation", vec![], format!("SAFETY VIOLATION: {message}")),
+        E::ClientCrashed { client, seq } => (
+            "fault",
+            vec![],
+            match seq {
+                Some(seq) => format!(
+                    "{client} crashed: call #{seq} gets no answer and may or may not take effect"
+                ),
+                None => format!("{client} crashed between calls"),
+            },
+        ),
     };
     Line {
         seq: s.seq as f64,
@@ -885,7 +895,8 @@ pub fn narrate_kind(e: &TraceEvent) -> &'static str {
         | E::Restarted { .. }
         | E::LinkCut { .. }
         | E::NetworkChanged { .. }
-        | E::Action { .. } => "fault",
+        | E::Action { .. }
+        | E::ClientCrashed { .. } => "fault",
         E::Violation { .. } => "violation",
     }
 }
