@@ -193,7 +193,9 @@ impl Default for Limits {
 /// Every key is checked; the result is the first violation in key order
 /// if any key has one, else the first key the search could not decide
 /// within its limits ([`CheckError::Undecided`]: nothing wrong was found,
-/// and nothing proven), else `Ok`.
+/// and nothing proven), else `Ok`. Explaining a violation keeps to the
+/// same memory limit (and to step budgets of its own): where it runs out,
+/// the explanation names more calls rather than fewer.
 pub fn check_bounded(history: &History, limits: Limits) -> Result<(), CheckError> {
     check_keys(history, limits)
 }
@@ -205,7 +207,13 @@ fn check_keys(history: &History, limits: Limits) -> Result<(), CheckError> {
         let found = decide(&specs, limits);
         match found.verdict {
             Verdict::NotLinearizable => {
-                return Err(CheckError::Violation(explain(key, &calls, &specs, found)))
+                return Err(CheckError::Violation(explain(
+                    key,
+                    &calls,
+                    &specs,
+                    found,
+                    limits.bytes,
+                )))
             }
             Verdict::GaveUp if undecided.is_none() => {
                 undecided = Some(Undecided {
@@ -1160,7 +1168,13 @@ fn changed_nothing(call: &Call) -> bool {
     )
 }
 
-fn explain(key: &str, all: &[&Call], base: &[Spec<'_>], found: Outcome) -> Violation {
+/// Explain the violation `found` on `key`: find the earliest failing cut,
+/// then shrink it to a core. Every search it makes is bounded in steps
+/// (`TRIAL_BUDGET`, `SHRINK_BUDGET`, and twice the steps the check took for
+/// each cut probe) and in memory to `bytes`, the check's own limit: a probe
+/// searches a prefix of what the check searched, or a part of it, so it
+/// rarely needs more, and one that runs out counts as "not known to fail".
+fn explain(key: &str, all: &[&Call], base: &[Spec<'_>], found: Outcome, bytes: u64) -> Violation {
     // 1. The earliest failing cut. Cuts before the search's frontier are
     // linearizable and `cuts.len()` stands for the whole history, which
     // fails. Gallop up from the frontier, where the failing cut usually is,
@@ -1175,7 +1189,7 @@ fn explain(key: &str, all: &[&Call], base: &[Spec<'_>], found: Outcome) -> Viola
     cuts.dedup();
     let budget = Limits {
         steps: found.steps.max(100_000).saturating_mul(2),
-        bytes: u64::MAX,
+        bytes,
     };
     let mut lo = cuts.partition_point(|&t| t < found.frontier);
     let mut known_good = lo.checked_sub(1);
@@ -1274,13 +1288,7 @@ fn explain(key: &str, all: &[&Call], base: &[Spec<'_>], found: Outcome) -> Viola
                 }
             }
             let steps = TRIAL_BUDGET.min(SHRINK_BUDGET - spent);
-            let result = decide(
-                &trial,
-                Limits {
-                    steps,
-                    bytes: u64::MAX,
-                },
-            );
+            let result = decide(&trial, Limits { steps, bytes });
             spent += result.steps;
             if result.verdict == Verdict::NotLinearizable {
                 specs = trial;
@@ -2545,6 +2553,61 @@ mod tests {
         assert!(
             checked >= 5,
             "only {checked} histories made non-linearizable"
+        );
+    }
+
+    /// An explanation's searches keep to the check's memory limit: with
+    /// room for nothing, no cut probe or shrink trial decides, and the
+    /// violation is told on more calls instead of searched without bound;
+    /// with the default limit, it shrinks as without one. (Not with just
+    /// the memory the check used: a shrink trial turns calls into
+    /// context, which may or may not take effect, and can need more.)
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    fn explanations_keep_to_the_memory_limit() {
+        // A stale read: the last returned get whose key had two puts of
+        // different values finish before it started reads the older.
+        let mut h = generate_random_history(101, 150, 4, 3);
+        let (g, stale) = (0..h.calls.len())
+            .rev()
+            .find_map(|g| {
+                let c = &h.calls[g];
+                if !c.op.is_read() || c.outcome.is_none() {
+                    return None;
+                }
+                let mut puts = h.calls[..g].iter().rev().filter_map(|w| match &*w.op {
+                    Op::Put { key, value }
+                        if key == c.op.key() && w.return_us.is_some_and(|r| r < c.invoke_us) =>
+                    {
+                        Some(value.clone())
+                    }
+                    _ => None,
+                });
+                let newest = puts.next()?;
+                Some((g, puts.find(|v| *v != newest)?))
+            })
+            .expect("a get after two puts");
+        h.calls[g].outcome = Some(value(Some(&stale)));
+        let (id, key) = (h.calls[g].id, h.calls[g].op.key().to_string());
+        let (k, calls) = partition(&h)
+            .into_iter()
+            .find(|(k, _)| *k == key)
+            .expect("the key");
+        let specs = base_specs(&calls);
+        let found = decide(&specs, Limits::NONE);
+        assert_eq!(found.verdict, Verdict::NotLinearizable);
+        let unbounded = explain(k, &calls, &specs, found, u64::MAX);
+        let enough = explain(k, &calls, &specs, found, Limits::default().bytes);
+        let none = explain(k, &calls, &specs, found, 1);
+        assert_eq!(enough, unbounded);
+        for v in [&unbounded, &none] {
+            assert!(v.calls.iter().any(|c| c.id == id), "{v}");
+        }
+        assert!(
+            unbounded.calls.len() < none.calls.len(),
+            "{} calls, and {} with no memory",
+            unbounded.calls.len(),
+            none.calls.len()
         );
     }
 
