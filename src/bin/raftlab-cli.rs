@@ -95,9 +95,10 @@ mod native {
         /// Nodes in the cluster (1 to 9).
         #[arg(long, default_value_t = 5, allow_negative_numbers = true, value_parser = whole::<usize>)]
         nodes: usize,
-        /// Concurrent clients (0 to 1000). With many clients per key, the
-        /// linearizability check at the end of a run (bounded to a few
-        /// seconds per key) may come out undecided, which counts as a failure.
+        /// Concurrent clients (0 to 1000). With many clients per key (about
+        /// ten on one key), the linearizability check at the end of a run
+        /// (bounded to a few seconds per key) may come out undecided, which
+        /// counts as a failure.
         #[arg(long, default_value_t = 5, allow_negative_numbers = true, value_parser = whole::<usize>)]
         clients: usize,
         /// Keys the clients use (at least 1).
@@ -884,7 +885,7 @@ mod native {
                 };
                 let next = Arc::new(AtomicU64::new(a));
                 let failures: Arc<Mutex<Vec<Outcome>>> = Arc::new(Mutex::new(Vec::new()));
-                let stats = Arc::new(Mutex::new((0u64, 0u64, 0u64)));
+                let stats = Arc::new(Mutex::new((0u64, 0u64, 0u64, 0u64)));
                 let started = std::time::Instant::now();
                 std::thread::scope(|s| {
                     for _ in 0..jobs {
@@ -902,6 +903,7 @@ mod native {
                                     st.0 += o.events;
                                     st.1 += o.completed;
                                     st.2 += o.faults;
+                                    st.3 += o.abandoned;
                                 }
                                 if o.failure.is_some() {
                                     bar.suspend(|| eprintln!("{}", report(&o)));
@@ -917,17 +919,19 @@ mod native {
                 bar.finish_and_clear();
                 let mut failures = failures.lock().map(|f| f.clone()).unwrap_or_default();
                 failures.sort_by_key(|o| o.seed);
-                let (events, completed, faults) = stats.lock().map(|s| *s).unwrap_or_default();
+                let (events, completed, faults, abandoned) =
+                    stats.lock().map(|s| *s).unwrap_or_default();
                 let secs = started.elapsed().as_secs_f64();
                 println!(
-                    "fuzz: {} seeds × {:.0} s simulated in {:.1} s ({} jobs): {} simulator events, {} faults, {} calls answered",
+                    "fuzz: {} seeds × {:.0} s simulated in {:.1} s ({} jobs): {} simulator events, {} faults, {} calls answered, {} abandoned by crashed clients",
                     total,
                     opts.duration_us as f64 / 1e6,
                     secs,
                     jobs,
                     events,
                     faults,
-                    completed
+                    completed,
+                    abandoned
                 );
                 for o in &failures {
                     println!("{}", report(o));
