@@ -2510,6 +2510,30 @@ mod tests {
         assert!(v.calls.iter().any(|c| c.id == g as u64), "{v}");
     }
 
+    /// Plant a stale read in `h`: the last returned get whose key had two
+    /// puts of different values finish before it started now reads the
+    /// older. Returns the get's position, if there is such a get.
+    fn plant_stale_read(h: &mut History) -> Option<usize> {
+        let (g, stale) = (0..h.calls.len()).rev().find_map(|g| {
+            let c = &h.calls[g];
+            if !c.op.is_read() || c.outcome.is_none() {
+                return None;
+            }
+            let mut puts = h.calls[..g].iter().rev().filter_map(|w| match &*w.op {
+                Op::Put { key, value }
+                    if key == c.op.key() && w.return_us.is_some_and(|r| r < c.invoke_us) =>
+                {
+                    Some(value.clone())
+                }
+                _ => None,
+            });
+            let newest = puts.next()?;
+            Some((g, puts.find(|v| *v != newest)?))
+        })?;
+        h.calls[g].outcome = Some(value(Some(&stale)));
+        Some(g)
+    }
+
     /// A stale read late in a long, busy history (a get made to return the
     /// value its key held two writes earlier) is shrunk to a handful of
     /// calls, not dozens: runs of calls are dropped at once before single
@@ -2521,27 +2545,9 @@ mod tests {
         let mut checked = 0;
         for seed in 0..8 {
             let mut h = generate_random_history(100 + seed, 800, 5, 5);
-            // The last returned get whose key had two puts of different
-            // values finish before it started: make it read the older.
-            let target = (0..h.calls.len()).rev().find_map(|g| {
-                let c = &h.calls[g];
-                if !c.op.is_read() || c.outcome.is_none() {
-                    return None;
-                }
-                let mut puts = h.calls[..g].iter().rev().filter_map(|w| match &*w.op {
-                    Op::Put { key, value }
-                        if key == c.op.key() && w.return_us.is_some_and(|r| r < c.invoke_us) =>
-                    {
-                        Some(value.clone())
-                    }
-                    _ => None,
-                });
-                let newest = puts.next()?;
-                let older = puts.find(|v| *v != newest)?;
-                Some((g, older))
-            });
-            let Some((g, stale)) = target else { continue };
-            h.calls[g].outcome = Some(value(Some(&stale)));
+            if plant_stale_read(&mut h).is_none() {
+                continue;
+            }
             let Err(v) = check(&h) else { continue };
             checked += 1;
             assert!(
@@ -2565,29 +2571,8 @@ mod tests {
     #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
     #[cfg_attr(not(target_arch = "wasm32"), test)]
     fn explanations_keep_to_the_memory_limit() {
-        // A stale read: the last returned get whose key had two puts of
-        // different values finish before it started reads the older.
         let mut h = generate_random_history(101, 150, 4, 3);
-        let (g, stale) = (0..h.calls.len())
-            .rev()
-            .find_map(|g| {
-                let c = &h.calls[g];
-                if !c.op.is_read() || c.outcome.is_none() {
-                    return None;
-                }
-                let mut puts = h.calls[..g].iter().rev().filter_map(|w| match &*w.op {
-                    Op::Put { key, value }
-                        if key == c.op.key() && w.return_us.is_some_and(|r| r < c.invoke_us) =>
-                    {
-                        Some(value.clone())
-                    }
-                    _ => None,
-                });
-                let newest = puts.next()?;
-                Some((g, puts.find(|v| *v != newest)?))
-            })
-            .expect("a get after two puts");
-        h.calls[g].outcome = Some(value(Some(&stale)));
+        let g = plant_stale_read(&mut h).expect("a get after two puts");
         let (id, key) = (h.calls[g].id, h.calls[g].op.key().to_string());
         let (k, calls) = partition(&h)
             .into_iter()
