@@ -353,9 +353,10 @@ pub fn run_seed_observed(
         at_us: sim.now(),
         violation: None,
     };
-    let fail = |sim: &Simulation, faults: u64, failure: Failure| Outcome {
+    // What the run did, ending with `failure` or none.
+    let outcome = |sim: &Simulation, faults: u64, failure: Option<Failure>| Outcome {
         seed,
-        failure: Some(failure),
+        failure,
         events: sim.events_processed(),
         trace_events: sim.trace().len(),
         calls: sim.history().calls.len() as u64,
@@ -365,6 +366,7 @@ pub fn run_seed_observed(
         trace_hash: sim.trace_hash(),
         end_us: sim.now(),
     };
+    let fail = |sim: &Simulation, faults, failure| outcome(sim, faults, Some(failure));
     let end = sim.now() + opts.duration_us;
     while sim.now() < end {
         let pause = rng.range_inclusive(100_000, 1_500_000);
@@ -435,18 +437,7 @@ pub fn run_seed_observed(
             );
         }
     }
-    Outcome {
-        seed,
-        failure: None,
-        events: sim.events_processed(),
-        trace_events: sim.trace().len(),
-        calls: sim.history().calls.len() as u64,
-        completed: sim.clients().iter().map(|c| c.completed).sum(),
-        abandoned: abandoned(sim),
-        faults,
-        trace_hash: sim.trace_hash(),
-        end_us: sim.now(),
-    }
+    outcome(sim, faults, None)
 }
 
 /// Calls of `sim`'s history left unanswered by a client crash.

@@ -1927,13 +1927,7 @@ impl Simulation {
         client: ClientId,
         workload: Option<Workload>,
     ) -> Result<(), SimError> {
-        let c = self
-            .clients
-            .get_mut(client.0.wrapping_sub(self.client_base + 1) as usize)
-            .ok_or(SimError::NoSuchClient(client.0))?;
-        if c.crashed {
-            return Err(SimError::ClientCrashed(client));
-        }
+        let c = self.live_clerk_mut(client)?;
         let was_idle_auto = c.auto.is_none() && c.current.is_none();
         c.auto = workload;
         if was_idle_auto && c.auto.is_some() {
@@ -1954,10 +1948,7 @@ impl Simulation {
     /// client ([`Simulation::add_client`]). Returns the abandoned call's
     /// sequence number, if a call was in progress.
     pub fn crash_client(&mut self, client: ClientId) -> Result<Option<u64>, SimError> {
-        let c = self.clerk_mut(client)?;
-        if c.crashed {
-            return Err(SimError::ClientCrashed(client));
-        }
+        let c = self.live_clerk_mut(client)?;
         c.crashed = true;
         c.auto = None;
         // A queued retry timer finds no call and does nothing.
@@ -1979,6 +1970,16 @@ impl Simulation {
             .ok_or(SimError::NoSuchClient(client.0))
     }
 
+    /// [`Simulation::clerk_mut`] for a client that has not crashed: a
+    /// crashed one makes no more calls, and crashes once.
+    fn live_clerk_mut(&mut self, client: ClientId) -> Result<&mut Clerk, SimError> {
+        let c = self.clerk_mut(client)?;
+        if c.crashed {
+            return Err(SimError::ClientCrashed(client));
+        }
+        Ok(c)
+    }
+
     /// Invoke an operation through a client. It goes to `via` first if given,
     /// else to the client's leader guess, and follows redirects. Returns the
     /// call's sequence number.
@@ -1993,10 +1994,7 @@ impl Simulation {
             self.check_node(v)?;
         }
         let now = self.now;
-        let c = self.clerk_mut(client)?;
-        if c.crashed {
-            return Err(SimError::ClientCrashed(client));
-        }
+        let c = self.live_clerk_mut(client)?;
         if c.current.is_some() {
             return Err(SimError::ClientBusy(client));
         }
@@ -2042,10 +2040,7 @@ impl Simulation {
         op.validate().map_err(SimError::Invalid)?;
         self.check_node(node)?;
         let now = self.now;
-        let c = self.clerk_mut(client)?;
-        if c.crashed {
-            return Err(SimError::ClientCrashed(client));
-        }
+        let c = self.live_clerk_mut(client)?;
         if c.current.is_some() {
             return Err(SimError::ClientBusy(client));
         }
