@@ -37,6 +37,16 @@
 //!   reports (not even as a prefix) and no cas expects can only matter by
 //!   making the key present, so all such writes lead to one state
 //!   (`OPAQUE`), which merges many configurations. This is exact.
+//! - **What calls saw.** A returned get or cas still to place must be able
+//!   to see the value it saw. Once every way to build that value (a write
+//!   of a prefix of it, then appends that spell the rest) needs a call that
+//!   is already placed, a configuration whose state neither is that value
+//!   nor extends to it by appends still to place is a dead end, pruned
+//!   where it arises ([`Sightings`]) rather than when that call's return
+//!   comes up, after every order of the calls beside it. Exact: it
+//!   over-approximates what can be reached. Of 100 one-minute fuzz runs
+//!   on one key with 10, 12 and 16 clients, 4, 13 and 100 came out
+//!   undecided without it; none do with it.
 //! - **Ties.** A call invoked at the same microsecond another returned counts
 //!   as concurrent with it (calls sort before returns at equal times), as in
 //!   Porcupine. A return time before the invocation is read as the
@@ -48,13 +58,20 @@
 //! command-line tool, the fuzzer and the page use, gives each key
 //! [`Limits`] of steps and memory and answers [`CheckError::Undecided`]
 //! (nothing wrong found, nothing proven) when they run out, as Porcupine's
-//! timeout answers "unknown": 12 clients appending to one key at once took
-//! over a minute and 4.5 GB unbounded, and 20 clients calling back to back
-//! on one key for two seconds over two minutes and 5 GB. Measured in release mode on the
-//! project's 2-core machine: 10,000 calls from 10 clients on 100 keys in
-//! about 20 ms; one key with 2,000 calls from 4 clients (11 unreturned) in
-//! about 10 ms, and a stale read planted in it refuted and explained in
-//! 0.3–2 s; 10 clients on one key take seconds (5,000 calls: about 3 s).
+//! timeout answers "unknown". Measured in release mode on the project's
+//! 2-core machine, on histories from [`generate_random_history`]: 10,000
+//! calls from 10 clients on 100 keys in about 10 ms; 2,000 calls on one key
+//! from 4 clients in about 2 ms, from 12 clients in 10 ms, from 20 clients
+//! in 60 ms (over 100 s without the pruning on what calls saw); 5,000 calls
+//! from 10 clients on one key in 15–25 ms (0.35–0.5 s without). A stale
+//! read planted in one of the 4-client histories is refuted and explained
+//! in 40–100 ms for three seeds in four; the fourth, with 32 calls that
+//! never returned, is undecided within the default limits (42 s unbounded,
+//! 153 s without the pruning). Still hard: calls that append the
+//! same suffix (a route counts a suffix once), such as 12 clients appending
+//! 6 suffixes, two each, at once and a get after them (half a million
+//! steps, about 10 times more per further pair); and one-minute fuzz runs
+//! with 20 clients on one key (4 of 100 undecided) or more.
 //!
 //! # Explaining a failure
 //!
@@ -928,9 +945,18 @@ fn is_subset(a: &[u32], b: &[u32]) -> bool {
 ///   linearized has already failed (the smaller can do all the larger can,
 ///   by linearizing the rest of those calls at the very end).
 ///
+/// - a configuration is pruned when a returned get or cas still to place
+///   can no longer see what it saw ([`Sightings`]).
+///
 /// Every move lifts a call, so the search space has no cycles and the memo
 /// and the failure records are exact.
 fn search(specs: &[Spec<'_>], limits: Limits) -> Outcome {
+    search_with(specs, limits, true)
+}
+
+/// [`search`], with the [`Sightings`] pruning on or off (off: the reference
+/// its tests compare it with).
+fn search_with(specs: &[Spec<'_>], limits: Limits, sight: bool) -> Outcome {
     let n = specs.len();
     let mut outcome = Outcome {
         verdict: Verdict::Linearizable,
@@ -1017,6 +1043,12 @@ fn search(specs: &[Spec<'_>], limits: Limits) -> Outcome {
         }
     }
 
+    let mut sightings = if sight {
+        Sightings::new(specs, &model)
+    } else {
+        Sightings::none(n)
+    };
+
     let mut memo: HashSet<Key, WordBuild> = HashSet::default();
     // Failed configurations: returned part of the key -> unreturned parts.
     let mut failed: HashMap<Key, Vec<Key>, WordBuild> = HashMap::default();
@@ -1066,12 +1098,16 @@ fn search(specs: &[Spec<'_>], limits: Limits) -> Outcome {
             let mut moved = false;
             if let Some(new_state) = after.filter(|_| !redundant) {
                 linearized.insert(i);
+                sightings.placed(i);
                 let split = linearized.key(new_state, &mut key);
                 let dominated = !failed.is_empty()
                     && failed
                         .get(&key[..split])
                         .is_some_and(|sets| sets.iter().any(|f| is_subset(f, &key[split..])));
-                if !dominated && !memo.contains(&key[..]) {
+                if !dominated
+                    && !memo.contains(&key[..])
+                    && sightings.all_reachable(&model.states, new_state)
+                {
                     key_bytes += 4 * key.len() as u64 + KEY_OVERHEAD;
                     memo.insert(key.as_slice().into());
                     stack.push((entry, skip, state));
@@ -1086,6 +1122,7 @@ fn search(specs: &[Spec<'_>], limits: Limits) -> Outcome {
                     moved = true;
                 } else {
                     linearized.remove(i);
+                    sightings.unplaced(i);
                 }
             }
             if !moved {
@@ -1118,6 +1155,7 @@ fn search(specs: &[Spec<'_>], limits: Limits) -> Outcome {
             let j = events[e].2 as usize;
             state = before;
             linearized.remove(j);
+            sightings.unplaced(j);
             unlift(&mut next, &mut prev, e);
             if !pending(j) {
                 remaining += 1;
@@ -1133,6 +1171,301 @@ fn search(specs: &[Spec<'_>], limits: Limits) -> Outcome {
         }
     }
     outcome
+}
+
+/// Which states the returned gets and cas calls not yet placed must still
+/// see, for pruning configurations from which one of them no longer can.
+/// Without it, a call that saw a value is found to be unplaceable only when
+/// its return comes up, after every order of the calls running beside it
+/// has been tried; with appends every order is another state, and a few
+/// long-running calls among ten clients on one key kept 1,000- and
+/// 2,000-call histories undecided for millions of steps.
+///
+/// A state `t` (present) comes about only from a call that writes a prefix
+/// of it (a put, a cas, an append to an absent key) followed by appends
+/// that spell the rest, or from the current state by appends that spell
+/// the rest; an absent state only from a delete (or from an append refused
+/// on an empty value, when appends can be refused). Each way to build `t`
+/// from calls is a *route*: the groups of calls it needs, one call of each
+/// group not yet placed (calls with the same written value or the same
+/// suffix are one group). A call takes effect at most once, and [`OPAQUE`]
+/// starts no value that anyone saw, so once no route is open, a
+/// configuration whose state is not `t`, and does not extend to `t` by
+/// appends not yet placed, cannot succeed while a call that must see `t`
+/// is still to place. Repeated suffixes in a route count once, and a
+/// successful cas is assumed possible: this over-approximates what can be
+/// reached, so pruning on it is exact.
+///
+/// Kept up to date as calls are placed and unplaced: per group how many of
+/// its calls are still to place, per route how many of its groups have
+/// none left, per target how many routes are open and how many calls that
+/// must see it are still to place; the targets with no open route and such
+/// calls are *exhausted*, and only they are checked at each step. A target
+/// with more than [`MAX_ROUTES`] routes is not tracked (never exhausted).
+struct Sightings<'a> {
+    /// Per call, the target it must see, or `NIL`.
+    sees: Vec<u32>,
+    /// Per call, its group, or `NIL`.
+    group: Vec<u32>,
+    /// Per group: calls still to place, and the routes that need it.
+    groups: Vec<(u32, Vec<u32>)>,
+    /// Per route: its target and how many of its groups have no call left.
+    routes: Vec<(u32, u32)>,
+    /// Per target: its state, open routes, calls still to place that must
+    /// see it, and whether it is tracked.
+    targets: Vec<(u32, u32, u32, bool)>,
+    /// Exhausted targets, and each target's place in this list (`NIL` if
+    /// not in it).
+    exhausted: Vec<u32>,
+    place: Vec<u32>,
+    /// Append suffixes by length, each with its group.
+    suffixes: VecMap<usize, HashMap<&'a str, u32>>,
+}
+
+/// The most routes [`Sightings`] follows for one target.
+const MAX_ROUTES: usize = 32;
+
+impl<'a> Sightings<'a> {
+    fn new(specs: &[Spec<'a>], model: &Model<'_>) -> Self {
+        let mut s = Sightings::none(specs.len());
+        // Groups: (0, value) for puts and cas calls, (1, suffix) for
+        // appends, (2, "") for deletes.
+        let mut ids: HashMap<(u8, &'a str), u32> = HashMap::new();
+        let (mut longest, mut appended) = (0usize, 0usize);
+        for (j, spec) in specs.iter().enumerate() {
+            let g = match &*spec.call.op {
+                Op::Put { value, .. } | Op::Cas { value, .. } => {
+                    longest = longest.max(value.len());
+                    (0, value.as_str())
+                }
+                Op::Append { value, .. } => {
+                    appended += value.len();
+                    (1, value.as_str())
+                }
+                Op::Delete { .. } => (2, ""),
+                Op::Get { .. } => continue,
+            };
+            let next = ids.len() as u32;
+            let id = *ids.entry(g).or_insert(next);
+            if id == next {
+                s.groups.push((0, Vec::new()));
+                if g.0 == 1 && !g.1.is_empty() {
+                    s.suffixes
+                        .get_or_insert_with(g.1.len(), HashMap::new)
+                        .insert(g.1, id);
+                }
+            }
+            s.groups[id as usize].0 += 1;
+            s.group[j] = id;
+        }
+        let refusable = longest + appended > MAX_STORED_VALUE_LEN;
+        let mut index: HashMap<u32, u32> = HashMap::new();
+        for (o, spec) in specs.iter().enumerate() {
+            if spec.role != Role::Checked {
+                continue;
+            }
+            let t = match model.steps[o] {
+                Step::Get { seen: Some(t) } => t,
+                Step::Cas {
+                    outcome: Some((_, t)),
+                    ..
+                } => t,
+                _ => continue,
+            };
+            let k = match index.get(&t) {
+                Some(&k) => k,
+                None => {
+                    let k = s.targets.len() as u32;
+                    index.insert(t, k);
+                    let routes = match model.states.value(t) {
+                        None if refusable => None,
+                        None => Some(ids.get(&(2, "")).map(|&g| vec![g]).into_iter().collect()),
+                        Some(v) => s.routes_to(v, &ids),
+                    };
+                    let tracked = routes.is_some();
+                    let routes: Vec<Vec<u32>> = routes.unwrap_or_default();
+                    s.targets.push((t, 0, 0, tracked));
+                    s.place.push(NIL);
+                    for mut need in routes {
+                        crate::sort::sort(&mut need);
+                        need.dedup();
+                        let r = s.routes.len() as u32;
+                        s.routes.push((k, 0));
+                        s.targets[k as usize].1 += 1;
+                        for g in need {
+                            s.groups[g as usize].1.push(r);
+                        }
+                    }
+                    k
+                }
+            };
+            s.sees[o] = k;
+            s.targets[k as usize].2 += 1;
+        }
+        for k in 0..s.targets.len() {
+            s.update(k);
+        }
+        s
+    }
+
+    /// Sightings that track nothing.
+    fn none(n: usize) -> Self {
+        Sightings {
+            sees: vec![NIL; n],
+            group: vec![NIL; n],
+            groups: Vec::new(),
+            routes: Vec::new(),
+            targets: Vec::new(),
+            exhausted: Vec::new(),
+            place: Vec::new(),
+            suffixes: VecMap::new(),
+        }
+    }
+
+    /// The routes to present value `v`, as the groups each needs, or
+    /// `None` if there are more than [`MAX_ROUTES`].
+    fn routes_to(&self, v: &'a str, ids: &HashMap<(u8, &'a str), u32>) -> Option<Vec<Vec<u32>>> {
+        let mut out = Vec::new();
+        for p in (0..=v.len()).filter(|&p| v.is_char_boundary(p)) {
+            let head = &v[..p];
+            // An append to an absent key starts it with its suffix (at
+            // `p` = 0, an empty append makes it present and empty).
+            let starts = [ids.get(&(0, head)), ids.get(&(1, head))];
+            for &g in starts.iter().flatten() {
+                let mut need = vec![*g];
+                if !self.spell(&v[p..], &mut need, &mut out) {
+                    return None;
+                }
+            }
+        }
+        Some(out)
+    }
+
+    /// Every way to spell `rest` with append suffixes, each pushed to `out`
+    /// after `need`; false if that makes more than [`MAX_ROUTES`].
+    fn spell(&self, rest: &str, need: &mut Vec<u32>, out: &mut Vec<Vec<u32>>) -> bool {
+        if rest.is_empty() {
+            out.push(need.clone());
+            return out.len() <= MAX_ROUTES;
+        }
+        for (&len, set) in &self.suffixes {
+            let Some(&g) = rest.get(..len).and_then(|piece| set.get(piece)) else {
+                continue;
+            };
+            need.push(g);
+            let ok = self.spell(&rest[len..], need, out);
+            need.pop();
+            if !ok {
+                return false;
+            }
+        }
+        true
+    }
+
+    /// Whether `rest` can be spelled by appends of groups with calls left.
+    fn spellable(&self, rest: &str) -> bool {
+        let mut reach = vec![false; rest.len() + 1];
+        reach[0] = true;
+        for i in 0..rest.len() {
+            if !reach[i] {
+                continue;
+            }
+            for (&len, set) in &self.suffixes {
+                if let Some(&g) = rest.get(i..i + len).and_then(|piece| set.get(piece)) {
+                    if self.groups[g as usize].0 > 0 {
+                        reach[i + len] = true;
+                    }
+                }
+            }
+        }
+        reach[rest.len()]
+    }
+
+    /// Put target `k` in or out of the exhausted list.
+    fn update(&mut self, k: usize) {
+        let (_, open, watchers, tracked) = self.targets[k];
+        let exhausted = tracked && open == 0 && watchers > 0;
+        let at = self.place[k];
+        if exhausted && at == NIL {
+            self.place[k] = self.exhausted.len() as u32;
+            self.exhausted.push(k as u32);
+        } else if !exhausted && at != NIL {
+            self.exhausted.swap_remove(at as usize);
+            if let Some(&moved) = self.exhausted.get(at as usize) {
+                self.place[moved as usize] = at;
+            }
+            self.place[k] = NIL;
+        }
+    }
+
+    /// Call `i` was placed.
+    fn placed(&mut self, i: usize) {
+        let g = self.group[i];
+        if g != NIL {
+            let g = g as usize;
+            self.groups[g].0 -= 1;
+            if self.groups[g].0 == 0 {
+                for m in 0..self.groups[g].1.len() {
+                    let r = self.groups[g].1[m] as usize;
+                    self.routes[r].1 += 1;
+                    if self.routes[r].1 == 1 {
+                        let k = self.routes[r].0 as usize;
+                        self.targets[k].1 -= 1;
+                        self.update(k);
+                    }
+                }
+            }
+        }
+        let k = self.sees[i];
+        if k != NIL {
+            self.targets[k as usize].2 -= 1;
+            self.update(k as usize);
+        }
+    }
+
+    /// Call `i` was unplaced: [`Sightings::placed`] undone.
+    fn unplaced(&mut self, i: usize) {
+        let g = self.group[i];
+        if g != NIL {
+            let g = g as usize;
+            self.groups[g].0 += 1;
+            if self.groups[g].0 == 1 {
+                for m in 0..self.groups[g].1.len() {
+                    let r = self.groups[g].1[m] as usize;
+                    self.routes[r].1 -= 1;
+                    if self.routes[r].1 == 0 {
+                        let k = self.routes[r].0 as usize;
+                        self.targets[k].1 += 1;
+                        self.update(k);
+                    }
+                }
+            }
+        }
+        let k = self.sees[i];
+        if k != NIL {
+            self.targets[k as usize].2 += 1;
+            self.update(k as usize);
+        }
+    }
+
+    /// Whether every exhausted target can still be seen from `state`.
+    fn all_reachable(&self, states: &States, state: u32) -> bool {
+        self.exhausted.iter().all(|&k| {
+            let t = self.targets[k as usize].0;
+            if t == state {
+                return true;
+            }
+            if state == ABSENT || state == OPAQUE {
+                return false;
+            }
+            match (states.value(t), states.value(state)) {
+                (Some(tv), Some(sv)) => {
+                    tv.strip_prefix(sv).is_some_and(|rest| self.spellable(rest))
+                }
+                _ => false,
+            }
+        })
+    }
 }
 
 /// The history cut at time `t`: calls invoked by `t`; those returning after
@@ -2062,25 +2395,27 @@ mod tests {
         assert!(v.calls.iter().all(|c| c.op.key() == "b"));
     }
 
-    /// `n` clients append to "x" all at once, and a get after them all sees
-    /// the appends in reverse client order: linearizable, but the search
-    /// (which tries calls in order) must wade through the orders of the
-    /// appends (every order gives another value) before it finds the one
-    /// that fits.
+    /// `2n` clients append to "x" all at once, two of them each suffix,
+    /// and a get after them all sees the suffixes in reverse order, each
+    /// twice: linearizable, but the search (which tries calls in order)
+    /// must wade through the orders of the appends (every order gives
+    /// another value) before it finds the one that fits. ([`Sightings`]
+    /// counts a suffix once in a route, so placing one copy early does not
+    /// tell it the get is lost; with one append per suffix it would.)
     fn concurrent_appends(n: u32) -> History {
-        let mut rows: Vec<Row> = (1..=n)
+        let mut rows: Vec<Row> = (1..=2 * n)
             .map(|c| {
                 (
                     c,
-                    append("x", &format!("[{c}]")),
+                    append("x", &format!("[{}]", c.div_ceil(2))),
                     0,
                     Some(10),
                     Some(OpResult::Ok),
                 )
             })
             .collect();
-        let all: String = (1..=n).rev().map(|c| format!("[{c}]")).collect();
-        rows.push((n + 1, get("x"), 20, Some(30), Some(value(Some(&all)))));
+        let all: String = (1..=n).rev().map(|c| format!("[{c}][{c}]")).collect();
+        rows.push((2 * n + 1, get("x"), 20, Some(30), Some(value(Some(&all)))));
         history(rows)
     }
 
@@ -2090,7 +2425,7 @@ mod tests {
     #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
     #[cfg_attr(not(target_arch = "wasm32"), test)]
     fn bounded_check_gives_up_undecided() {
-        let h = concurrent_appends(7);
+        let h = concurrent_appends(4);
         assert_eq!(check(&h), Ok(()));
         assert_eq!(check_bounded(&h, Limits::default()), Ok(()));
         assert_eq!(check_bounded(&h, Limits::NONE), Ok(()));
@@ -2099,17 +2434,17 @@ mod tests {
             bytes: u64::MAX,
         };
         let Err(CheckError::Undecided(u)) = check_bounded(&h, steps) else {
-            panic!("50 steps decided 7 concurrent appends")
+            panic!("50 steps decided 8 concurrent appends")
         };
-        assert_eq!((u.key.as_str(), u.calls, u.steps), ("x", 8, 50));
-        assert_eq!(u.most_concurrent, 7);
+        assert_eq!((u.key.as_str(), u.calls, u.steps), ("x", 9, 50));
+        assert_eq!(u.most_concurrent, 8);
         let text = CheckError::Undecided(u).to_string();
         assert!(
             text.starts_with("linearizability undecided on key \"x\""),
             "{text}"
         );
         assert!(
-            text.contains("after 50 steps") && text.contains("up to 7 at once"),
+            text.contains("after 50 steps") && text.contains("up to 8 at once"),
             "{text}"
         );
         let memory = Limits {
@@ -2122,7 +2457,7 @@ mod tests {
         assert!(u.bytes > 1, "{u:?}");
         // A violation on another key wins over an undecided key, whatever
         // the key order.
-        let mut bad = concurrent_appends(7);
+        let mut bad = concurrent_appends(4);
         let put = bad.invoke(ClientId(9), Arc::new(put("a", "1")), 0);
         bad.complete(put, 1_000, OpResult::Ok);
         let get = bad.invoke(ClientId(9), Arc::new(get("a")), 2_000);
@@ -2330,12 +2665,22 @@ mod tests {
     /// A small random one-key history: results from a random linearization,
     /// then often one result changed at random, some calls never returning.
     fn small_history(rng: &mut Xoshiro256PlusPlus) -> History {
+        random_history(rng, 6, &["a", "b", ""], 20)
+    }
+
+    /// [`small_history`] with 2 to `1 + max_calls` calls writing `vals`,
+    /// invoked in the first `span` µs.
+    fn random_history(
+        rng: &mut Xoshiro256PlusPlus,
+        max_calls: u64,
+        vals: &[&str],
+        span: u64,
+    ) -> History {
         let mut below = |n: u64| rng.next_u64() % n;
-        let vals = ["a", "b", ""];
-        let n = 2 + below(6) as usize;
+        let n = 2 + below(max_calls) as usize;
         let mut calls = Vec::new();
         for id in 0..n {
-            let v = vals[below(3) as usize];
+            let v = vals[below(vals.len() as u64) as usize];
             let op = match below(6) {
                 0 | 1 => get("k"),
                 2 => put("k", v),
@@ -2343,7 +2688,7 @@ mod tests {
                 4 => delete("k"),
                 _ => cas("k", [Some("a"), Some("b"), None][below(3) as usize], v),
             };
-            let invoke_us = below(20);
+            let invoke_us = below(span);
             let ret = invoke_us + below(8);
             calls.push((
                 Call {
@@ -2428,6 +2773,44 @@ mod tests {
             }
         }
         assert!(good > 500 && bad > 500, "{good} linearizable, {bad} not");
+    }
+
+    /// The [`Sightings`] pruning never changes a verdict: on histories too
+    /// large to brute-force (up to 15 calls on one key, values that are
+    /// prefixes of one another, appends, unreturned calls, context calls),
+    /// the search agrees with itself without the pruning.
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    fn pruning_on_what_calls_saw_keeps_every_verdict() {
+        let mut rng = Xoshiro256PlusPlus::seed_from_u64(7);
+        let vals = ["a", "b", "ab", "ba", "", "[1]", "[2]"];
+        let (mut good, mut bad) = (0, 0);
+        let (mut steps_with, mut steps_without) = (0, 0);
+        for case in 0..5_000 {
+            let h = random_history(&mut rng, 18, &vals, 50);
+            let calls: Vec<&Call> = h.calls.iter().collect();
+            let mut specs = base_specs(&calls);
+            for s in specs.iter_mut() {
+                if s.role == Role::Checked && rng.next_u64() % 8 == 0 {
+                    s.role = Role::Context;
+                }
+            }
+            let with = search_with(&specs, Limits::NONE, true);
+            let without = search_with(&specs, Limits::NONE, false);
+            assert_eq!(with.verdict, without.verdict, "case {case}: {specs:#?}");
+            steps_with += with.steps;
+            steps_without += without.steps;
+            match with.verdict {
+                Verdict::Linearizable => good += 1,
+                _ => bad += 1,
+            }
+        }
+        assert!(good > 400 && bad > 400, "{good} linearizable, {bad} not");
+        eprintln!("{good} {bad} {steps_with} {steps_without}");
+        assert!(
+            steps_with < steps_without,
+            "{steps_with} steps with the pruning, {steps_without} without"
+        );
     }
 
     #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
