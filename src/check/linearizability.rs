@@ -42,7 +42,7 @@
 //!   of a prefix of it, then appends that spell the rest) needs a call that
 //!   is already placed, a configuration whose state neither is that value
 //!   nor extends to it by appends still to place is a dead end, pruned
-//!   where it arises ([`Sightings`]) rather than when that call's return
+//!   where it arises (`Sightings`) rather than when that call's return
 //!   comes up, after every order of the calls beside it. Exact: it
 //!   over-approximates what can be reached. Of 100 one-minute fuzz runs
 //!   on one key with 10, 12 and 16 clients, 4, 13 and 100 came out
