@@ -1222,8 +1222,17 @@ struct Sightings<'a> {
     suffixes: VecMap<usize, HashMap<&'a str, u32>>,
 }
 
-/// The most routes [`Sightings`] follows for one target.
+/// The most routes [`Sightings`] follows for one target, the most appends
+/// one of them may need, and the most partial routes it builds looking for
+/// them: past any of these the target is not tracked. (A value of 64 KiB
+/// appended one byte at a time would otherwise mean a recursion 65,536
+/// deep, and suffixes like "a" and "aa" exponentially many partial routes.)
 const MAX_ROUTES: usize = 32;
+const MAX_PIECES: usize = 64;
+const MAX_TRIES: u32 = 4096;
+/// Rests longer than this (in bytes) are assumed spellable, sparing the
+/// per-step check a long scan; assuming so is always sound.
+const MAX_SPELL: usize = 4096;
 
 impl<'a> Sightings<'a> {
     fn new(specs: &[Spec<'a>], model: &Model<'_>) -> Self {
@@ -1259,6 +1268,10 @@ impl<'a> Sightings<'a> {
             s.group[j] = id;
         }
         let refusable = longest + appended > MAX_STORED_VALUE_LEN;
+        // The lengths a route's first write can have.
+        let mut heads: Vec<usize> = ids.keys().filter(|g| g.0 < 2).map(|g| g.1.len()).collect();
+        crate::sort::sort(&mut heads);
+        heads.dedup();
         let mut index: HashMap<u32, u32> = HashMap::new();
         for (o, spec) in specs.iter().enumerate() {
             if spec.role != Role::Checked {
@@ -1280,7 +1293,7 @@ impl<'a> Sightings<'a> {
                     let routes = match model.states.value(t) {
                         None if refusable => None,
                         None => Some(ids.get(&(2, "")).map(|&g| vec![g]).into_iter().collect()),
-                        Some(v) => s.routes_to(v, &ids),
+                        Some(v) => s.routes_to(v, &ids, &heads),
                     };
                     let tracked = routes.is_some();
                     let routes: Vec<Vec<u32>> = routes.unwrap_or_default();
@@ -1322,18 +1335,25 @@ impl<'a> Sightings<'a> {
         }
     }
 
-    /// The routes to present value `v`, as the groups each needs, or
-    /// `None` if there are more than [`MAX_ROUTES`].
-    fn routes_to(&self, v: &'a str, ids: &HashMap<(u8, &'a str), u32>) -> Option<Vec<Vec<u32>>> {
+    /// The routes to present value `v`, as the groups each needs, given
+    /// the lengths of the values and suffixes written (`heads`), or `None`
+    /// past [`MAX_ROUTES`], [`MAX_PIECES`] or [`MAX_TRIES`].
+    fn routes_to(
+        &self,
+        v: &'a str,
+        ids: &HashMap<(u8, &'a str), u32>,
+        heads: &[usize],
+    ) -> Option<Vec<Vec<u32>>> {
         let mut out = Vec::new();
-        for p in (0..=v.len()).filter(|&p| v.is_char_boundary(p)) {
-            let head = &v[..p];
+        let mut tries = 0;
+        for &p in heads.iter().take_while(|&&p| p <= v.len()) {
+            let Some(head) = v.get(..p) else { continue };
             // An append to an absent key starts it with its suffix (at
             // `p` = 0, an empty append makes it present and empty).
             let starts = [ids.get(&(0, head)), ids.get(&(1, head))];
             for &g in starts.iter().flatten() {
                 let mut need = vec![*g];
-                if !self.spell(&v[p..], &mut need, &mut out) {
+                if !self.spell(&v[p..], &mut need, &mut out, &mut tries) {
                     return None;
                 }
             }
@@ -1342,8 +1362,19 @@ impl<'a> Sightings<'a> {
     }
 
     /// Every way to spell `rest` with append suffixes, each pushed to `out`
-    /// after `need`; false if that makes more than [`MAX_ROUTES`].
-    fn spell(&self, rest: &str, need: &mut Vec<u32>, out: &mut Vec<Vec<u32>>) -> bool {
+    /// after `need`; false past [`MAX_ROUTES`], [`MAX_PIECES`] or
+    /// [`MAX_TRIES`] (counted in `tries`).
+    fn spell(
+        &self,
+        rest: &str,
+        need: &mut Vec<u32>,
+        out: &mut Vec<Vec<u32>>,
+        tries: &mut u32,
+    ) -> bool {
+        *tries += 1;
+        if *tries > MAX_TRIES || need.len() > MAX_PIECES {
+            return false;
+        }
         if rest.is_empty() {
             out.push(need.clone());
             return out.len() <= MAX_ROUTES;
@@ -1353,7 +1384,7 @@ impl<'a> Sightings<'a> {
                 continue;
             };
             need.push(g);
-            let ok = self.spell(&rest[len..], need, out);
+            let ok = self.spell(&rest[len..], need, out, tries);
             need.pop();
             if !ok {
                 return false;
@@ -1362,8 +1393,12 @@ impl<'a> Sightings<'a> {
         true
     }
 
-    /// Whether `rest` can be spelled by appends of groups with calls left.
+    /// Whether `rest` can be spelled by appends of groups with calls left
+    /// (or is longer than [`MAX_SPELL`]).
     fn spellable(&self, rest: &str) -> bool {
+        if rest.len() > MAX_SPELL {
+            return true;
+        }
         let mut reach = vec![false; rest.len() + 1];
         reach[0] = true;
         for i in 0..rest.len() {
@@ -2806,11 +2841,36 @@ mod tests {
             }
         }
         assert!(good > 400 && bad > 400, "{good} linearizable, {bad} not");
-        eprintln!("{good} {bad} {steps_with} {steps_without}");
         assert!(
             steps_with < steps_without,
             "{steps_with} steps with the pruning, {steps_without} without"
         );
+    }
+
+    /// A value built by thousands of appends, of suffixes that spell it in
+    /// exponentially many ways ("a" and "aa"), is checked at once, right
+    /// and wrong: [`Sightings`] leaves such a target untracked rather than
+    /// recursing once per append or trying every spelling.
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    fn long_append_chains_are_checked() {
+        let mut h = History::default();
+        let mut whole = String::new();
+        let mut before_last = String::new();
+        for i in 0..3_000u64 {
+            let v = if i % 3 == 0 { "aa" } else { "a" };
+            let id = h.invoke(ClientId(1), Arc::new(append("k", v)), 2 * i);
+            h.complete(id, 2 * i + 1, OpResult::Ok);
+            before_last.clone_from(&whole);
+            whole.push_str(v);
+        }
+        let id = h.invoke(ClientId(2), Arc::new(get("k")), 6_000);
+        h.complete(id, 6_001, value(Some(&whole)));
+        assert_eq!(check(&h), Ok(()));
+        let id = h.invoke(ClientId(2), Arc::new(get("k")), 6_002);
+        h.complete(id, 6_003, value(Some(&before_last)));
+        let v = violation(&h);
+        assert_eq!(ids(&v).last(), Some(&3_001), "{v}");
     }
 
     #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
