@@ -1219,7 +1219,7 @@ struct Sightings<'a> {
     exhausted: Vec<u32>,
     place: Vec<u32>,
     /// Append suffixes by length, each with its group.
-    suffixes: VecMap<usize, HashMap<&'a str, u32>>,
+    suffixes: VecMap<usize, HashMap<&'a [u8], u32>>,
 }
 
 /// The most routes [`Sightings`] follows for one target, the most appends
@@ -1261,7 +1261,7 @@ impl<'a> Sightings<'a> {
                 if g.0 == 1 && !g.1.is_empty() {
                     s.suffixes
                         .get_or_insert_with(g.1.len(), HashMap::new)
-                        .insert(g.1, id);
+                        .insert(g.1.as_bytes(), id);
                 }
             }
             s.groups[id as usize].0 += 1;
@@ -1353,7 +1353,7 @@ impl<'a> Sightings<'a> {
             let starts = [ids.get(&(0, head)), ids.get(&(1, head))];
             for &g in starts.iter().flatten() {
                 let mut need = vec![*g];
-                if !self.spell(&v[p..], &mut need, &mut out, &mut tries) {
+                if !self.spell(&v.as_bytes()[p..], &mut need, &mut out, &mut tries) {
                     return None;
                 }
             }
@@ -1366,7 +1366,7 @@ impl<'a> Sightings<'a> {
     /// [`MAX_TRIES`] (counted in `tries`).
     fn spell(
         &self,
-        rest: &str,
+        rest: &[u8],
         need: &mut Vec<u32>,
         out: &mut Vec<Vec<u32>>,
         tries: &mut u32,
@@ -1396,24 +1396,16 @@ impl<'a> Sightings<'a> {
     /// Whether `rest` can be spelled by appends of groups with calls left
     /// (or is longer than [`MAX_SPELL`]).
     fn spellable(&self, rest: &str) -> bool {
-        if rest.len() > MAX_SPELL {
-            return true;
-        }
-        let mut reach = vec![false; rest.len() + 1];
-        reach[0] = true;
-        for i in 0..rest.len() {
-            if !reach[i] {
-                continue;
-            }
-            for (&len, set) in &self.suffixes {
-                if let Some(&g) = rest.get(i..i + len).and_then(|piece| set.get(piece)) {
-                    if self.groups[g as usize].0 > 0 {
-                        reach[i + len] = true;
-                    }
-                }
-            }
-        }
-        reach[rest.len()]
+        rest.len() > MAX_SPELL
+            || spells(
+                rest.as_bytes(),
+                |_| false,
+                &self.suffixes,
+                |set, piece| {
+                    set.get(piece)
+                        .is_some_and(|&g| self.groups[g as usize].0 > 0)
+                },
+            )
     }
 
     /// Put target `k` in or out of the exhausted list.
@@ -1997,27 +1989,45 @@ impl<'a> Producers<'a> {
         if self.suffixes.is_empty() {
             return false;
         }
-        let mut reach = vec![false; v.len() + 1];
-        reach[0] = true;
-        for i in 1..v.len() {
-            reach[i] = self.starts.contains(&v[..i]);
-        }
-        for i in 0..v.len() {
-            if !reach[i] {
-                continue;
-            }
-            for (&len, set) in &self.suffixes {
-                if i + len <= v.len() && set.contains(&v[i..i + len]) {
-                    reach[i + len] = true;
-                }
-            }
-        }
-        reach[v.len()]
+        spells(
+            v,
+            |head| self.starts.contains(head),
+            &self.suffixes,
+            |set, piece| set.contains(piece),
+        )
     }
 
     fn any_append(&self) -> bool {
         self.empty_append || !self.suffixes.is_empty()
     }
+}
+
+/// Whether `v` is a head that `start` accepts (or nothing) followed by
+/// pieces that `has` finds in the sets of `pieces` (by length): the
+/// spelling shared by [`Producers::can_produce`] and the per-step check of
+/// `Sightings`. The whole of `v` as a head is the caller's to test.
+fn spells<S>(
+    v: &[u8],
+    start: impl Fn(&[u8]) -> bool,
+    pieces: &VecMap<usize, S>,
+    has: impl Fn(&S, &[u8]) -> bool,
+) -> bool {
+    let mut reach = vec![false; v.len() + 1];
+    reach[0] = true;
+    for i in 1..v.len() {
+        reach[i] = start(&v[..i]);
+    }
+    for i in 0..v.len() {
+        if !reach[i] {
+            continue;
+        }
+        for (&len, set) in pieces {
+            if v.get(i..i + len).is_some_and(|piece| has(set, piece)) {
+                reach[i + len] = true;
+            }
+        }
+    }
+    reach[v.len()]
 }
 
 /// A returned call that saw a value (get, cas) no call in `specs` can
