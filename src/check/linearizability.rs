@@ -33,10 +33,12 @@
 //!   refinements for them: they are tried last, identical ones only in
 //!   invocation order, never where they change nothing, and a configuration
 //!   is pruned when one with fewer of them linearized already failed.
-//! - **Unseen values.** A put or cas of a value that no returned call ever
-//!   reports (not even as a prefix) and no cas expects can only matter by
-//!   making the key present, so all such writes lead to one state
-//!   (`OPAQUE`), which merges many configurations. This is exact.
+//! - **Unseen values.** A value that no returned call ever reports (not
+//!   even as a prefix) and no cas expects can only matter by making the key
+//!   present, so every put, cas or append that leaves one leads to one
+//!   state (`OPAQUE`), which merges many configurations: the orders of
+//!   concurrent appends whose results nobody saw among them. This is exact
+//!   (while no append can be refused for length).
 //! - **What calls saw.** A returned get or cas still to place must be able
 //!   to see the value it saw. Once every way to build that value (a write
 //!   of a prefix of it, then appends that spell the rest) needs a call that
@@ -47,6 +49,13 @@
 //!   over-approximates what can be reached. Of 100 one-minute fuzz runs
 //!   on one key with 10, 12 and 16 clients, 4, 13 and 100 came out
 //!   undecided without it; none do with it.
+//! - **In time.** The same, with real time: a returned get or cas can be
+//!   preceded only by calls invoked before it returned, so for the next
+//!   few returns in the list, the value each saw must still come out of
+//!   the current state by calls still to place that were invoked by then
+//!   (`Window`). It catches what the above cannot, such as a cas that saw
+//!   the key absent after the last delete that could precede it was
+//!   placed (the above counts any later delete too).
 //! - **Ties.** A call invoked at the same microsecond another returned counts
 //!   as concurrent with it (calls sort before returns at equal times), as in
 //!   Porcupine. A return time before the invocation is read as the
@@ -61,17 +70,16 @@
 //! timeout answers "unknown". Measured in release mode on the project's
 //! 2-core machine, on histories from [`generate_random_history`]: 10,000
 //! calls from 10 clients on 100 keys in about 10 ms; 2,000 calls on one key
-//! from 4 clients in about 2 ms, from 12 clients in 10 ms, from 20 clients
-//! in 60 ms (over 100 s without the pruning on what calls saw); 5,000 calls
-//! from 10 clients on one key in 15–25 ms (0.35–0.5 s without). A stale
-//! read planted in one of the 4-client histories is refuted and explained
-//! in 40–100 ms for three seeds in four; the fourth, with 32 calls that
-//! never returned, is undecided within the default limits (42 s unbounded,
-//! 153 s without the pruning). Still hard: calls that append the
-//! same suffix (a route counts a suffix once), such as 12 clients appending
-//! 6 suffixes, two each, at once and a get after them (half a million
-//! steps, about 10 times more per further pair); and one-minute fuzz runs
-//! with 20 clients on one key (4 of 100 undecided) or more.
+//! from 4 clients in about 2 ms, from 12 clients in 3–10 ms, from 20
+//! clients in 10–20 ms (over 100 s with neither pruning on what calls saw),
+//! from 30 clients in 0.3–0.6 s (undecided at 20 million steps without the
+//! last two refinements); 5,000 calls from 10 clients on one key in 10 ms.
+//! A stale read planted in the second half of a 4-client, 2,000-call
+//! history is refuted and explained in 30–550 ms (four seeds). 16 clients
+//! appending 8 suffixes, two each, at once and a get of them all: 4 ms
+//! (78 s before the refinement in time). One-minute fuzz runs on one key,
+//! 100 seeds: none undecided with 20 clients, 20 with 30 and 54 with 40
+//! (4, 69 and 92 before the last two refinements).
 //!
 //! # Explaining a failure
 //!
@@ -1284,6 +1292,18 @@ impl<'a> Sightings<'a> {
             let g = match &*spec.call.op {
                 Op::Put { value, .. } | Op::Cas { value, .. } => (0, value.as_str()),
                 Op::Append { value, .. } => (1, value.as_str()),
+                // A delete that found the key absent makes nothing absent.
+                Op::Delete { .. }
+                    if spec.role == Role::Checked
+                        && matches!(
+                            model.steps[j],
+                            Step::Delete {
+                                existed: Some(false)
+                            }
+                        ) =>
+                {
+                    continue
+                }
                 Op::Delete { .. } => (2, ""),
                 Op::Get { .. } => continue,
             };
@@ -1547,8 +1567,11 @@ enum Makes<'a> {
 /// out of the current state by some of the calls still to place that were
 /// invoked before it returned, each at most once. This checks an
 /// over-approximation (any order, suffixes reusable, a cas's write assumed
-/// to succeed) for the returns among the first [`WINDOW`] events of the
-/// list, and prunes a configuration that fails it: exact.
+/// to succeed) for the first [`WINDOW_RETURNS`] returns among the first
+/// [`WINDOW`] events of the list, and prunes a configuration that fails
+/// it: exact. (Of 100 one-minute fuzz runs with 30 clients on one key,
+/// 8 returns left 22 undecided, 16 returns 20, every return in the window
+/// 19; the easy histories took up to twice the time.)
 ///
 /// It complements [`Sightings`], which tracks every call that saw a value
 /// but not when the calls that could build it run: one delete anywhere
@@ -1572,6 +1595,8 @@ struct Window<'a> {
 
 /// How many events of the list [`Window::can_see`] looks at.
 const WINDOW: usize = 128;
+/// How many returns [`Window::can_see`] looks at.
+const WINDOW_RETURNS: usize = 16;
 
 impl<'a> Window<'a> {
     fn new(specs: &[Spec<'a>], model: &Model<'_>, on: bool) -> Self {
@@ -1605,6 +1630,13 @@ impl<'a> Window<'a> {
                         ..
                     },
                 ) if checked => Makes::Nothing,
+                // It found the key absent, so it left it as it was.
+                (
+                    _,
+                    Step::Delete {
+                        existed: Some(false),
+                    },
+                ) if checked => Makes::Nothing,
                 (Op::Put { value, .. } | Op::Cas { value, .. }, _) => {
                     Makes::Write(value.as_bytes())
                 }
@@ -1632,7 +1664,7 @@ impl<'a> Window<'a> {
         self.open.clear();
         self.fine.clear();
         let mut k = next[head];
-        let mut walked = 0;
+        let (mut walked, mut returns) = (0, 0);
         while k != NIL && walked < WINDOW {
             let (_, is_return, c) = events[k as usize];
             k = next[k as usize];
@@ -1643,6 +1675,10 @@ impl<'a> Window<'a> {
             if !is_return {
                 self.open.push(c);
                 continue;
+            }
+            returns += 1;
+            if returns > WINDOW_RETURNS {
+                break;
             }
             let t = self.sees[c as usize];
             if t == NIL || t == state || self.fine.contains(&t) {
