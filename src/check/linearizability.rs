@@ -715,8 +715,9 @@ impl<'a> Model<'a> {
                     return None;
                 }
                 if refused {
-                    // `KvStore::execute` removes a key it found empty.
-                    return Some(if current.is_empty() { ABSENT } else { s });
+                    // `KvStore::execute` leaves the value as it was (an
+                    // absent key absent, an empty value empty).
+                    return Some(s);
                 }
                 if let Some(&next) = self.appended.get(&(s, i as u32)) {
                     return Some(next);
@@ -788,8 +789,7 @@ impl Visible {
 
 /// Whether some append in `specs` could be refused for making the value
 /// too long ([`MAX_STORED_VALUE_LEN`]): the longest written value and every
-/// suffix together are longer. Then a value's length matters, and an
-/// append to an empty value can leave the key absent.
+/// suffix together are longer. Then a value's length matters.
 fn appends_refusable(specs: &[Spec<'_>]) -> bool {
     let mut longest = 0usize;
     let mut appended = 0usize;
@@ -1232,8 +1232,7 @@ fn search_with(specs: &[Spec<'_>], limits: Limits, sight: bool) -> Outcome {
 /// A state `t` (present) comes about only from a call that writes a prefix
 /// of it (a put, a cas, an append to an absent key) followed by appends
 /// that spell the rest, or from the current state by appends that spell
-/// the rest; an absent state only from a delete (or from an append refused
-/// on an empty value, when appends can be refused). Each way to build `t`
+/// the rest; an absent state only from a delete. Each way to build `t`
 /// from calls is a *route*: the groups of calls it needs, one call of each
 /// group not yet placed (calls with the same written value or the same
 /// suffix are one group). A call takes effect at most once, and [`OPAQUE`]
@@ -1320,7 +1319,6 @@ impl<'a> Sightings<'a> {
             s.groups[id as usize].0 += 1;
             s.group[j] = id;
         }
-        let refusable = appends_refusable(specs);
         // The lengths a route's first write can have.
         let mut heads: Vec<usize> = ids.keys().filter(|g| g.0 < 2).map(|g| g.1.len()).collect();
         crate::sort::sort(&mut heads);
@@ -1344,7 +1342,6 @@ impl<'a> Sightings<'a> {
                     let k = s.targets.len() as u32;
                     index.insert(t, k);
                     let routes = match model.states.value(t) {
-                        None if refusable => None,
                         None => Some(ids.get(&(2, "")).map(|&g| vec![g]).into_iter().collect()),
                         Some(v) => s.routes_to(v, &ids, &heads),
                     };
@@ -1584,7 +1581,6 @@ struct Window<'a> {
     /// Per call: the state it must see when placed, or [`NIL`].
     sees: Vec<u32>,
     makes: Vec<Makes<'a>>,
-    refusable: bool,
     /// Scratch: the calls open before the first return.
     open: Vec<u32>,
     /// Scratch: which prefixes of the target can be built.
@@ -1604,7 +1600,6 @@ impl<'a> Window<'a> {
         let mut w = Window {
             sees: vec![NIL; n],
             makes: vec![Makes::Nothing; n],
-            refusable: appends_refusable(specs),
             open: Vec::new(),
             reach: Vec::new(),
             fine: Vec::new(),
@@ -1698,7 +1693,7 @@ impl<'a> Window<'a> {
         let makes = &self.makes;
         let open = self.open.iter().map(|&c| makes[c as usize]);
         let Some(tv) = states.value(t) else {
-            return self.refusable || open.clone().any(|m| matches!(m, Makes::Delete));
+            return open.clone().any(|m| matches!(m, Makes::Delete));
         };
         let tv = tv.as_bytes();
         if tv.len() > MAX_SPELL {
@@ -1708,8 +1703,7 @@ impl<'a> Window<'a> {
         reach.clear();
         reach.resize(tv.len() + 1, false);
         // From an absent key (appends to it start from nothing), …
-        reach[0] =
-            state == ABSENT || self.refusable || open.clone().any(|m| matches!(m, Makes::Delete));
+        reach[0] = state == ABSENT || open.clone().any(|m| matches!(m, Makes::Delete));
         // … from the value now, or from a write.
         if state != OPAQUE {
             if let Some(sv) = states.value(state) {
@@ -2792,16 +2786,19 @@ mod tests {
         let mut rng = Xoshiro256PlusPlus::seed_from_u64(7);
         let mut below = |n: u64| rng.next_u64() % n;
         let values = ["", "a", "ab", "b"];
+        // Refused whatever the value (empty and absent ones included).
+        let too_long = "y".repeat(MAX_STORED_VALUE_LEN + 1);
         for _ in 0..2_000 {
-            let start = match below(5) {
+            let start = match below(6) {
                 0 => None,
                 1 => Some("x".repeat(MAX_STORED_VALUE_LEN)),
-                v => Some(values[v as usize - 1].to_string()),
+                v => Some(values[v as usize - 2].to_string()),
             };
             let pick = |r: u64| values[r as usize % values.len()];
             let op = match below(5) {
                 0 => get("k"),
                 1 => put("k", pick(below(4))),
+                2 if below(4) == 0 => append("k", &too_long),
                 2 => append("k", pick(below(4))),
                 3 => delete("k"),
                 _ => {
