@@ -1155,7 +1155,8 @@ fn search_with(specs: &[Spec<'_>], limits: Limits, sight: bool) -> Outcome {
                 if !dominated
                     && !memo.contains(&key[..])
                     && sightings.all_reachable(&model.states, new_state)
-                    && window.can_see(&events, &next, head, i, state, new_state, &model.states)
+                    && ((new_state == state && window.inert(i))
+                        || window.can_see(&events, &next, head, i, new_state, &model.states))
                 {
                     key_bytes += 4 * key.len() as u64 + KEY_OVERHEAD;
                     memo.insert(key.as_slice().into());
@@ -1646,8 +1647,16 @@ impl<'a> Window<'a> {
         w
     }
 
-    /// Whether, with call `placing` placed, taking the value from `before`
-    /// to `state`, the returned gets and cas calls whose returns come first
+    /// Whether call `i`, placed where it leaves the value as it was, can be
+    /// left unchecked: it writes nothing, so every target is as reachable
+    /// as before it was placed (the window may now reach two events
+    /// further; not looking there only prunes less).
+    fn inert(&self, i: usize) -> bool {
+        matches!(self.makes[i], Makes::Nothing)
+    }
+
+    /// Whether, with call `placing` placed and the value at `state`, the
+    /// returned gets and cas calls whose returns come first
     /// in the list (`events` linked by `next` from `head`; at most
     /// [`WINDOW_RETURNS`] returns within [`WINDOW`] events) can still see
     /// what they saw.
@@ -1657,16 +1666,9 @@ impl<'a> Window<'a> {
         next: &[u32],
         head: usize,
         placing: usize,
-        before: u32,
         state: u32,
         states: &States,
     ) -> bool {
-        // A call that changed nothing leaves every target as reachable as
-        // it was before it was placed (the window may reach two events
-        // further; not looking there only prunes less).
-        if state == before && matches!(self.makes[placing], Makes::Nothing) {
-            return true;
-        }
         self.open.clear();
         self.fine.clear();
         let mut k = next[head];
