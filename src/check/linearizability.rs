@@ -70,8 +70,8 @@
 //! timeout answers "unknown". Measured in release mode on the project's
 //! 2-core machine, on histories from [`generate_random_history`]: 10,000
 //! calls from 10 clients on 100 keys in about 10 ms (7 ms without the last
-//! two refinements, whose work per step easy histories pay); 2,000 calls on one key
-//! from 4 clients in about 2 ms, from 12 clients in 3–10 ms, from 20
+//! two refinements, whose work per step easy histories pay); 2,000 calls
+//! on one key from 4 clients in about 2 ms, from 12 clients in 3–10 ms, from 20
 //! clients in 10–20 ms (over 100 s with neither pruning on what calls saw),
 //! from 30 clients in 0.3–0.6 s (undecided at 20 million steps without the
 //! last two refinements); 5,000 calls from 10 clients on one key in 10 ms.
@@ -1585,7 +1585,8 @@ struct Window<'a> {
     /// Per call: the state it must see when placed, or [`NIL`].
     sees: Vec<u32>,
     makes: Vec<Makes<'a>>,
-    /// Scratch: the calls open before the first return.
+    /// Scratch: the calls still to place invoked before the return being
+    /// looked at.
     open: Vec<u32>,
     /// Scratch: which prefixes of the target can be built.
     reach: Vec<bool>,
