@@ -993,7 +993,7 @@ fn is_subset(a: &[u32], b: &[u32]) -> bool {
 ///   by linearizing the rest of those calls at the very end).
 ///
 /// - a configuration is pruned when a returned get or cas still to place
-///   can no longer see what it saw ([`Sightings`]).
+///   can no longer see what it saw ([`Sightings`], [`Window`]).
 ///
 /// Every move lifts a call, so the search space has no cycles and the memo
 /// and the failure records are exact.
@@ -1001,8 +1001,8 @@ fn search(specs: &[Spec<'_>], limits: Limits) -> Outcome {
     search_with(specs, limits, true)
 }
 
-/// [`search`], with the [`Sightings`] pruning on or off (off: the reference
-/// its tests compare it with).
+/// [`search`], with the pruning on what calls saw ([`Sightings`],
+/// [`Window`]) on or off (off: the reference its tests compare it with).
 fn search_with(specs: &[Spec<'_>], limits: Limits, sight: bool) -> Outcome {
     let n = specs.len();
     let mut outcome = Outcome {
@@ -1095,7 +1095,7 @@ fn search_with(specs: &[Spec<'_>], limits: Limits, sight: bool) -> Outcome {
     } else {
         Sightings::none(n)
     };
-    let mut window = Window::new(specs, &model, sight);
+    let mut window = sight.then(|| Window::new(specs, &model));
 
     let mut memo: HashSet<Key, WordBuild> = HashSet::default();
     // Failed configurations: returned part of the key -> unreturned parts.
@@ -1155,8 +1155,10 @@ fn search_with(specs: &[Spec<'_>], limits: Limits, sight: bool) -> Outcome {
                 if !dominated
                     && !memo.contains(&key[..])
                     && sightings.all_reachable(&model.states, new_state)
-                    && ((new_state == state && window.inert(i))
-                        || window.can_see(&events, &next, head, i, new_state, &model.states))
+                    && window.as_mut().is_none_or(|w| {
+                        (new_state == state && w.inert(i))
+                            || w.can_see(&events, &next, head, i, new_state, &model.states)
+                    })
                 {
                     key_bytes += 4 * key.len() as u64 + KEY_OVERHEAD;
                     memo.insert(key.as_slice().into());
@@ -1294,17 +1296,7 @@ impl<'a> Sightings<'a> {
                 Op::Put { value, .. } | Op::Cas { value, .. } => (0, value.as_str()),
                 Op::Append { value, .. } => (1, value.as_str()),
                 // A delete that found the key absent makes nothing absent.
-                Op::Delete { .. }
-                    if spec.role == Role::Checked
-                        && matches!(
-                            model.steps[j],
-                            Step::Delete {
-                                existed: Some(false)
-                            }
-                        ) =>
-                {
-                    continue
-                }
+                Op::Delete { .. } if found_absent(spec, model.steps[j]) => continue,
                 Op::Delete { .. } => (2, ""),
                 Op::Get { .. } => continue,
             };
@@ -1327,16 +1319,8 @@ impl<'a> Sightings<'a> {
         heads.dedup();
         let mut index: HashMap<u32, u32> = HashMap::new();
         for (o, spec) in specs.iter().enumerate() {
-            if spec.role != Role::Checked {
+            let Some(t) = must_see(spec, model.steps[o]) else {
                 continue;
-            }
-            let t = match model.steps[o] {
-                Step::Get { seen: Some(t) } => t,
-                Step::Cas {
-                    outcome: Some((_, t)),
-                    ..
-                } => t,
-                _ => continue,
             };
             let k = match index.get(&t) {
                 Some(&k) => k,
@@ -1547,6 +1531,34 @@ impl<'a> Sightings<'a> {
     }
 }
 
+/// The state a returned get or cas must see when it is placed (what it
+/// reported), for [`Sightings`] and [`Window`].
+fn must_see(spec: &Spec<'_>, step: Step<'_>) -> Option<u32> {
+    if spec.role != Role::Checked {
+        return None;
+    }
+    match step {
+        Step::Get { seen: Some(t) } => Some(t),
+        Step::Cas {
+            outcome: Some((_, t)),
+            ..
+        } => Some(t),
+        _ => None,
+    }
+}
+
+/// Whether `spec` is a returned delete that reported the key absent: it can
+/// only run where the key is absent, so it makes nothing absent.
+fn found_absent(spec: &Spec<'_>, step: Step<'_>) -> bool {
+    spec.role == Role::Checked
+        && matches!(
+            step,
+            Step::Delete {
+                existed: Some(false)
+            }
+        )
+}
+
 /// What a call can do to the value, for [`Window`].
 #[derive(Clone, Copy)]
 enum Makes<'a> {
@@ -1600,7 +1612,7 @@ const WINDOW: usize = 128;
 const WINDOW_RETURNS: usize = 16;
 
 impl<'a> Window<'a> {
-    fn new(specs: &[Spec<'a>], model: &Model<'_>, on: bool) -> Self {
+    fn new(specs: &[Spec<'a>], model: &Model<'_>) -> Self {
         let n = specs.len();
         let mut w = Window {
             sees: vec![NIL; n],
@@ -1609,19 +1621,9 @@ impl<'a> Window<'a> {
             reach: Vec::new(),
             fine: Vec::new(),
         };
-        if !on {
-            return w;
-        }
         for (j, spec) in specs.iter().enumerate() {
             let checked = spec.role == Role::Checked;
-            w.sees[j] = match model.steps[j] {
-                Step::Get { seen: Some(t) } if checked => t,
-                Step::Cas {
-                    outcome: Some((_, t)),
-                    ..
-                } if checked => t,
-                _ => NIL,
-            };
+            w.sees[j] = must_see(spec, model.steps[j]).unwrap_or(NIL);
             w.makes[j] = match (&*spec.call.op, model.steps[j]) {
                 (
                     _,
@@ -1631,12 +1633,7 @@ impl<'a> Window<'a> {
                     },
                 ) if checked => Makes::Nothing,
                 // It found the key absent, so it left it as it was.
-                (
-                    _,
-                    Step::Delete {
-                        existed: Some(false),
-                    },
-                ) if checked => Makes::Nothing,
+                (Op::Delete { .. }, step) if found_absent(spec, step) => Makes::Nothing,
                 (Op::Put { value, .. } | Op::Cas { value, .. }, _) => {
                     Makes::Write(value.as_bytes())
                 }
