@@ -96,7 +96,7 @@ mod native {
         #[arg(long, default_value_t = 5, allow_negative_numbers = true, value_parser = whole::<usize>)]
         nodes: usize,
         /// Concurrent clients (0 to 1000). With many clients per key (about
-        /// thirty on one key), the linearizability check at the end of a
+        /// forty on one key), the linearizability check at the end of a
         /// run (bounded to a few seconds per key) may come out undecided,
         /// which counts as a failure.
         #[arg(long, default_value_t = 5, allow_negative_numbers = true, value_parser = whole::<usize>)]

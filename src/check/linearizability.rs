@@ -56,6 +56,13 @@
 //!   (`Window`). It catches what the above cannot, such as a cas that saw
 //!   the key absent after the last delete that could precede it was
 //!   placed (the above counts any later delete too).
+//! - **Calls that act alike.** Returned calls that lead every state to the
+//!   same state and accept the same states (gets that saw the same value,
+//!   deletes with the same answer, puts of values nobody sees, appends of
+//!   suffixes nobody's value contains, …) are tried only in the order of
+//!   their returns (`Alike`): exchanging two in a linearization gives
+//!   another. Exact; a dozen long writes nobody read and as many deletes
+//!   beside them no longer make every subset a configuration of its own.
 //! - **Ties.** A call invoked at the same microsecond another returned counts
 //!   as concurrent with it (calls sort before returns at equal times), as in
 //!   Porcupine. A return time before the invocation is read as the
@@ -69,18 +76,19 @@
 //! (nothing wrong found, nothing proven) when they run out, as Porcupine's
 //! timeout answers "unknown". Measured in release mode on the project's
 //! 2-core machine, on histories from [`generate_random_history`]: 10,000
-//! calls from 10 clients on 100 keys in about 10 ms (7 ms without the last
-//! two refinements, whose work per step easy histories pay); 2,000 calls
-//! on one key from 4 clients in about 2 ms, from 12 clients in 3–10 ms, from 20
-//! clients in 10–20 ms (over 100 s with neither pruning on what calls saw),
-//! from 30 clients in 0.3–0.6 s (undecided at 20 million steps without the
-//! last two refinements); 5,000 calls from 10 clients on one key in 10 ms.
-//! A stale read planted in the second half of a 4-client, 2,000-call
-//! history is refuted and explained in 30–550 ms (four seeds). 16 clients
-//! appending 8 suffixes, two each, at once and a get of them all: 4 ms
-//! (78 s before the refinement in time). One-minute fuzz runs on one key,
-//! 100 seeds: none undecided with 20 clients, 21 with 30 and 54 with 40
-//! (4, 69 and 92 before the last two refinements).
+//! calls from 10 clients on 100 keys in about 12 ms (7 ms without the last
+//! three refinements, whose work per step easy histories pay); 2,000 calls
+//! on one key from 4 clients in about 3 ms, from 12 clients in 4 ms, from
+//! 20 clients in 7 ms (over 100 s with neither pruning on what calls
+//! saw), from 30 clients in 18 ms (undecided at 20 million steps without
+//! the last three refinements, 35 ms without `Alike`); 5,000 calls from
+//! 10 clients on one key in 11 ms. A stale read (the first value any get
+//! saw) planted in the second half of a 4-client, 2,000-call history is
+//! refuted and explained in 13–320 ms (four seeds). 16 clients appending 8 suffixes, two each, at once and a
+//! get of them all: 4 ms (78 s before the refinement in time). One-minute
+//! fuzz runs on one key, 100 seeds: none undecided with 30 clients, 2 with
+//! 40, 19 with 50 and 22 with 60 (before the last three refinements: 69
+//! with 30, 92 with 40; before `Alike`: 21 with 30, 54 with 40).
 //!
 //! # Explaining a failure
 //!
@@ -1096,6 +1104,10 @@ fn search_with(specs: &[Spec<'_>], limits: Limits, sight: bool) -> Outcome {
         Sightings::none(n)
     };
     let mut window = sight.then(|| Window::new(specs, &model));
+    let alike = sight.then(|| Alike::new(specs, &model, &events));
+    // Where the first return still in the list is, once looked up in this
+    // configuration ([`NIL`]: not yet).
+    let mut first_return = NIL;
 
     let mut memo: HashSet<Key, WordBuild> = HashSet::default();
     // Failed configurations: returned part of the key -> unreturned parts.
@@ -1130,6 +1142,19 @@ fn search_with(specs: &[Spec<'_>], limits: Limits, sight: bool) -> Outcome {
             if pending(i) != second_pass || twin_waiting {
                 entry = next[entry] as usize;
                 continue;
+            }
+            if let Some(alike) = alike.as_ref().filter(|a| a.earlier[i] != NIL) {
+                if first_return == NIL {
+                    let mut k = entry;
+                    while !events[k].1 {
+                        k = next[k] as usize;
+                    }
+                    first_return = k as u32;
+                }
+                if alike.passed_over(i, first_return, |j| linearized.contains(j)) {
+                    entry = next[entry] as usize;
+                    continue;
+                }
             }
             let role = specs[i].role;
             let after = if skip {
@@ -1172,6 +1197,7 @@ fn search_with(specs: &[Spec<'_>], limits: Limits, sight: bool) -> Outcome {
                     skip = false;
                     second_pass = false;
                     moved = true;
+                    first_return = NIL;
                 } else {
                     linearized.remove(i);
                     sightings.unplaced(i);
@@ -1205,6 +1231,7 @@ fn search_with(specs: &[Spec<'_>], limits: Limits, sight: bool) -> Outcome {
                     .push(key[split..].into());
             }
             let j = events[e].2 as usize;
+            first_return = NIL;
             state = before;
             linearized.remove(j);
             sightings.unplaced(j);
@@ -1223,6 +1250,174 @@ fn search_with(specs: &[Spec<'_>], limits: Limits, sight: bool) -> Outcome {
         }
     }
     outcome
+}
+
+/// Returned calls that act alike, tried in the order of their returns.
+///
+/// Two returned calls *act alike* when, from every state, they lead to the
+/// same state and accept the same states with the answers they returned:
+/// gets (and failed cas calls, which only read) that saw the same value;
+/// puts of the same value, or of values nobody sees ([`OPAQUE`]), with
+/// appends whose suffix no seen or expected value contains (from any state
+/// they leave a value nobody sees); appends of the same suffix; deletes
+/// with the same answer. Of such calls that are all candidates in a
+/// configuration, only the one that returned first is tried: exchanging
+/// it with a later-returning twin in any linearization from there gives
+/// another (it moves earlier, where every call still to place returns
+/// after its invocation; the twin moves to its place, before its own
+/// return, and the states on the way are the same). So the search from
+/// each configuration stays complete, and the memo and the failure
+/// records stay exact. Unreturned calls have their own rule (the earlier
+/// invoked first); context calls are not paired.
+///
+/// Without it, one minute of 30 clients on one key often gave up undecided
+/// at 20 million steps: a dozen long writes of values nobody read, as many
+/// deletes that found the key, and gets of the absent key, each placeable
+/// across a hundred returns, made every subset another configuration.
+struct Alike {
+    /// Per call: the previous call of its class in return order, or [`NIL`].
+    earlier: Vec<u32>,
+    /// Per call: where its invocation and its return are in the event list.
+    invoked_at: Vec<u32>,
+    returned_at: Vec<u32>,
+}
+
+/// What a returned call does, for [`Alike`]: calls with the same effect
+/// act alike.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+enum Effect<'a> {
+    /// Accepts only this state and leaves it.
+    Sees(u32),
+    /// Leaves this state, from any state.
+    Writes(u32),
+    Appends(&'a str),
+    Deletes(bool),
+}
+
+/// Most distinct suffix lengths [`Alike`] looks for inside seen values;
+/// beyond this, appends are paired only by equal suffixes.
+const MAX_SUFFIX_LENGTHS: usize = 16;
+
+impl Alike {
+    fn new(specs: &[Spec<'_>], model: &Model<'_>, events: &[(u64, bool, u32)]) -> Self {
+        let n = specs.len();
+        let mut invoked_at = vec![NIL; n];
+        let mut returned_at = vec![NIL; n];
+        for (k, &(_, is_return, c)) in events.iter().enumerate() {
+            if is_return {
+                returned_at[c as usize] = k as u32;
+            } else {
+                invoked_at[c as usize] = k as u32;
+            }
+        }
+        let blind = model
+            .visible
+            .as_ref()
+            .map(|_| blind_suffixes(specs))
+            .unwrap_or_default();
+        // The last call of each effect so far, walking the returns in order.
+        let mut last: HashMap<Effect<'_>, u32, WordBuild> = HashMap::default();
+        let mut earlier = vec![NIL; n];
+        for &(_, is_return, c) in events {
+            let i = c as usize;
+            if !is_return || specs[i].role != Role::Checked {
+                continue;
+            }
+            let effect = match model.steps[i] {
+                Step::Get { seen: Some(t) } => Effect::Sees(t),
+                // A failed cas reads: it accepts only the value it found
+                // (which must differ from the one it expected).
+                Step::Cas {
+                    expected,
+                    outcome: Some((false, t)),
+                    ..
+                } if t != expected => Effect::Sees(t),
+                Step::Put { value, ok: true } => Effect::Writes(value),
+                Step::Append {
+                    suffix,
+                    too_large: Some(false),
+                } => {
+                    if blind.contains(suffix.as_bytes()) {
+                        Effect::Writes(OPAQUE)
+                    } else {
+                        Effect::Appends(suffix)
+                    }
+                }
+                Step::Delete {
+                    existed: Some(existed),
+                } => Effect::Deletes(existed),
+                _ => continue,
+            };
+            if let Some(j) = last.insert(effect, c) {
+                earlier[i] = j;
+            }
+        }
+        Alike {
+            earlier,
+            invoked_at,
+            returned_at,
+        }
+    }
+
+    /// Whether call `i` can be passed over: a call that acts alike,
+    /// returned earlier and is not yet placed is also a candidate (invoked
+    /// before `first_return`, where the first return still in the list is).
+    fn passed_over(&self, i: usize, first_return: u32, placed: impl Fn(usize) -> bool) -> bool {
+        let mut j = self.earlier[i];
+        // Calls that returned before the first return still in the list
+        // are all placed.
+        while j != NIL && self.returned_at[j as usize] >= first_return {
+            if !placed(j as usize) && self.invoked_at[j as usize] < first_return {
+                return true;
+            }
+            j = self.earlier[j as usize];
+        }
+        false
+    }
+}
+
+/// The suffixes of returned appends that no value a returned call saw, and
+/// no value a cas expected, contains: appending one, to any value, leaves
+/// a value nobody sees. Empty when the suffixes come in more than
+/// [`MAX_SUFFIX_LENGTHS`] lengths (then none is looked for).
+fn blind_suffixes<'a>(specs: &[Spec<'a>]) -> HashSet<&'a [u8], WordBuild> {
+    let mut suffixes: HashSet<&'a [u8], WordBuild> = HashSet::default();
+    for s in specs {
+        if let (Role::Checked, Op::Append { value, .. }) = (s.role, &*s.call.op) {
+            if !value.is_empty() {
+                suffixes.insert(value.as_bytes());
+            }
+        }
+    }
+    let mut lengths: Vec<usize> = suffixes.iter().map(|v| v.len()).collect();
+    crate::sort::sort(&mut lengths);
+    lengths.dedup();
+    if lengths.len() > MAX_SUFFIX_LENGTHS {
+        return HashSet::default();
+    }
+    let mut seen: HashSet<&str, WordBuild> = HashSet::default();
+    for s in specs {
+        let expected = match &*s.call.op {
+            Op::Cas {
+                expected: Some(e), ..
+            } => Some(e.as_str()),
+            _ => None,
+        };
+        let saw = match s.role {
+            Role::Checked => observed(s.call).flatten(),
+            _ => None,
+        };
+        for v in [expected, saw].into_iter().flatten() {
+            if seen.insert(v) {
+                for &len in &lengths {
+                    for piece in v.as_bytes().windows(len) {
+                        suffixes.remove(piece);
+                    }
+                }
+            }
+        }
+    }
+    suffixes
 }
 
 /// Which states the returned gets and cas calls not yet placed must still
@@ -3176,6 +3371,82 @@ mod tests {
         // The core: any write that returned before the delete began.
         let v = violation(&build(false));
         assert_eq!((ids(&v).len(), ids(&v).last()), (2, Some(&15)), "{v}");
+    }
+
+    /// Calls that act alike are tried in the order of their returns
+    /// ([`Alike`]): sixteen clients put values nobody reads, all at once
+    /// and for long, while six deletes one after the other each find the
+    /// key; then a put of "z" and a delete that says the key was absent,
+    /// which no order allows. Any put can come before any delete, so kept
+    /// apart, every subset of the puts before every delete is another
+    /// configuration to refute (7.9 million steps); taken in return order,
+    /// 1,420. Also, twenty appends of suffixes nobody's value
+    /// contains act like those puts; a get that saw a value with one of
+    /// them keeps that one apart.
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    fn calls_that_act_alike_are_taken_in_return_order() {
+        let build = |existed: bool, appends: bool| {
+            let mut rows: Vec<Row> = Vec::new();
+            for c in 0..16 {
+                let v = format!("v{c}");
+                let op = if appends && c % 2 == 0 {
+                    append("k", &format!("[{v}]"))
+                } else {
+                    put("k", &v)
+                };
+                rows.push((c, op, 10, Some(100 + u64::from(c)), Some(OpResult::Ok)));
+            }
+            for d in 0..6 {
+                let at = 20 + 10 * u64::from(d);
+                rows.push((
+                    100 + d,
+                    delete("k"),
+                    at,
+                    Some(at + 1),
+                    Some(OpResult::Deleted { existed: true }),
+                ));
+            }
+            rows.push((200, put("k", "z"), 120, Some(121), Some(OpResult::Ok)));
+            rows.push((
+                201,
+                delete("k"),
+                122,
+                Some(123),
+                Some(OpResult::Deleted { existed }),
+            ));
+            history(rows)
+        };
+        let limits = Limits {
+            steps: 10_000,
+            bytes: u64::MAX,
+        };
+        for appends in [false, true] {
+            for (existed, want) in [
+                (true, Verdict::Linearizable),
+                (false, Verdict::NotLinearizable),
+            ] {
+                let h = build(existed, appends);
+                let calls: Vec<&Call> = h.calls.iter().collect();
+                let found = search(&base_specs(&calls), limits);
+                assert_eq!(
+                    found.verdict, want,
+                    "appends {appends}, found the key {existed}: {found:?}"
+                );
+            }
+        }
+        // A get that saw "[v0]" tells that append apart from the others:
+        // it must come right after a delete and before the get, and it
+        // does.
+        let mut h = build(true, true);
+        let id = h.invoke(ClientId(9), Arc::new(get("k")), 35_000);
+        h.complete(id, 36_000, value(Some("[v0]")));
+        assert_eq!(check(&h), Ok(()));
+        let calls: Vec<&Call> = h.calls.iter().collect();
+        assert_eq!(
+            search(&base_specs(&calls), limits).verdict,
+            Verdict::Linearizable
+        );
     }
 
     #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
