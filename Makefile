@@ -157,7 +157,7 @@ fuzz:
 # checker false positive once hid: a late win of an older term) and 7 nodes.
 fuzz-sweep: setup
 	cargo run --release $(if $(BIN),--bin $(BIN)) -- fuzz --seeds 0..500 --duration 60 --quiet
-	cargo run --release $(if $(BIN),--bin $(BIN)) -- fuzz --seeds 0..500 --duration 60 --nodes 3 --keys 1 --clients 20 --quiet
+	cargo run --release $(if $(BIN),--bin $(BIN)) -- fuzz --seeds 0..500 --duration 60 --nodes 3 --keys 1 --clients 25 --quiet
 	cargo run --release $(if $(BIN),--bin $(BIN)) -- fuzz --seeds 0..500 --duration 60 --nodes 7 --quiet
 
 # --- clean ---------------------------------------------------------------------------

@@ -1256,11 +1256,13 @@ fn search_with(specs: &[Spec<'_>], limits: Limits, sight: bool) -> Outcome {
 ///
 /// Two returned calls *act alike* when, from every state, they lead to the
 /// same state and accept the same states with the answers they returned:
-/// gets (and failed cas calls, which only read) that saw the same value;
-/// puts of the same value, or of values nobody sees ([`OPAQUE`]), with
-/// appends whose suffix no seen or expected value contains (from any state
-/// they leave a value nobody sees); appends of the same suffix; deletes
-/// with the same answer. Of such calls that are all candidates in a
+/// gets, failed cas calls and deletes that found the key absent (all of
+/// which only read) that saw the same value; puts of the same value, or of
+/// values nobody sees ([`OPAQUE`]), with appends whose suffix no seen or
+/// expected value contains (from any state they leave a value nobody
+/// sees); successful cas calls with the same expected value and the same
+/// value left; appends of the same suffix; deletes that found the key.
+/// Of such calls that are all candidates in a
 /// configuration, only the one that returned first is tried: exchanging
 /// it with a later-returning twin in any linearization from there gives
 /// another (it moves earlier, where every call still to place returns
@@ -1290,8 +1292,11 @@ enum Effect<'a> {
     Sees(u32),
     /// Leaves this state, from any state.
     Writes(u32),
+    /// Leaves the second state, from the first only.
+    Swaps(u32, u32),
     Appends(&'a str),
-    Deletes(bool),
+    /// Leaves the key absent, from a present value only.
+    Deletes,
 }
 
 /// Most distinct suffix lengths [`Alike`] looks for inside seen values;
@@ -1333,6 +1338,13 @@ impl Alike {
                     ..
                 } if t != expected => Effect::Sees(t),
                 Step::Put { value, ok: true } => Effect::Writes(value),
+                // A successful cas: only from the value it expected (which
+                // it must report having found).
+                Step::Cas {
+                    expected,
+                    value,
+                    outcome: Some((true, t)),
+                } if t == expected => Effect::Swaps(expected, value),
                 Step::Append {
                     suffix,
                     too_large: Some(false),
@@ -1343,9 +1355,13 @@ impl Alike {
                         Effect::Appends(suffix)
                     }
                 }
+                // A delete that found the key absent only reads that.
                 Step::Delete {
-                    existed: Some(existed),
-                } => Effect::Deletes(existed),
+                    existed: Some(false),
+                } => Effect::Sees(ABSENT),
+                Step::Delete {
+                    existed: Some(true),
+                } => Effect::Deletes,
                 _ => continue,
             };
             if let Some(j) = last.insert(effect, c) {
