@@ -86,9 +86,11 @@
 //! saw) planted in the second half of a 4-client, 2,000-call history is
 //! refuted and explained in 13–320 ms (four seeds). 16 clients appending 8 suffixes, two each, at once and a
 //! get of them all: 4 ms (78 s before the refinement in time). One-minute
-//! fuzz runs on one key, 100 seeds: none undecided with 30 clients, 2 with
-//! 40, 19 with 50 and 22 with 60 (before the last three refinements: 69
-//! with 30, 92 with 40; before `Alike`: 21 with 30, 54 with 40).
+//! fuzz runs on one key, 100 seeds (each with about ten client crashes):
+//! none undecided with 30 clients, 2 with 40, 20 with 50 and 23 with 60
+//! (with at most two client crashes per run, before the last three
+//! refinements: 69 with 30, 92 with 40; before `Alike`: 21 with 30, 54
+//! with 40).
 //!
 //! # Explaining a failure
 //!

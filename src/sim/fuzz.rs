@@ -9,9 +9,16 @@
 //! network becomes reliable; then a leader must exist and every pending call
 //! must finish within [`FuzzOptions::liveness_bound_us`].
 //!
-//! Clients crash too ([`Fault::ClientCrash`], at most
-//! [`MAX_CLIENT_CRASHES`] per run): the call a crashed client had in
-//! progress is never answered, and a new client takes its place.
+//! Clients crash too ([`Fault::ClientCrash`], one draw in eleven: about
+//! ten per simulated minute): the call a crashed client had in progress
+//! is never answered, and a new client takes its place. Each such call
+//! stays open to the end of the history, a choice at every step of the
+//! linearizability search on its key; runs used to draw at most two, as
+//! 600-second runs with no cap (about 90 crashes) came out undecided. With
+//! the checker's later pruning (values nobody sees, what calls saw in
+//! time, calls that act alike) they no longer do (100 such runs of 6
+//! clients on one key, 3 nodes: all decided, 8 s in all), so there is no
+//! cap.
 //! Without them every call of a fuzz history returned (the liveness phase
 //! waits for each), so the checker's rule for a call that never returned
 //! (it may or may not have taken effect, at any time after its invocation)
@@ -153,17 +160,6 @@ pub struct Outcome {
     pub end_us: u64,
 }
 
-/// The most client crashes a run draws. Each leaves a call that stays
-/// open to the end of the history: a candidate at every step of the
-/// linearizability search on its key, and a choice to revisit at every
-/// backtrack, so the search's work grows fast with their number on long
-/// histories of one key. 600-second runs of 6 clients on one key (3
-/// nodes): with at most 2, the slowest of 100 seeds is checked in 0.84 s
-/// (78 MB); with 8, 2 of 40 came out undecided (the 256 MiB limit); with
-/// no cap (about 80 crashes), most did. Two per run still make thousands
-/// of unanswered calls in a sweep.
-pub const MAX_CLIENT_CRASHES: usize = 2;
-
 /// One fault, as drawn.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Fault {
@@ -248,14 +244,12 @@ fn draw_fault(sim: &Simulation, rng: &mut Rng) -> Option<Fault> {
         7 => Some(Fault::HealAll),
         8 => {
             let clients = sim.clients();
-            let crashed = clients.iter().filter(|c| c.crashed).count();
             let live: Vec<ClientId> = clients
                 .iter()
                 .filter(|c| !c.crashed && c.auto.is_some())
                 .map(|c| c.id)
                 .collect();
-            (crashed < MAX_CLIENT_CRASHES && !live.is_empty())
-                .then(|| Fault::ClientCrash(live[rng.index(live.len())]))
+            (!live.is_empty()).then(|| Fault::ClientCrash(live[rng.index(live.len())]))
         }
         _ => {
             let max = rng.range_inclusive(5_000, 40_000);
@@ -528,8 +522,6 @@ mod tests {
             let mut sim = build(seed, &opts, 0).expect("builds");
             let o = run_seed(&mut sim, &opts, |_, _| {});
             assert_eq!(o.failure, None, "seed {seed}");
-            let crashed = sim.clients().iter().filter(|c| c.crashed).count();
-            assert!(crashed <= MAX_CLIENT_CRASHES, "seed {seed}: {crashed}");
             let calls = &sim.history().calls;
             for u in calls.iter().filter(|c| c.return_us.is_none()) {
                 unanswered += 1;
