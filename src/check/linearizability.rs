@@ -786,27 +786,12 @@ impl Visible {
             return None;
         }
         let mut prefixes = HashSet::default();
-        let mut done: HashSet<&str, WordBuild> = HashSet::default();
-        for s in specs {
-            let expected = match &*s.call.op {
-                Op::Cas {
-                    expected: Some(e), ..
-                } => Some(e.as_str()),
-                _ => None,
-            };
-            let seen = match s.role {
-                Role::Checked => observed(s.call).flatten(),
-                _ => None,
-            };
-            for v in [expected, seen].into_iter().flatten() {
-                if done.insert(v) {
-                    let mut h = PREFIX_SEED;
-                    prefixes.insert(h);
-                    for &b in v.as_bytes() {
-                        h = prefix_step(h, b);
-                        prefixes.insert(h);
-                    }
-                }
+        for v in telling_values(specs) {
+            let mut h = PREFIX_SEED;
+            prefixes.insert(h);
+            for &b in v.as_bytes() {
+                h = prefix_step(h, b);
+                prefixes.insert(h);
             }
         }
         Some(Visible { prefixes })
@@ -818,6 +803,32 @@ impl Visible {
         self.prefixes
             .contains(&v.iter().fold(PREFIX_SEED, |h, &b| prefix_step(h, b)))
     }
+}
+
+/// The values that tell states apart: those the returned gets and cas
+/// calls in `specs` saw and those cas calls expected, each once
+/// ([`Visible`], [`blind_suffixes`]).
+fn telling_values<'a>(specs: &[Spec<'a>]) -> Vec<&'a str> {
+    let mut done: HashSet<&str, WordBuild> = HashSet::default();
+    let mut out = Vec::new();
+    for s in specs {
+        let expected = match &*s.call.op {
+            Op::Cas {
+                expected: Some(e), ..
+            } => Some(e.as_str()),
+            _ => None,
+        };
+        let seen = match s.role {
+            Role::Checked => observed(s.call).flatten(),
+            _ => None,
+        };
+        for v in [expected, seen].into_iter().flatten() {
+            if done.insert(v) {
+                out.push(v);
+            }
+        }
+    }
+    out
 }
 
 /// Whether some append in `specs` could be refused for making the value
@@ -1444,25 +1455,10 @@ fn blind_suffixes<'a>(specs: &[Spec<'a>]) -> HashSet<&'a [u8], WordBuild> {
     if lengths.len() > MAX_SUFFIX_LENGTHS {
         return HashSet::default();
     }
-    let mut seen: HashSet<&str, WordBuild> = HashSet::default();
-    for s in specs {
-        let expected = match &*s.call.op {
-            Op::Cas {
-                expected: Some(e), ..
-            } => Some(e.as_str()),
-            _ => None,
-        };
-        let saw = match s.role {
-            Role::Checked => observed(s.call).flatten(),
-            _ => None,
-        };
-        for v in [expected, saw].into_iter().flatten() {
-            if seen.insert(v) {
-                for &len in &lengths {
-                    for piece in v.as_bytes().windows(len) {
-                        suffixes.remove(piece);
-                    }
-                }
+    for v in telling_values(specs) {
+        for &len in &lengths {
+            for piece in v.as_bytes().windows(len) {
+                suffixes.remove(piece);
             }
         }
     }
