@@ -2430,6 +2430,23 @@ fn explain_core(key: &str, core: &[&Call], all: &[&Call], context: &[&Call]) -> 
             }
         }
     }
+    if core.len() >= 2 {
+        // Where a value seen came from, when the core leaves its only
+        // write out (a read can be far from the write it saw).
+        for c in core {
+            let Some(Some(v)) = observed(c) else { continue };
+            let mut writers = all.iter().filter(|w| written(w) == Some(v));
+            if let (Some(w), None) = (writers.next(), writers.next()) {
+                if !core.iter().any(|k| std::ptr::eq(*k, *w)) {
+                    text.push_str(&format!(
+                        "\n#{} saw {v:?}, which only {} wrote whole.",
+                        c.id,
+                        label(w)
+                    ));
+                }
+            }
+        }
+    }
     text
 }
 
@@ -3691,6 +3708,27 @@ mod tests {
         assert_eq!(v.key, key);
         assert_eq!(ids(&v), vec![id], "{v}");
         assert!(v.explanation.contains("no call on"), "{v}");
+    }
+
+    /// A core that leaves out the only write of a value one of its calls
+    /// saw says which write that was: here a get of "c" long after the
+    /// get that saw "x", where only the first put wrote "c".
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    fn explanations_name_the_only_write_of_a_value_seen() {
+        let h = history(vec![
+            (1, put("k", "c"), 0, Some(1), Some(OpResult::Ok)),
+            (2, put("k", "x"), 2, Some(3), Some(OpResult::Ok)),
+            (3, get("k"), 4, Some(5), Some(value(Some("x")))),
+            (4, get("k"), 10, Some(11), Some(value(Some("c")))),
+        ]);
+        let v = violation(&h);
+        assert_eq!(ids(&v), vec![2, 3], "{v}");
+        assert!(
+            v.explanation
+                .contains("#3 saw \"c\", which only put \"k\" = \"c\" by C1 (#0"),
+            "{v}"
+        );
     }
 
     /// When a long cut does not shrink to a small core within its budget,
