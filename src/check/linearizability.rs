@@ -84,8 +84,9 @@
 //! the last three refinements, 35 ms without `Alike`); 5,000 calls from
 //! 10 clients on one key in 11 ms. A stale read (the first value any get
 //! saw) planted in the second half of a 4-client, 2,000-call history is
-//! refuted and explained in 13–320 ms (four seeds). 16 clients appending 8 suffixes, two each, at once and a
-//! get of them all: 4 ms (78 s before the refinement in time). One-minute
+//! refuted and explained in 13–320 ms (four seeds). 16 clients appending
+//! 8 suffixes, two each, at once and a get of them all: 4 ms (78 s before
+//! the refinement in time). One-minute
 //! fuzz runs on one key, 100 seeds (each with about ten client crashes):
 //! none undecided with 30 clients, 2 with 40, 20 with 50 and 23 with 60
 //! (with at most two client crashes per run, before the last three
@@ -105,11 +106,12 @@
 //!    *frontier*); probing upward from there, then bisecting, finds the
 //!    first cut that fails and the call returning there: the call that could
 //!    not be placed.
-//! 2. **Greedy core** (with a step budget). Runs of returned calls, then single ones
-//!    (delta debugging's halving: half the calls, then quarters, … then
-//!    one at a time), are dropped if the rest still fails: a call whose
-//!    answer shows it changed nothing (a get, a failed cas, a delete of an
-//!    absent key, a refused append) is removed outright; any other becomes *context*: it may or may not take
+//! 2. **Greedy core** (with a step budget). Runs of returned calls, then
+//!    single ones (delta debugging's halving: half the calls, then
+//!    quarters, … then one at a time), are dropped if the rest still
+//!    fails: a call whose answer shows it changed nothing (a get, a failed
+//!    cas, a delete of an absent key, a refused append) is removed
+//!    outright; any other becomes *context*: it may or may not take
 //!    effect, at some moment while it ran, and its answer is ignored. The
 //!    calls left are the core; the explanation says the others were taken
 //!    into account that way. (Simply deleting writes would be unsound: drop
@@ -1293,16 +1295,16 @@ fn search_with(specs: &[Spec<'_>], limits: Limits, sight: bool) -> Outcome {
 ///
 /// Two returned calls *act alike* when, from every state a linearization
 /// can reach, they lead to the same state and accept the same states with
-/// the answers they returned:
-/// gets, failed cas calls and deletes that found the key absent (all of
-/// which only read) that saw the same value; puts of the same value, or of
-/// values nobody sees ([`OPAQUE`]), with appends whose suffix no seen or
-/// expected value contains (from any state they leave a value nobody
-/// sees); successful cas calls with the same expected value and the same
-/// value left; appends of the same suffix; deletes that found the key.
-/// Of such calls that are all candidates in a
-/// configuration, only the one that returned first is tried: exchanging
-/// it with a later-returning twin in any linearization from there gives
+/// the answers they returned: gets, failed cas calls and deletes that
+/// found the key absent (all of which only read) that saw the same value;
+/// puts of the same value, or of values nobody sees ([`OPAQUE`]), with
+/// appends whose suffix no seen or expected value contains (from any
+/// state they leave a value nobody sees); successful cas calls with the
+/// same expected value and the same value left; appends of the same
+/// suffix; deletes that found the key. Of such calls that are all
+/// candidates in a configuration, only the one that returned first is
+/// tried: exchanging it with a later-returning twin in any linearization
+/// from there gives
 /// another (it moves earlier, where every call still to place returns
 /// after its invocation; the twin moves to its place, before its own
 /// return, and the states on the way are the same). So the search from
@@ -2099,7 +2101,7 @@ fn explain(key: &str, all: &[&Call], base: &[Spec<'_>], found: Outcome, bytes: u
         .filter(|&g| g < hi)
         .map(|g| (cuts[g], g + 1 == hi));
 
-    // A long cut is shrunk too, within the same budget, but its core is
+    // A long cut is shrunk too, with a smaller budget, and its core is
     // used only if it came out small; otherwise the calls nearest to the
     // failure tell more than hundreds of calls the budget left.
     let long = (prefix.len() > MINIMIZE_LIMIT).then(|| prefix.clone());
