@@ -1190,7 +1190,7 @@ fn search_with(specs: &[Spec<'_>], limits: Limits, sight: bool) -> Outcome {
                     }
                     first_return = k as u32;
                 }
-                if alike.passed_over(i, first_return, |j| linearized.contains(j)) {
+                if alike.passed_over(i, first_return, &return_node, |j| linearized.contains(j)) {
                     entry = next[entry] as usize;
                     continue;
                 }
@@ -1325,9 +1325,8 @@ fn search_with(specs: &[Spec<'_>], limits: Limits, sight: bool) -> Outcome {
 struct Alike {
     /// Per call: the previous call of its class in return order, or [`NIL`].
     earlier: Vec<u32>,
-    /// Per call: where its invocation and its return are in the event list.
+    /// Per call: where its invocation is in the event list.
     invoked_at: Vec<u32>,
-    returned_at: Vec<u32>,
 }
 
 /// What a returned call does, for [`Alike`]: calls with the same effect
@@ -1353,11 +1352,8 @@ impl Alike {
     fn new(specs: &[Spec<'_>], model: &Model<'_>, events: &[(u64, bool, u32)]) -> Self {
         let n = specs.len();
         let mut invoked_at = vec![NIL; n];
-        let mut returned_at = vec![NIL; n];
         for (k, &(_, is_return, c)) in events.iter().enumerate() {
-            if is_return {
-                returned_at[c as usize] = k as u32;
-            } else {
+            if !is_return {
                 invoked_at[c as usize] = k as u32;
             }
         }
@@ -1417,18 +1413,24 @@ impl Alike {
         Alike {
             earlier,
             invoked_at,
-            returned_at,
         }
     }
 
     /// Whether call `i` can be passed over: a call that acts alike,
     /// returned earlier and is not yet placed is also a candidate (invoked
     /// before `first_return`, where the first return still in the list is).
-    fn passed_over(&self, i: usize, first_return: u32, placed: impl Fn(usize) -> bool) -> bool {
+    /// `return_node`: where each call's return is in the event list.
+    fn passed_over(
+        &self,
+        i: usize,
+        first_return: u32,
+        return_node: &[u32],
+        placed: impl Fn(usize) -> bool,
+    ) -> bool {
         let mut j = self.earlier[i];
         // Calls that returned before the first return still in the list
         // are all placed.
-        while j != NIL && self.returned_at[j as usize] >= first_return {
+        while j != NIL && return_node[j as usize] >= first_return {
             if !placed(j as usize) && self.invoked_at[j as usize] < first_return {
                 return true;
             }
